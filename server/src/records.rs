@@ -79,5 +79,8 @@ impl std::error::Error for RecordError {}
 /// by the API and turned into RDATA by the responder). Domain-name targets come back as
 /// lowercase fqdns with a trailing dot; TXT comes back unquoted.
 pub fn normalize(rtype: RType, content: &str) -> Result<String, RecordError> {
-    Ok(format!("{rtype} {content}").split_once(' ').map(|x| x.1.to_string()).unwrap_or_default())
+    Ok(format!("{rtype} {content}")
+        .split_once(' ')
+        .map(|x| x.1.to_string())
+        .unwrap_or_default())
 }

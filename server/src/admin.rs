@@ -1,0 +1,361 @@
+//! The operator's admin commands (`zone …`, `user …`, `backup`). They open the same SQLite file
+//! as a running `serve` (WAL + busy timeout make that safe); the server notices their changes
+//! within half a second (`Store::sync_external`). Secrets are printed alone on the last line.
+
+use std::io::Write;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::cli::Command;
+use crate::config::Config;
+use crate::dns::ApexConfig;
+use crate::secret;
+use crate::store::{self, queries, Status, ZoneKind};
+use crate::validate;
+
+pub type Out<'a> = &'a mut dyn Write;
+
+#[derive(Debug)]
+pub struct AdminError(pub String);
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for AdminError {}
+
+impl From<rusqlite::Error> for AdminError {
+    fn from(e: rusqlite::Error) -> Self {
+        AdminError(format!("database: {e}"))
+    }
+}
+impl From<store::StoreError> for AdminError {
+    fn from(e: store::StoreError) -> Self {
+        AdminError(e.to_string())
+    }
+}
+impl From<std::io::Error> for AdminError {
+    fn from(e: std::io::Error) -> Self {
+        AdminError(e.to_string())
+    }
+}
+
+fn fail<T>(s: impl Into<String>) -> Result<T, AdminError> {
+    Err(AdminError(s.into()))
+}
+
+pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
+    let mut conn = store::open(&config.db)?;
+    let apex = &config.apex;
+    match cmd {
+        Command::ZoneAdd {
+            name,
+            shared,
+            owner,
+        } => zone_add(&mut conn, apex, &name, shared, owner.as_deref(), out),
+        Command::ZoneList => zone_list(&conn, out),
+        Command::ZoneRm(name) => zone_rm(&conn, &name, out),
+        Command::UserAdd {
+            email,
+            max_hostnames,
+            zones,
+        } => user_add(&mut conn, &email, max_hostnames, zones, out),
+        Command::UserToken(email) => user_token(&conn, &email, out),
+        Command::UserApiKey { email, zone } => user_apikey(&conn, &email, zone.as_deref(), out),
+        Command::UserSet {
+            email,
+            status,
+            max_hostnames,
+            api_enabled,
+        } => user_set(&mut conn, &email, status, max_hostnames, api_enabled, out),
+        Command::UserList => user_list(&conn, out),
+        Command::Backup(file) => backup(&conn, &file, out),
+        Command::Help | Command::Version | Command::Serve(_) => fail("not an admin command"),
+    }
+}
+
+fn user(conn: &Connection, email: &str) -> Result<queries::User, AdminError> {
+    queries::user_by_email(conn, email.trim())?
+        .map(Ok)
+        .unwrap_or_else(|| fail(format!("no user '{email}'")))
+}
+
+/// A new zone must not equal, contain or sit inside an existing one (that would split a
+/// zone's names between two owners).
+pub fn zone_conflict(conn: &Connection, name: &str) -> Result<Option<String>, rusqlite::Error> {
+    for z in queries::list_zones(conn)? {
+        if z.name == name {
+            return Ok(Some(format!("zone '{name}' already exists")));
+        }
+        if name.ends_with(&format!(".{}", z.name)) {
+            return Ok(Some(format!(
+                "'{name}' is inside the existing {} zone '{}'",
+                z.kind.as_str(),
+                z.name
+            )));
+        }
+        if z.name.ends_with(&format!(".{name}")) {
+            return Ok(Some(format!(
+                "'{name}' would contain the existing zone '{}'",
+                z.name
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn zone_add(
+    conn: &mut Connection,
+    apex: &ApexConfig,
+    name: &str,
+    shared: bool,
+    owner: Option<&str>,
+    out: Out,
+) -> Result<(), AdminError> {
+    let name = validate::zone_name(name).map_err(AdminError)?;
+    let tx = conn.transaction()?;
+    if let Some(msg) = zone_conflict(&tx, &name)? {
+        return fail(msg);
+    }
+    let (kind, owner_id) = match (shared, owner) {
+        (true, None) => (ZoneKind::Shared, None),
+        (false, Some(email)) => (ZoneKind::Hosted, Some(user(&tx, email)?.id)),
+        (true, Some(_)) => return fail("a shared zone has no owner: give --shared or --owner"),
+        (false, None) => {
+            return fail("give --shared (a DDNS zone users claim hostnames in) or --owner EMAIL")
+        }
+    };
+    let zone = queries::insert_zone(&tx, &name, kind, owner_id)?;
+    if kind == ZoneKind::Hosted {
+        queries::seed_hosted_records(&tx, &zone, apex)?;
+    }
+    tx.commit()?;
+    writeln!(
+        out,
+        "added {} zone {} (id {})",
+        kind.as_str(),
+        zone.name,
+        zone.id
+    )?;
+    Ok(())
+}
+
+fn zone_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
+    writeln!(
+        out,
+        "{:<6} {:<32} {:<7} {:<28} {:>10} {:>9}",
+        "ID", "NAME", "KIND", "OWNER", "SERIAL", "QUERIES"
+    )?;
+    for z in queries::list_zones(conn)? {
+        let owner = match z.owner_id {
+            Some(id) => queries::user_by_id(conn, id)?
+                .map(|u| u.email)
+                .unwrap_or_default(),
+            None => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<6} {:<32} {:<7} {:<28} {:>10} {:>9}",
+            z.id,
+            z.name,
+            z.kind.as_str(),
+            owner,
+            z.serial,
+            z.queries_count
+        )?;
+    }
+    Ok(())
+}
+
+fn zone_rm(conn: &Connection, name: &str, out: Out) -> Result<(), AdminError> {
+    let name = validate::domain_name(name).map_err(AdminError)?;
+    let Some(z) = queries::zone_by_name(conn, &name)? else {
+        return fail(format!("no zone '{name}'"));
+    };
+    queries::delete_zone(conn, z.id)?;
+    writeln!(out, "removed zone {name} and its records")?;
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<String, AdminError> {
+    let e = email.trim();
+    let ok = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':');
+    if ok {
+        Ok(e.to_string())
+    } else {
+        fail(format!(
+            "'{}' is not an email address",
+            validate::printable(e)
+        ))
+    }
+}
+
+fn user_add(
+    conn: &mut Connection,
+    email: &str,
+    max_hostnames: Option<u32>,
+    zones: Option<Vec<String>>,
+    out: Out,
+) -> Result<(), AdminError> {
+    let email = check_email(email)?;
+    let tx = conn.transaction()?;
+    if queries::user_by_email(&tx, &email)?.is_some() {
+        return fail(format!("user '{email}' already exists"));
+    }
+    let token = secret::new_token();
+    let id = queries::insert_user(
+        &tx,
+        &email,
+        max_hostnames.unwrap_or(10),
+        &secret::hash(token.expose()),
+    )?;
+    if let Some(zs) = zones {
+        let mut ids = Vec::new();
+        for z in zs {
+            let name = validate::domain_name(&z).map_err(AdminError)?;
+            match queries::zone_by_name(&tx, &name)? {
+                Some(zone) if zone.kind == ZoneKind::Shared => ids.push(zone.id),
+                Some(_) => return fail(format!("'{name}' is a hosted zone, not a shared one")),
+                None => return fail(format!("no zone '{name}'")),
+            }
+        }
+        queries::restrict_user_zones(&tx, id, &ids)?;
+    }
+    tx.commit()?;
+    writeln!(out, "created user {email} (id {id}); update token:")?;
+    writeln!(out, "{}", token.expose())?;
+    Ok(())
+}
+
+fn user_token(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let token = secret::new_token();
+    queries::set_user_token(conn, u.id, &secret::hash(token.expose()))?;
+    writeln!(
+        out,
+        "new update token for {} (the old one no longer works):",
+        u.email
+    )?;
+    writeln!(out, "{}", token.expose())?;
+    Ok(())
+}
+
+fn user_apikey(
+    conn: &Connection,
+    email: &str,
+    zone: Option<&str>,
+    out: Out,
+) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let zone_id = match zone {
+        None => None,
+        Some(z) => {
+            let name = validate::domain_name(z).map_err(AdminError)?;
+            match queries::zone_by_name(conn, &name)? {
+                Some(zone) if zone.owner_id == Some(u.id) => Some(zone.id),
+                Some(_) => return fail(format!("zone '{name}' is not hosted by {}", u.email)),
+                None => return fail(format!("no zone '{name}'")),
+            }
+        }
+    };
+    let key = secret::new_token();
+    queries::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
+    let scope = zone
+        .map(|z| format!("zone {z}"))
+        .unwrap_or_else(|| "all zones".into());
+    writeln!(out, "new API key for {} ({scope}):", u.email)?;
+    writeln!(out, "{}", key.expose())?;
+    Ok(())
+}
+
+fn user_set(
+    conn: &mut Connection,
+    email: &str,
+    status: Option<String>,
+    max_hostnames: Option<u32>,
+    api_enabled: Option<bool>,
+    out: Out,
+) -> Result<(), AdminError> {
+    if status.is_none() && max_hostnames.is_none() && api_enabled.is_none() {
+        return fail("nothing to change: give --status, --max-hostnames or --api-enabled");
+    }
+    let tx = conn.transaction()?;
+    let u = user(&tx, email)?;
+    if let Some(s) = status {
+        let s = Status::parse(&s).map(Ok).unwrap_or_else(|| {
+            fail(format!("--status: '{s}' is not active, disabled or banned"))
+        })?;
+        queries::set_user_status(&tx, u.id, s)?;
+    }
+    if let Some(n) = max_hostnames {
+        queries::set_user_max_hostnames(&tx, u.id, n)?;
+    }
+    if let Some(on) = api_enabled {
+        queries::set_user_api_enabled(&tx, u.id, on)?;
+    }
+    tx.commit()?;
+    writeln!(out, "updated user {}", u.email)?;
+    Ok(())
+}
+
+fn user_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
+    writeln!(
+        out,
+        "{:<6} {:<32} {:<9} {:>9} {:>13} {:<5} {}",
+        "ID", "EMAIL", "STATUS", "HOSTNAMES", "MAX_HOSTNAMES", "API", "ZONES"
+    )?;
+    for (u, n) in queries::list_users(conn)? {
+        let zones = if u.zones_restricted {
+            queries::allowed_zones(conn, &u)?
+                .into_iter()
+                .map(|z| z.name)
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            "*".into()
+        };
+        writeln!(
+            out,
+            "{:<6} {:<32} {:<9} {:>9} {:>13} {:<5} {}",
+            u.id,
+            u.email,
+            u.status.as_str(),
+            n,
+            u.max_hostnames,
+            u.api_enabled,
+            zones
+        )?;
+    }
+    Ok(())
+}
+
+/// Online, consistent copy through SQLite's backup API, written to a temporary file and
+/// renamed, so FILE is either the old copy or a complete new one.
+fn backup(conn: &Connection, file: &Path, out: Out) -> Result<(), AdminError> {
+    let tmp = file.with_extension("lucent-backup-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    store::Store::backup_to(conn, &tmp)?;
+    std::fs::rename(&tmp, file)?;
+    let check = Connection::open(file)?;
+    let ok: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if ok != "ok" {
+        return fail(format!(
+            "backup {} failed its integrity check: {ok}",
+            file.display()
+        ));
+    }
+    let hosts = queries::hostname_count(&check)?;
+    writeln!(
+        out,
+        "backup written to {} ({hosts} hostnames)",
+        file.display()
+    )?;
+    Ok(())
+}

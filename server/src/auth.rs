@@ -1,0 +1,84 @@
+//! Credentials: where a request may carry its update token (Authorization Bearer or Basic
+//! password, X-Lucent-Token, X-DDNS-Token, X-API-Key, `token=`), and turning it into a
+//! `Principal`. Tokens are looked up by SHA-256 only; the operator token is compared in
+//! constant time.
+
+use base64::Engine;
+
+use crate::api::{check_token_limit, ApiRequest, Ctx};
+use crate::error::ApiError;
+use crate::secret::{self, Secret};
+use crate::store::{queries, Status, User};
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(User),
+    /// The operator token (`DDNS_API_TOKEN`): operator-managed names through /update only.
+    Operator,
+}
+
+/// The update token from the first place that has one.
+pub fn token_from(req: &ApiRequest) -> Option<Secret> {
+    if let Some(a) = req.header("authorization") {
+        let a = a.trim();
+        if let Some((scheme, rest)) = a.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+                return Some(Secret::new(rest.trim()));
+            }
+            if scheme.eq_ignore_ascii_case("basic") {
+                if let Some((_, pass)) = basic(req) {
+                    return Some(pass);
+                }
+            }
+        }
+    }
+    for h in ["x-lucent-token", "x-ddns-token", "x-api-key"] {
+        if let Some(v) = req.header(h) {
+            return Some(Secret::new(v.trim()));
+        }
+    }
+    req.param("token").map(|t| Secret::new(t.trim()))
+}
+
+/// HTTP Basic credentials (RFC 7617): user and password.
+pub fn basic(req: &ApiRequest) -> Option<(String, Secret)> {
+    let a = req.header("authorization")?.trim();
+    let (scheme, b64) = a.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.to_string(), Secret::new(p)))
+}
+
+/// Resolve an update token (or the operator token): 401 when missing or unknown, 403 when the
+/// account is disabled or banned, 429 past the token's limit.
+pub fn authenticate(
+    ctx: &Ctx,
+    _req: &ApiRequest,
+    token: Option<Secret>,
+) -> Result<Principal, ApiError> {
+    let token = token
+        .filter(|t| !t.expose().is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
+    let h = secret::hash(token.expose());
+    if let Some(op) = &ctx.config.operator_token {
+        if secret::ct_eq(&h, &secret::hash(op.expose())) {
+            check_token_limit(ctx, &h)?;
+            return Ok(Principal::Operator);
+        }
+    }
+    let user = ctx
+        .store
+        .read(|tx| queries::user_by_token_hash(tx, &h))?
+        .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    check_token_limit(ctx, &h)?;
+    match user.status {
+        Status::Active => Ok(Principal::User(user)),
+        s => Err(ApiError::Forbidden(format!("account is {}", s.as_str()))),
+    }
+}

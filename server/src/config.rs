@@ -1,0 +1,475 @@
+//! Server configuration: `RawConfig` mirrors the TOML file (every default in a named function),
+//! `Config` holds checked, typed values. Command-line flags are applied by `main` on top of the
+//! raw file before validation, so the precedence is: flag > file > default.
+
+use std::fs;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::dns::ApexConfig;
+use crate::secret::Secret;
+use crate::validate;
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(s.into()))
+}
+
+/// The TOML file as written. See `server/example.toml` for every key with its default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default = "d_db")]
+    pub db: PathBuf,
+    #[serde(default)]
+    pub operator_token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    #[serde(default = "d_reserved")]
+    pub reserved_labels: Vec<String>,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub dns: RawDns,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    #[serde(default = "d_http_listen")]
+    pub listen: String,
+    #[serde(default = "d_max_connections")]
+    pub max_connections: usize,
+    #[serde(default = "d_header_timeout")]
+    pub header_timeout_secs: u64,
+    #[serde(default = "d_workers")]
+    pub workers: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    #[serde(default = "d_dns_listen")]
+    pub listen: Vec<String>,
+    #[serde(default = "d_nameservers")]
+    pub nameservers: Vec<String>,
+    #[serde(default = "d_rname")]
+    pub soa_contact: String,
+    #[serde(default = "d_refresh")]
+    pub soa_refresh: u32,
+    #[serde(default = "d_retry")]
+    pub soa_retry: u32,
+    #[serde(default = "d_expire")]
+    pub soa_expire: u32,
+    #[serde(default = "d_minimum")]
+    pub soa_minimum: u32,
+    #[serde(default = "d_soa_ttl")]
+    pub soa_ttl: u32,
+    #[serde(default = "d_ns_ttl")]
+    pub ns_ttl: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    #[serde(default = "d_rpm")]
+    pub requests_per_5min: u32,
+    #[serde(default = "d_ip_rpm")]
+    pub ip_requests_per_5min: u32,
+    #[serde(default = "d_min_ttl")]
+    pub min_ttl: u32,
+    #[serde(default = "d_max_ttl")]
+    pub max_ttl: u32,
+    #[serde(default = "d_default_ttl")]
+    pub default_ttl: u32,
+    #[serde(default = "d_record_ttl")]
+    pub record_default_ttl: u32,
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: usize,
+}
+
+fn d_db() -> PathBuf {
+    PathBuf::from("lucent.db")
+}
+fn d_reserved() -> Vec<String> {
+    [
+        "www",
+        "api",
+        "ns",
+        "ns1",
+        "ns2",
+        "ns3",
+        "ns4",
+        "dns",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "pop3",
+        "webmail",
+        "mx",
+        "ftp",
+        "hostmaster",
+        "postmaster",
+        "webmaster",
+        "abuse",
+        "admin",
+        "root",
+        "wpad",
+        "isatap",
+        "autoconfig",
+        "autodiscover",
+        "localhost",
+        "status",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+fn d_http_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn d_max_connections() -> usize {
+    1024
+}
+fn d_header_timeout() -> u64 {
+    10
+}
+fn d_workers() -> usize {
+    4
+}
+fn d_dns_listen() -> Vec<String> {
+    vec!["127.0.0.1:5300".into()]
+}
+fn d_nameservers() -> Vec<String> {
+    vec!["localhost".into()]
+}
+fn d_rname() -> String {
+    "hostmaster.localhost".into()
+}
+fn d_refresh() -> u32 {
+    1200
+}
+fn d_retry() -> u32 {
+    120
+}
+fn d_expire() -> u32 {
+    604800
+}
+fn d_minimum() -> u32 {
+    60
+}
+fn d_soa_ttl() -> u32 {
+    3600
+}
+fn d_ns_ttl() -> u32 {
+    86400
+}
+fn d_rpm() -> u32 {
+    1200
+}
+fn d_ip_rpm() -> u32 {
+    6000
+}
+fn d_min_ttl() -> u32 {
+    30
+}
+fn d_max_ttl() -> u32 {
+    86400
+}
+fn d_default_ttl() -> u32 {
+    60
+}
+fn d_record_ttl() -> u32 {
+    300
+}
+fn d_max_body() -> usize {
+    64 * 1024
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        from_empty()
+    }
+}
+impl Default for RawDns {
+    fn default() -> Self {
+        from_empty()
+    }
+}
+impl Default for RawLimits {
+    fn default() -> Self {
+        from_empty()
+    }
+}
+impl Default for RawConfig {
+    fn default() -> Self {
+        from_empty()
+    }
+}
+
+/// Every table's defaults come from its serde defaults, so they are written once.
+fn from_empty<T: serde::de::DeserializeOwned>() -> T {
+    // An empty table always deserialises: every field has a default.
+    toml::from_str("").expect("all fields have defaults")
+}
+
+/// Checked configuration; only this leaves the module.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    pub operator_token: Option<Secret>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub reserved_labels: Vec<String>,
+    pub http: HttpConfig,
+    pub dns_listen: Vec<SocketAddr>,
+    pub apex: ApexConfig,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests per 5 minutes per token or API key; 0 = unlimited.
+    pub requests_per_5min: u32,
+    /// Requests per 5 minutes per client address; 0 = unlimited.
+    pub ip_requests_per_5min: u32,
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    pub default_ttl: u32,
+    pub record_default_ttl: u32,
+    pub max_body_bytes: usize,
+}
+
+impl RawConfig {
+    pub fn from_toml(text: &str) -> Result<RawConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(format!("config: {e}")))
+    }
+
+    pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text = fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Check and type every value. `env_token` is `DDNS_API_TOKEN` from the environment.
+    pub fn validate(self, env_token: Option<String>) -> Result<Config, ConfigError> {
+        let RawConfig {
+            db,
+            operator_token_file,
+            trusted_proxies,
+            tls_cert,
+            tls_key,
+            reserved_labels,
+            http,
+            dns,
+            limits,
+        } = self;
+
+        let operator_token = match (env_token.filter(|t| !t.is_empty()), operator_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(p)) => Some(
+                fs::read_to_string(&p)
+                    .map_err(|e| {
+                        ConfigError(format!(
+                            "cannot read operator_token_file {}: {e}",
+                            p.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        if let Some(t) = &operator_token {
+            if t.len() < 16 {
+                return err("the operator token must be at least 16 characters");
+            }
+        }
+
+        let trusted_proxies = trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<IpAddr>().map_err(|_| {
+                    ConfigError(format!("trusted_proxies: '{s}' is not an IP address"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let tls = match (tls_cert, tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return err("tls_cert and tls_key must be given together"),
+        };
+
+        let reserved_labels = reserved_labels
+            .iter()
+            .map(|l| {
+                validate::host_label(l).map_err(|e| ConfigError(format!("reserved_labels: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let listen = parse_addr("http.listen", &http.listen)?;
+        if http.max_connections == 0 || http.workers == 0 {
+            return err("http.max_connections and http.workers must be at least 1");
+        }
+        let dns_listen = dns
+            .listen
+            .iter()
+            .map(|s| parse_addr("dns.listen", s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if dns.nameservers.is_empty() {
+            return err("dns.nameservers must name at least one name server");
+        }
+        let nameservers = dns
+            .nameservers
+            .iter()
+            .map(|n| {
+                validate::domain_name(n).map_err(|e| ConfigError(format!("dns.nameservers: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let rname = validate::domain_name(&dns.soa_contact.replacen('@', ".", 1))
+            .map_err(|e| ConfigError(format!("dns.soa_contact: {e}")))?;
+
+        if limits.min_ttl > limits.max_ttl {
+            return err("limits.min_ttl is above limits.max_ttl");
+        }
+        for (k, v) in [
+            ("limits.default_ttl", limits.default_ttl),
+            ("limits.record_default_ttl", limits.record_default_ttl),
+        ] {
+            if v < limits.min_ttl || v > limits.max_ttl {
+                return err(format!("{k} = {v} is outside min_ttl..=max_ttl"));
+            }
+        }
+        if limits.max_ttl > 2_147_483_647 {
+            return err("limits.max_ttl is above 2147483647 (RFC 2181 §8)");
+        }
+        if limits.max_body_bytes < 1024 {
+            return err("limits.max_body_bytes must be at least 1024");
+        }
+
+        Ok(Config {
+            db,
+            operator_token: operator_token.map(Secret::new),
+            trusted_proxies,
+            tls,
+            reserved_labels,
+            http: HttpConfig {
+                listen,
+                max_connections: http.max_connections,
+                header_timeout: Duration::from_secs(http.header_timeout_secs.max(1)),
+                workers: http.workers,
+            },
+            dns_listen,
+            apex: ApexConfig {
+                nameservers,
+                rname,
+                refresh: dns.soa_refresh,
+                retry: dns.soa_retry,
+                expire: dns.soa_expire,
+                minimum: dns.soa_minimum,
+                soa_ttl: dns.soa_ttl,
+                ns_ttl: dns.ns_ttl,
+            },
+            limits: Limits {
+                requests_per_5min: limits.requests_per_5min,
+                ip_requests_per_5min: limits.ip_requests_per_5min,
+                min_ttl: limits.min_ttl,
+                max_ttl: limits.max_ttl,
+                default_ttl: limits.default_ttl,
+                record_default_ttl: limits.record_default_ttl,
+                max_body_bytes: limits.max_body_bytes,
+            },
+        })
+    }
+}
+
+fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|_| {
+        ConfigError(format!(
+            "{key}: '{s}' is not ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:53)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert_eq!(c.db, PathBuf::from("lucent.db"));
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.dns_listen[0].to_string(), "127.0.0.1:5300");
+        assert_eq!(c.limits.requests_per_5min, 1200);
+        assert_eq!(c.limits.ip_requests_per_5min, 6000);
+        assert!(c.operator_token.is_none());
+        assert!(c.reserved_labels.contains(&"www".to_string()));
+    }
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../example.toml");
+        let c = RawConfig::from_toml(text).unwrap().validate(None).unwrap();
+        assert_eq!(c.limits.requests_per_5min, 1200);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = RawConfig::from_toml("bogus = 1").unwrap_err().0;
+        assert!(e.contains("bogus"), "{e}");
+        let e = RawConfig::from_toml("[limits]\nrequests_per_5min = \"x\"")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("requests_per_5min"), "{e}");
+        let e = RawConfig::from_toml("[http]\nlisten = \"nope\"")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("http.listen"), "{e}");
+        let e = RawConfig::from_toml("tls_cert = \"a.pem\"")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("tls_key"), "{e}");
+    }
+
+    #[test]
+    fn operator_token_from_env_and_redacted() {
+        let c = RawConfig::default()
+            .validate(Some("0123456789abcdef-operator".into()))
+            .unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        assert!(RawConfig::default().validate(Some("short".into())).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! `ApiError`: every failure a handler can return, each knowing its HTTP status and the text
+//! that is safe to show. How it is rendered (token-API JSON, DuckDNS `KO`, LuaDNS JSON,
+//! dyndns2 words) is decided by the API family in `api/`.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 `invalid_request`: malformed or invalid input; nothing was changed.
+    BadRequest(String),
+    /// 401 `unauthorized`: credentials missing or wrong.
+    Unauthorized(String),
+    /// 403 `forbidden`: authenticated, but not allowed (disabled account, wrong zone, ...).
+    Forbidden(String),
+    /// 404 with a code: `hostname_not_found`, `not_found`, ...
+    NotFound(&'static str, String),
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 406: the client does not accept JSON.
+    NotAcceptable(String),
+    /// 409 `hostname_not_available`.
+    Conflict(String),
+    /// 413: body above the configured cap.
+    PayloadTooLarge(usize),
+    /// 415: a body that is not JSON where JSON is required.
+    UnsupportedMediaType,
+    /// 429 `rate_limited`: retry after this many seconds.
+    RateLimited(u64),
+    /// 500: details are logged with the request id, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(..) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::NotAcceptable(_) => 406,
+            ApiError::Conflict(_) => 409,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::RateLimited(_) => 429,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// The seed-000 error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(code, _) => code,
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::NotAcceptable(_) => "not_acceptable",
+            ApiError::Conflict(_) => "hostname_not_available",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Text safe for the client.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(_, m)
+            | ApiError::NotAcceptable(m)
+            | ApiError::Conflict(m) => m.clone(),
+            ApiError::MethodNotAllowed => "method not allowed on this path".into(),
+            ApiError::PayloadTooLarge(n) => format!("request body is larger than {n} bytes"),
+            ApiError::UnsupportedMediaType => "request body must be JSON".into(),
+            ApiError::RateLimited(s) => format!("too many requests; retry in {s} seconds"),
+            ApiError::Internal(_) => "internal server error".into(),
+        }
+    }
+
+    /// The seed-001 (LuaDNS) `status` word for this HTTP status.
+    pub fn status_text(&self) -> &'static str {
+        reason(self.status())
+    }
+
+    pub fn hostname_not_found() -> ApiError {
+        ApiError::NotFound(
+            "hostname_not_found",
+            "the token does not own that hostname".into(),
+        )
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        _ => "Internal Server Error",
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Internal(d) => write!(f, "internal error: {d}"),
+            e => write!(f, "{} {}", e.status(), e.message()),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}

@@ -1,0 +1,186 @@
+//! `lucentd serve`: open the store, load every zone into the DNS view, start the DNS
+//! listeners and the HTTP API on one tokio runtime, print the bound addresses, run the
+//! background chores (external-change sync, query-count flush) and stop cleanly on
+//! SIGTERM/SIGINT: in-flight requests finish, every acknowledged write is already committed.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::Ctx;
+use crate::config::Config;
+use crate::dns::{self, DnsView};
+use crate::secret;
+use crate::store::{queries, Store, ZoneKind};
+
+pub enum ServeError {
+    Config(String),
+    Runtime(String),
+}
+
+pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(config.http.workers.max(1) + 2)
+        .thread_name("lucentd")
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Runtime(format!("tokio runtime: {e}")))?;
+    rt.block_on(serve(config, demo))
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
+    let tls = match &config.tls {
+        Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
+        None => None,
+    };
+    let view = Arc::new(DnsView::new(config.apex.clone()));
+    let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(|e| {
+        ServeError::Runtime(format!("cannot open database {}: {e}", config.db.display()))
+    })?;
+    let demo_token = if demo {
+        let t = demo_setup(&config).map_err(ServeError::Runtime)?;
+        store
+            .sync_external()
+            .map_err(|e| ServeError::Runtime(e.to_string()))?;
+        t
+    } else {
+        None
+    };
+    let dns_server = dns::start(&config.dns_listen, view.clone())
+        .await
+        .map_err(|e| ServeError::Runtime(format!("DNS listen: {e}")))?;
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| ServeError::Runtime(format!("HTTP listen on {}: {e}", config.http.listen)))?;
+    let http_addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let dns_addrs: Vec<String> = dns_server.bound.iter().map(|a| a.to_string()).collect();
+    let line = format!(
+        "lucentd listening http={http_addr} dns={} tls={}",
+        dns_addrs.join(","),
+        if tls.is_some() { "on" } else { "off" }
+    );
+    if let Some(t) = demo_token {
+        print_demo(http_addr, dns_server.bound.first().copied(), &t);
+    }
+    log::info!("{line}");
+    println!("{line}");
+    let _ = std::io::stdout().flush();
+
+    let ctx = Arc::new(Ctx::new(config, store));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let chores = tokio::spawn(chores(ctx.clone(), stop_rx.clone()));
+    let http = tokio::spawn(crate::http::serve(
+        listener,
+        tls,
+        ctx.clone(),
+        stop_rx,
+        Duration::from_secs(10),
+    ));
+
+    wait_for_signal().await;
+    log::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    let _ = http.await;
+    let _ = chores.await;
+    dns_server.shutdown().await;
+    let ctx2 = ctx.clone();
+    let _ = tokio::task::spawn_blocking(move || ctx2.store.flush_query_counts()).await;
+    log::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! {
+                _ = t.recv() => {},
+                _ = i.recv() => {},
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Every 500 ms: pick up changes made by admin commands; every 10 s: flush query counts.
+async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        n += 1;
+        let c = ctx.clone();
+        let flush = n % 20 == 0;
+        let r = tokio::task::spawn_blocking(move || {
+            c.store.sync_external()?;
+            if flush {
+                c.store.flush_query_counts()?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await;
+        if let Ok(Err(e)) = r {
+            log::warn!("background store work: {e}");
+        }
+    }
+}
+
+/// `--demo` on an empty database: a shared zone `demo.test` and a user `demo@demo.test`;
+/// returns the user's token (None when the database already holds data).
+fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
+    let mut conn = crate::store::open(&config.db).map_err(|e| e.to_string())?;
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    let empty = queries::list_zones(&tx)
+        .map_err(|e| e.to_string())?
+        .is_empty()
+        && queries::list_users(&tx)
+            .map_err(|e| e.to_string())?
+            .is_empty();
+    if !empty {
+        println!(
+            "--demo: the database is not empty; leaving it as it is. \
+             `lucentd user token demo@demo.test` prints a fresh token if the demo user exists."
+        );
+        return Ok(None);
+    }
+    let zone = queries::insert_zone(&tx, "demo.test", ZoneKind::Shared, None)
+        .map_err(|e| e.to_string())?;
+    let token = secret::new_token();
+    queries::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
+        .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    println!(
+        "demo: shared zone {} and user demo@demo.test created",
+        zone.name
+    );
+    Ok(Some(token))
+}
+
+fn print_demo(
+    http: std::net::SocketAddr,
+    dns: Option<std::net::SocketAddr>,
+    token: &secret::Secret,
+) {
+    let t = token.expose();
+    println!("  export LD_BASE=http://{http} LD_TOKEN={t} LD_HOST=hello.demo.test");
+    println!("  curl -fsS -H \"Authorization: Bearer $LD_TOKEN\" -H 'Content-Type: application/json' -d '{{\"hostname\":\"hello\",\"ipv4\":\"203.0.113.10\"}}' \"$LD_BASE/v1/hostnames\"");
+    println!("  curl -fsS \"$LD_BASE/update?domains=hello&token=$LD_TOKEN&ip=198.51.100.44&verbose=true\"");
+    if let Some(d) = dns {
+        println!("  dig @{} -p {} hello.demo.test A +norec", d.ip(), d.port());
+    }
+    println!("demo token:");
+    println!("{t}");
+}

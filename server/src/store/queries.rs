@@ -1,0 +1,652 @@
+//! One function per statement: `(&Connection/&Transaction, args) -> domain type`. Every
+//! parameter is bound; nothing is formatted into SQL.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::clock;
+use crate::dns::{ApexConfig, RecordData, RrsetChange, ZoneContent};
+use crate::records::RType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Disabled,
+    Banned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+            Status::Banned => "banned",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Active),
+            "disabled" => Some(Status::Disabled),
+            "banned" => Some(Status::Banned),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub status: Status,
+    pub max_hostnames: u32,
+    pub api_enabled: bool,
+    pub zones_restricted: bool,
+    pub created_at: String,
+}
+
+const USER_COLS: &str =
+    "id, email, status, max_hostnames, api_enabled, zones_restricted, created_at";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    let status: String = r.get(2)?;
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        status: Status::parse(&status).unwrap_or(Status::Disabled),
+        max_hostnames: r.get(3)?,
+        api_enabled: r.get(4)?,
+        zones_restricted: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneKind {
+    Shared,
+    Hosted,
+}
+
+impl ZoneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::Shared => "shared",
+            ZoneKind::Hosted => "hosted",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub id: i64,
+    pub name: String,
+    pub kind: ZoneKind,
+    pub owner_id: Option<i64>,
+    pub serial: u32,
+    pub queries_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const ZONE_COLS: &str = "id, name, kind, owner_id, serial, queries_count, created_at, updated_at";
+
+fn zone_row(r: &Row) -> rusqlite::Result<Zone> {
+    let kind: String = r.get(2)?;
+    Ok(Zone {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: if kind == "hosted" {
+            ZoneKind::Hosted
+        } else {
+            ZoneKind::Shared
+        },
+        owner_id: r.get(3)?,
+        serial: r.get::<_, i64>(4)? as u32,
+        queries_count: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hostname {
+    pub id: String,
+    pub zone_id: i64,
+    pub zone: String,
+    /// '' for the zone apex.
+    pub label: String,
+    pub user_id: Option<i64>,
+    pub ipv4: Option<String>,
+    pub ipv6: Option<String>,
+    pub txt: Option<String>,
+    pub ttl: u32,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Hostname {
+    pub fn fqdn(&self) -> String {
+        if self.label.is_empty() {
+            self.zone.clone()
+        } else {
+            format!("{}.{}", self.label, self.zone)
+        }
+    }
+
+    /// The RRsets this hostname owns in DNS, in their current state (empty = absent).
+    /// DuckDNS semantics: the TXT value also answers for every name below the hostname
+    /// (`_acme-challenge.host.zone`), published as a wildcard TXT (RFC 4592).
+    pub fn rrsets(&self) -> Vec<RrsetChange> {
+        let fqdn = self.fqdn();
+        let one = |v: &Option<String>| -> Vec<RecordData> {
+            v.iter()
+                .map(|c| RecordData {
+                    ttl: self.ttl,
+                    content: c.clone(),
+                })
+                .collect()
+        };
+        let mut out = vec![
+            RrsetChange {
+                name: fqdn.clone(),
+                rtype: RType::A,
+                records: one(&self.ipv4),
+            },
+            RrsetChange {
+                name: fqdn.clone(),
+                rtype: RType::Aaaa,
+                records: one(&self.ipv6),
+            },
+            RrsetChange {
+                name: fqdn.clone(),
+                rtype: RType::Txt,
+                records: one(&self.txt),
+            },
+        ];
+        if !self.label.is_empty() && !self.label.starts_with('_') {
+            out.push(RrsetChange {
+                name: format!("*.{fqdn}"),
+                rtype: RType::Txt,
+                records: one(&self.txt),
+            });
+        }
+        out
+    }
+
+    /// The same RRsets, all emptied (for deletion).
+    pub fn rrsets_removed(&self) -> Vec<RrsetChange> {
+        let mut v = self.rrsets();
+        for r in &mut v {
+            r.records.clear();
+        }
+        v
+    }
+}
+
+const HOST_COLS: &str = "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
+     h.ttl, h.note, h.created_at, h.updated_at";
+
+fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
+    Ok(Hostname {
+        id: r.get(0)?,
+        zone_id: r.get(1)?,
+        zone: r.get(2)?,
+        label: r.get(3)?,
+        user_id: r.get(4)?,
+        ipv4: r.get(5)?,
+        ipv6: r.get(6)?,
+        txt: r.get(7)?,
+        ttl: r.get(8)?,
+        note: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+// ---- users -------------------------------------------------------------------------------
+
+pub fn insert_user(
+    c: &Connection,
+    email: &str,
+    max_hostnames: u32,
+    token_hash: &[u8],
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO users (email, max_hostnames, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![email, max_hostnames, token_hash, clock::now_rfc3339()],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET zones_restricted = 1 WHERE id = ?1",
+        params![user_id],
+    )?;
+    c.execute(
+        "DELETE FROM user_zones WHERE user_id = ?1",
+        params![user_id],
+    )?;
+    for z in zone_ids {
+        c.execute(
+            "INSERT INTO user_zones (user_id, zone_id) VALUES (?1, ?2)",
+            params![user_id, z],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
+    c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
+        params![email],
+        user_row,
+    )
+    .optional()
+}
+
+pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
+    c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        params![id],
+        user_row,
+    )
+    .optional()
+}
+
+/// The lookup is by SHA-256 of the token over a unique index: timing reveals nothing about
+/// the token itself.
+pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<User>> {
+    c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE token_hash = ?1"),
+        params![hash],
+        user_row,
+    )
+    .optional()
+}
+
+pub fn set_user_token(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET token_hash = ?2 WHERE id = ?1",
+        params![user_id, hash],
+    )?;
+    Ok(())
+}
+
+pub fn set_user_status(c: &Connection, user_id: i64, s: Status) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET status = ?2 WHERE id = ?1",
+        params![user_id, s.as_str()],
+    )?;
+    Ok(())
+}
+
+pub fn set_user_max_hostnames(c: &Connection, user_id: i64, n: u32) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET max_hostnames = ?2 WHERE id = ?1",
+        params![user_id, n],
+    )?;
+    Ok(())
+}
+
+pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET api_enabled = ?2 WHERE id = ?1",
+        params![user_id, on],
+    )?;
+    Ok(())
+}
+
+/// Every user with their hostname count, by email.
+pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {USER_COLS}, (SELECT COUNT(*) FROM hostnames h WHERE h.user_id = users.id) \
+         FROM users ORDER BY email"
+    ))?;
+    let rows = st.query_map([], |r| Ok((user_row(r)?, r.get(7)?)))?;
+    rows.collect()
+}
+
+pub fn insert_api_key(
+    c: &Connection,
+    user_id: i64,
+    hash: &[u8],
+    zone_id: Option<i64>,
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, hash, zone_id, clock::now_rfc3339()],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The user owning this API key and the key's zone restriction (None = global).
+pub fn api_key_lookup(
+    c: &Connection,
+    hash: &[u8],
+) -> rusqlite::Result<Option<(User, Option<i64>)>> {
+    c.query_row(
+        &format!(
+            "SELECT {}, k.zone_id FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = ?1",
+            USER_COLS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        params![hash],
+        |r| Ok((user_row(r)?, r.get(7)?)),
+    )
+    .optional()
+}
+
+/// Shared zones a user may claim hostnames in, by name.
+pub fn allowed_zones(c: &Connection, user: &User) -> rusqlite::Result<Vec<Zone>> {
+    let sql = if user.zones_restricted {
+        format!(
+            "SELECT {} FROM zones z JOIN user_zones uz ON uz.zone_id = z.id \
+             WHERE uz.user_id = ?1 AND z.kind = 'shared' ORDER BY z.id",
+            ZONE_COLS
+                .split(", ")
+                .map(|c| format!("z.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!("SELECT {ZONE_COLS} FROM zones WHERE kind = 'shared' AND ?1 = ?1 ORDER BY id")
+    };
+    let mut st = c.prepare(&sql)?;
+    let rows = st.query_map(params![user.id], zone_row)?;
+    rows.collect()
+}
+
+// ---- zones -------------------------------------------------------------------------------
+
+pub fn insert_zone(
+    c: &Connection,
+    name: &str,
+    kind: ZoneKind,
+    owner_id: Option<i64>,
+) -> rusqlite::Result<Zone> {
+    let now = clock::now_rfc3339();
+    // Serials start at the creation time (as LuaDNS's do) and count up by one per change.
+    let serial = clock::unix_now() as u32;
+    c.execute(
+        "INSERT INTO zones (name, kind, owner_id, serial, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![name, kind.as_str(), owner_id, serial, now],
+    )?;
+    Ok(Zone {
+        id: c.last_insert_rowid(),
+        name: name.to_string(),
+        kind,
+        owner_id,
+        serial,
+        queries_count: 0,
+        created_at: now.clone(),
+        updated_at: now,
+    })
+}
+
+pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>> {
+    c.query_row(
+        &format!("SELECT {ZONE_COLS} FROM zones WHERE name = ?1"),
+        params![name],
+        zone_row,
+    )
+    .optional()
+}
+
+pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
+    c.query_row(
+        &format!("SELECT {ZONE_COLS} FROM zones WHERE id = ?1"),
+        params![id],
+        zone_row,
+    )
+    .optional()
+}
+
+pub fn list_zones(c: &Connection) -> rusqlite::Result<Vec<Zone>> {
+    let mut st = c.prepare(&format!("SELECT {ZONE_COLS} FROM zones ORDER BY name"))?;
+    let rows = st.query_map([], zone_row)?;
+    rows.collect()
+}
+
+pub fn delete_zone(c: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(c.execute("DELETE FROM zones WHERE id = ?1", params![id])? > 0)
+}
+
+/// The zone serving `fqdn` (longest suffix match) and the part of the name left of it
+/// ('' for the apex).
+pub fn zone_for_name(c: &Connection, fqdn: &str) -> rusqlite::Result<Option<(Zone, String)>> {
+    let mut rest = fqdn;
+    loop {
+        if let Some(z) = zone_by_name(c, rest)? {
+            let label = fqdn[..fqdn.len() - rest.len()]
+                .trim_end_matches('.')
+                .to_string();
+            return Ok(Some((z, label)));
+        }
+        match rest.split_once('.') {
+            Some((_, r)) => rest = r,
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Next serial (RFC 1982 arithmetic: wraps past 2^32) and `updated_at`.
+pub fn bump_serial(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
+    let s: i64 = c.query_row(
+        "UPDATE zones SET serial = (serial + 1) % 4294967296, updated_at = ?2 WHERE id = ?1 \
+         RETURNING serial",
+        params![zone_id, clock::now_rfc3339()],
+        |r| r.get(0),
+    )?;
+    Ok(s as u32)
+}
+
+pub fn zone_serials(c: &Connection) -> rusqlite::Result<Vec<(i64, u32)>> {
+    let mut st = c.prepare("SELECT id, serial FROM zones")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u32)))?;
+    rows.collect()
+}
+
+pub fn add_queries(c: &Connection, zone: &str, n: u64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE zones SET queries_count = queries_count + ?2 WHERE name = ?1",
+        params![zone, n as i64],
+    )?;
+    Ok(())
+}
+
+/// Everything the DNS view needs for one zone: apex NS (from the config for shared zones,
+/// from the zone's NS records for hosted ones), hostnames and records, grouped in RRsets.
+pub fn zone_content(
+    c: &Connection,
+    zone_id: i64,
+    apex: &ApexConfig,
+) -> rusqlite::Result<Option<ZoneContent>> {
+    let Some(zone) = zone_by_id(c, zone_id)? else {
+        return Ok(None);
+    };
+    let mut sets: BTreeMap<(String, RType), Vec<RecordData>> = BTreeMap::new();
+    if zone.kind == ZoneKind::Shared {
+        sets.insert(
+            (zone.name.clone(), RType::Ns),
+            apex.nameservers
+                .iter()
+                .map(|n| RecordData {
+                    ttl: apex.ns_ttl,
+                    content: format!("{n}."),
+                })
+                .collect(),
+        );
+    }
+    let mut st = c.prepare(&format!(
+        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id WHERE h.zone_id = ?1"
+    ))?;
+    for h in st.query_map(params![zone_id], host_row)? {
+        for rr in h?.rrsets() {
+            if !rr.records.is_empty() {
+                sets.entry((rr.name, rr.rtype))
+                    .or_default()
+                    .extend(rr.records);
+            }
+        }
+    }
+    let mut st = c.prepare(
+        "SELECT name, type, content, ttl FROM records WHERE zone_id = ?1 AND type != 'SOA' \
+         ORDER BY id",
+    )?;
+    let rows = st.query_map(params![zone_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, u32>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (name, ty, content, ttl) = row?;
+        let Ok(rtype) = ty.parse::<RType>() else {
+            log::warn!("zone {}: skipping record of unknown type {ty}", zone.name);
+            continue;
+        };
+        sets.entry((name, rtype))
+            .or_default()
+            .push(RecordData { ttl, content });
+    }
+    Ok(Some(ZoneContent {
+        name: zone.name,
+        serial: zone.serial,
+        rrsets: sets
+            .into_iter()
+            .map(|((name, rtype), records)| RrsetChange {
+                name,
+                rtype,
+                records,
+            })
+            .collect(),
+    }))
+}
+
+/// The SOA text of a zone (LuaDNS content form).
+pub fn soa_content(apex: &ApexConfig, serial: u32) -> String {
+    format!(
+        "{}. {}. {} {} {} {} {}",
+        apex.nameservers[0],
+        apex.rname,
+        serial,
+        apex.refresh,
+        apex.retry,
+        apex.expire,
+        apex.minimum
+    )
+}
+
+/// A new hosted zone's SOA and NS records (LuaDNS lists them as records with ids). The SOA
+/// row's content is re-rendered from the config and serial whenever it is shown.
+pub fn seed_hosted_records(c: &Connection, zone: &Zone, apex: &ApexConfig) -> rusqlite::Result<()> {
+    let now = clock::now_rfc3339();
+    let mut ins = c.prepare(
+        "INSERT INTO records (zone_id, name, type, content, ttl, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?;
+    ins.execute(params![
+        zone.id,
+        zone.name,
+        "SOA",
+        soa_content(apex, zone.serial),
+        apex.soa_ttl,
+        now
+    ])?;
+    for ns in &apex.nameservers {
+        ins.execute(params![
+            zone.id,
+            zone.name,
+            "NS",
+            format!("{ns}."),
+            apex.ns_ttl,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+// ---- hostnames ---------------------------------------------------------------------------
+
+pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            h.id,
+            h.zone_id,
+            h.label,
+            h.user_id,
+            h.ipv4,
+            h.ipv6,
+            h.txt,
+            h.ttl,
+            h.note,
+            h.created_at,
+            h.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at).
+pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
+         updated_at = ?7 WHERE id = ?1",
+        params![h.id, h.ipv4, h.ipv6, h.txt, h.ttl, h.note, h.updated_at],
+    )?;
+    Ok(())
+}
+
+pub fn delete_hostname(c: &Connection, id: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM hostnames WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+pub fn hostname_by_zone_label(
+    c: &Connection,
+    zone_id: i64,
+    label: &str,
+) -> rusqlite::Result<Option<Hostname>> {
+    c.query_row(
+        &format!(
+            "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.zone_id = ?1 AND h.label = ?2"
+        ),
+        params![zone_id, label],
+        host_row,
+    )
+    .optional()
+}
+
+/// A user's hostnames, oldest first.
+pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Hostname>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+         WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"
+    ))?;
+    let rows = st.query_map(params![user_id], host_row)?;
+    rows.collect()
+}
+
+pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
+    c.query_row(
+        "SELECT COUNT(*) FROM hostnames WHERE user_id = ?1",
+        params![user_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn hostname_count(c: &Connection) -> rusqlite::Result<u64> {
+    c.query_row("SELECT COUNT(*) FROM hostnames", [], |r| r.get(0))
+}

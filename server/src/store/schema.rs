@@ -1,0 +1,103 @@
+//! Schema migrations, keyed by `PRAGMA user_version`. On open, every missing step runs in one
+//! transaction and the version is set; a newer file than this binary knows is refused.
+//! Append steps; never edit a released one.
+
+use rusqlite::Connection;
+
+/// Step N (1-based) brings the file from version N-1 to N.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, secrets, zones, hostnames, hosted-zone records.
+    r#"
+    CREATE TABLE users (
+        id              INTEGER PRIMARY KEY,
+        email           TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        status          TEXT NOT NULL DEFAULT 'active'
+                        CHECK (status IN ('active', 'disabled', 'banned')),
+        max_hostnames   INTEGER NOT NULL DEFAULT 10 CHECK (max_hostnames >= 0),
+        api_enabled     INTEGER NOT NULL DEFAULT 1,
+        -- 0: every shared zone is allowed; 1: only those in user_zones.
+        zones_restricted INTEGER NOT NULL DEFAULT 0,
+        -- SHA-256 of the update token; the token itself is never stored.
+        token_hash      BLOB UNIQUE,
+        created_at      TEXT NOT NULL
+    );
+    CREATE TABLE zones (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL CHECK (kind IN ('shared', 'hosted')),
+        owner_id        INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        serial          INTEGER NOT NULL,
+        queries_count   INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX zones_owner ON zones(owner_id);
+    CREATE TABLE user_zones (
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, zone_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE api_keys (
+        id              INTEGER PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key_hash        BLOB NOT NULL UNIQUE,
+        -- NULL: global key; else the one zone it may touch.
+        zone_id         INTEGER REFERENCES zones(id) ON DELETE CASCADE,
+        created_at      TEXT NOT NULL
+    );
+    CREATE INDEX api_keys_user ON api_keys(user_id);
+    CREATE TABLE hostnames (
+        id              TEXT PRIMARY KEY,
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        -- '' is the zone apex (operator-managed only).
+        label           TEXT NOT NULL,
+        -- NULL: operator-managed.
+        user_id         INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        ipv4            TEXT,
+        ipv6            TEXT,
+        txt             TEXT,
+        ttl             INTEGER NOT NULL,
+        note            TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (zone_id, label)
+    );
+    CREATE INDEX hostnames_user ON hostnames(user_id);
+    CREATE TABLE records (
+        id              INTEGER PRIMARY KEY,
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        name            TEXT NOT NULL,
+        type            TEXT NOT NULL,
+        content         TEXT NOT NULL,
+        ttl             INTEGER NOT NULL,
+        external_id     TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX records_zone ON records(zone_id, name, type);
+    "#,
+];
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > LATEST {
+        return Ok(Err(format!(
+            "database schema version {version} is newer than this lucentd understands ({LATEST}); \
+             upgrade lucentd"
+        )));
+    }
+    if version == LATEST {
+        return Ok(Ok(()));
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `lucentd` (and `lucent-agent`) binaries on ephemeral loopback
+//! ports with a temporary database each, driven over real sockets. One test binary for the
+//! whole suite (faster linking, shared harness). Build the binaries first:
+//! `cargo build --workspace --bins` (the README's test command does).
+
+mod harness;
+
+mod hostnames;
+mod store;
+mod update;
