@@ -650,3 +650,147 @@ pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u3
 pub fn hostname_count(c: &Connection) -> rusqlite::Result<u64> {
     c.query_row("SELECT COUNT(*) FROM hostnames", [], |r| r.get(0))
 }
+
+// ---- hosted-zone records -----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: i64,
+    pub zone_id: i64,
+    /// Lowercase fqdn without the trailing dot.
+    pub name: String,
+    pub rtype: String,
+    pub content: String,
+    pub ttl: u32,
+    pub external_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const REC_COLS: &str =
+    "id, zone_id, name, type, content, ttl, external_id, created_at, updated_at";
+
+fn rec_row(r: &Row) -> rusqlite::Result<Record> {
+    Ok(Record {
+        id: r.get(0)?,
+        zone_id: r.get(1)?,
+        name: r.get(2)?,
+        rtype: r.get(3)?,
+        content: r.get(4)?,
+        ttl: r.get(5)?,
+        external_id: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+/// Hosted zones of a user, by id.
+pub fn zones_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Zone>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {ZONE_COLS} FROM zones WHERE owner_id = ?1 AND kind = 'hosted' ORDER BY id"
+    ))?;
+    let rows = st.query_map(params![user_id], zone_row)?;
+    rows.collect()
+}
+
+pub fn records_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<Record>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 ORDER BY id"
+    ))?;
+    let rows = st.query_map(params![zone_id], rec_row)?;
+    rows.collect()
+}
+
+pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
+    c.query_row(
+        "SELECT COUNT(*) FROM records WHERE zone_id = ?1",
+        params![zone_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<Option<Record>> {
+    c.query_row(
+        &format!("SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND id = ?2"),
+        params![zone_id, id],
+        rec_row,
+    )
+    .optional()
+}
+
+/// Records at one name (any type).
+pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<Vec<Record>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND name = ?2 ORDER BY id"
+    ))?;
+    let rows = st.query_map(params![zone_id, name], rec_row)?;
+    rows.collect()
+}
+
+pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO records (zone_id, name, type, content, ttl, external_id, created_at, \
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            r.zone_id,
+            r.name,
+            r.rtype,
+            r.content,
+            r.ttl,
+            r.external_id,
+            r.created_at,
+            r.updated_at
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE records SET name = ?2, type = ?3, content = ?4, ttl = ?5, external_id = ?6, \
+         updated_at = ?7 WHERE id = ?1",
+        params![
+            r.id,
+            r.name,
+            r.rtype,
+            r.content,
+            r.ttl,
+            r.external_id,
+            r.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete_record(c: &Connection, id: i64) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM records WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+/// Delete every record of a zone except the SOA; returns the (name, type) sets removed.
+pub fn delete_zone_records_but_soa(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = c.prepare(
+        "DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type",
+    )?;
+    let rows = st.query_map(params![zone_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The current state of one RRset of a hosted zone, as the DNS view takes it.
+pub fn rrset(c: &Connection, zone_id: i64, name: &str, rtype: RType) -> rusqlite::Result<RrsetChange> {
+    let mut st = c.prepare(
+        "SELECT ttl, content FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 \
+         ORDER BY id",
+    )?;
+    let rows = st.query_map(params![zone_id, name, rtype.as_str()], |r| {
+        Ok(RecordData {
+            ttl: r.get(0)?,
+            content: r.get(1)?,
+        })
+    })?;
+    Ok(RrsetChange {
+        name: name.to_string(),
+        rtype,
+        records: rows.collect::<rusqlite::Result<Vec<_>>>()?,
+    })
+}
