@@ -1,0 +1,1 @@
+//! Tests of the DNS view, lookup and wire path.
