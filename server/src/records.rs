@@ -747,9 +747,9 @@ mod tests {
             .unwrap_err()
             .0
             .contains("63"));
-        let long = vec![label63.as_str(); 4].join("."); // 255 chars
+        let long = [label63.as_str(); 4].join("."); // 255 chars
         assert!(validate_name(&long).unwrap_err().0.contains("253"));
-        let fits = format!("{}.{}", vec![label63.as_str(); 3].join("."), "a".repeat(61));
+        let fits = format!("{}.{}", [label63.as_str(); 3].join("."), "a".repeat(61));
         assert_eq!(fits.len(), 253);
         assert!(validate_name(&fits).is_ok());
     }
