@@ -1,10 +1,14 @@
 //! Record types and content rules shared by the LuaDNS-style API (validation, normalisation)
-//! and the DNS responder (content text -> wire RDATA).
-//!
-//! INTERFACE STUB: the real implementation replaces the bodies, keeping these signatures.
+//! and the DNS responder (content text -> RDATA). `normalize` is the single gate every stored
+//! content passes through, so `to_rdata` can assume canonical input (and still reports errors
+//! instead of panicking on anything else).
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+
+use hickory_proto::rr::rdata::{caa::CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::{Name, RData};
 
 /// Record types the API accepts and the responder serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +39,39 @@ impl RType {
             RType::Ptr => "PTR",
             RType::Soa => "SOA",
         }
+    }
+
+    /// The DNS TYPE code (RFC 1035 §3.2.2, RFC 3596, RFC 2782, RFC 8659).
+    pub fn code(self) -> u16 {
+        match self {
+            RType::A => 1,
+            RType::Ns => 2,
+            RType::Cname => 5,
+            RType::Soa => 6,
+            RType::Ptr => 12,
+            RType::Mx => 15,
+            RType::Txt => 16,
+            RType::Aaaa => 28,
+            RType::Srv => 33,
+            RType::Caa => 257,
+        }
+    }
+
+    /// The inverse of `code`, for the types we serve.
+    pub fn from_code(code: u16) -> Option<RType> {
+        Some(match code {
+            1 => RType::A,
+            2 => RType::Ns,
+            5 => RType::Cname,
+            6 => RType::Soa,
+            12 => RType::Ptr,
+            15 => RType::Mx,
+            16 => RType::Txt,
+            28 => RType::Aaaa,
+            33 => RType::Srv,
+            257 => RType::Caa,
+            _ => return None,
+        })
     }
 }
 
@@ -75,12 +112,663 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
+fn err<T>(msg: impl Into<String>) -> Result<T, RecordError> {
+    Err(RecordError(msg.into()))
+}
+
+/// Longest TXT content we store (all character-strings together). The responder splits it into
+/// 255-octet character-strings (RFC 1035 §3.3.14); answers above the UDP size go TC + TCP.
+pub const MAX_TXT_LEN: usize = 4000;
+
+/// Longest CAA value we accept; real values (`letsencrypt.org; accounturi=...`) stay far below.
+const MAX_CAA_VALUE_LEN: usize = 1024;
+
 /// Validate `content` for `rtype` and return its canonical text form (the form stored, returned
 /// by the API and turned into RDATA by the responder). Domain-name targets come back as
 /// lowercase fqdns with a trailing dot; TXT comes back unquoted.
 pub fn normalize(rtype: RType, content: &str) -> Result<String, RecordError> {
-    Ok(format!("{rtype} {content}")
-        .split_once(' ')
-        .map(|x| x.1.to_string())
-        .unwrap_or_default())
+    // TXT keeps its blanks; for every other type surrounding blanks are noise.
+    let raw = content;
+    let content = content.trim();
+    match rtype {
+        RType::Txt => normalize_txt(raw),
+        RType::A => parse_ipv4(content).map(|a| a.to_string()),
+        RType::Aaaa => parse_ipv6(content).map(|a| a.to_string()),
+        RType::Cname | RType::Ns | RType::Ptr => {
+            let name = parse_target(content, rtype.as_str())?;
+            if name.is_empty() {
+                return err(format!("{rtype} target must not be the root"));
+            }
+            Ok(format!("{name}."))
+        }
+        RType::Mx => {
+            let (pref, target) = parse_mx(content)?;
+            Ok(format!("{pref} {target}."))
+        }
+        RType::Srv => {
+            let (prio, weight, port, target) = parse_srv(content)?;
+            Ok(format!("{prio} {weight} {port} {target}."))
+        }
+        RType::Caa => {
+            let (flags, tag, value) = parse_caa(content)?;
+            Ok(format!("{flags} {tag} \"{value}\""))
+        }
+        RType::Soa => {
+            let soa = parse_soa(content)?;
+            Ok(format!(
+                "{}. {}. {} {} {} {} {}",
+                soa.mname, soa.rname, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum
+            ))
+        }
+    }
+}
+
+/// Validate an owner name: labels of 1..=63 octets of `a-z 0-9 - _` (underscore labels such as
+/// `_acme-challenge` are valid owners, RFC 8552), `*` only as the whole leftmost label (RFC
+/// 4592), at most 253 characters (RFC 1035 §2.3.4, 255 octets on the wire). Returns the name
+/// lowercased without its trailing dot.
+#[allow(dead_code)] // called by the API half
+pub fn validate_name(name: &str) -> Result<String, RecordError> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() {
+        return err("name is empty");
+    }
+    let lower = name.to_ascii_lowercase();
+    check_labels(&lower, true)?;
+    Ok(lower)
+}
+
+/// Label rules shared by owner names and targets; `lower` has no trailing dot and is not empty.
+fn check_labels(lower: &str, allow_wildcard: bool) -> Result<(), RecordError> {
+    if lower.len() > 253 {
+        return err("name is longer than 253 characters");
+    }
+    for (i, label) in lower.split('.').enumerate() {
+        if label.is_empty() {
+            return err("name has an empty label");
+        }
+        if label.len() > 63 {
+            return err(format!("label '{label}' is longer than 63 characters"));
+        }
+        if label == "*" {
+            if !allow_wildcard {
+                return err("wildcard label not allowed here");
+            }
+            if i != 0 {
+                return err("'*' is only allowed as the whole leftmost label");
+            }
+            continue;
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+        {
+            if c == '*' {
+                return err("'*' is only allowed as the whole leftmost label");
+            }
+            return err(format!("invalid character '{c}' in label '{label}'"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return err(format!("label '{label}' starts or ends with a hyphen"));
+        }
+        // RFC 5891 §4.2.3.1: hyphens in positions 3 and 4 are reserved; only A-labels use them.
+        if label.len() >= 4 && &label[2..4] == "--" && !label.starts_with("xn--") {
+            return err(format!(
+                "label '{label}' has '--' in positions 3-4 (reserved for IDNA)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A target name in content: `.` is the root (returned as ""); otherwise a domain name with or
+/// without trailing dot, returned lowercase without the dot.
+fn parse_target(s: &str, what: &str) -> Result<String, RecordError> {
+    if s.is_empty() {
+        return err(format!("{what} target is missing"));
+    }
+    if s == "." {
+        return Ok(String::new());
+    }
+    let s = s.strip_suffix('.').unwrap_or(s);
+    let lower = s.to_ascii_lowercase();
+    if lower.is_empty() {
+        return err(format!("invalid {what} target"));
+    }
+    check_labels(&lower, false).map_err(|e| RecordError(format!("invalid {what} target: {e}")))?;
+    Ok(lower)
+}
+
+/// Strict dotted quad: four decimal octets 0..=255 without leading zeros, since `010` reads as
+/// octal in inet_aton and as decimal elsewhere (PROTOCOLS.md §5).
+fn parse_ipv4(s: &str) -> Result<Ipv4Addr, RecordError> {
+    let bad = || RecordError("invalid IPv4 address".into());
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let p = parts.next().ok_or_else(bad)?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        if p.len() > 1 && p.starts_with('0') {
+            return err("invalid IPv4 address (zero-padded octet)");
+        }
+        *octet = p.parse::<u8>().map_err(|_| bad())?;
+    }
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok(Ipv4Addr::from(octets))
+}
+
+/// Any IPv6 text form; std's Display gives the RFC 5952 canonical form back.
+fn parse_ipv6(s: &str) -> Result<Ipv6Addr, RecordError> {
+    s.parse::<Ipv6Addr>()
+        .map_err(|_| RecordError("invalid IPv6 address".into()))
+}
+
+fn parse_u16(s: &str, what: &str) -> Result<u16, RecordError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return err(format!("invalid {what}: expected a number 0-65535"));
+    }
+    s.parse()
+        .map_err(|_| RecordError(format!("invalid {what}: expected a number 0-65535")))
+}
+
+fn parse_u32(s: &str, what: &str) -> Result<u32, RecordError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return err(format!("invalid {what}: expected a number 0-4294967295"));
+    }
+    s.parse()
+        .map_err(|_| RecordError(format!("invalid {what}: expected a number 0-4294967295")))
+}
+
+/// `pref target`; a null MX (`0 .`, RFC 7505 §3) has target "".
+fn parse_mx(s: &str) -> Result<(u16, String), RecordError> {
+    let fields: Vec<&str> = s.split_ascii_whitespace().collect();
+    let [pref, target] = fields[..] else {
+        return err("invalid MX content: expected 'preference target.'");
+    };
+    let pref = parse_u16(pref, "MX preference")?;
+    let target = parse_target(target, "MX")?;
+    if target.is_empty() && pref != 0 {
+        return err("null MX ('.') must have preference 0 (RFC 7505)");
+    }
+    Ok((pref, target))
+}
+
+/// `priority weight port target`; target "" is `.` ("no service", RFC 2782).
+fn parse_srv(s: &str) -> Result<(u16, u16, u16, String), RecordError> {
+    let fields: Vec<&str> = s.split_ascii_whitespace().collect();
+    let [prio, weight, port, target] = fields[..] else {
+        return err("invalid SRV content: expected 'priority weight port target.'");
+    };
+    Ok((
+        parse_u16(prio, "SRV priority")?,
+        parse_u16(weight, "SRV weight")?,
+        parse_u16(port, "SRV port")?,
+        parse_target(target, "SRV")?,
+    ))
+}
+
+/// Parse one or more zone-file style quoted strings (`"a" "b"`), concatenated; `\"` and `\\`
+/// are unescaped. `None` if `s` is not entirely made of quoted strings.
+fn unquote_all(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return any.then_some(out),
+            Some('"') => {}
+            Some(_) => return None,
+        }
+        any = true;
+        loop {
+            match chars.next()? {
+                '"' => break,
+                '\\' => match chars.next()? {
+                    c @ ('"' | '\\') => out.push(c),
+                    c => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                },
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+/// TXT: stored unquoted. Input wrapped in double quotes (one or several zone-file strings) is
+/// unwrapped; anything else is kept as given.
+fn normalize_txt(content: &str) -> Result<String, RecordError> {
+    let trimmed = content.trim();
+    let value = if trimmed.starts_with('"') {
+        unquote_all(trimmed).unwrap_or_else(|| content.to_string())
+    } else {
+        content.to_string()
+    };
+    if value.len() > MAX_TXT_LEN {
+        return err(format!("TXT content is longer than {MAX_TXT_LEN} bytes"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return err("TXT content contains control characters");
+    }
+    Ok(value)
+}
+
+/// `flags tag value` (RFC 8659 §4.1); the value may be quoted. Tag is lowercased (matching is
+/// case-insensitive) and must be 1..=15 ASCII letters or digits.
+fn parse_caa(s: &str) -> Result<(u8, String, String), RecordError> {
+    let bad = || RecordError("invalid CAA content: expected 'flags tag \"value\"'".into());
+    let (flags, rest) = s.split_once(char::is_whitespace).ok_or_else(bad)?;
+    let (tag, value) = rest
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .ok_or_else(bad)?;
+    if flags.is_empty() || !flags.bytes().all(|b| b.is_ascii_digit()) {
+        return err("invalid CAA flags: expected a number 0-255");
+    }
+    let flags: u8 = flags
+        .parse()
+        .map_err(|_| RecordError("invalid CAA flags: expected a number 0-255".into()))?;
+    if tag.is_empty() || tag.len() > 15 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return err("invalid CAA tag: expected 1-15 letters or digits");
+    }
+    let value = value.trim();
+    let value = if value.starts_with('"') {
+        match unquote_all(value) {
+            Some(v) => v,
+            None => return err("invalid CAA value: unbalanced quotes"),
+        }
+    } else {
+        value.to_string()
+    };
+    if value.contains(['"', '\\']) {
+        return err("invalid CAA value: quotes and backslashes are not allowed");
+    }
+    if value.chars().any(char::is_control) {
+        return err("invalid CAA value: control characters are not allowed");
+    }
+    if value.len() > MAX_CAA_VALUE_LEN {
+        return err(format!(
+            "CAA value is longer than {MAX_CAA_VALUE_LEN} bytes"
+        ));
+    }
+    Ok((flags, tag.to_ascii_lowercase(), value))
+}
+
+/// Parsed SOA content; names lowercase without trailing dot.
+struct SoaFields {
+    mname: String,
+    rname: String,
+    serial: u32,
+    refresh: u32,
+    retry: u32,
+    expire: u32,
+    minimum: u32,
+}
+
+fn parse_soa(s: &str) -> Result<SoaFields, RecordError> {
+    let fields: Vec<&str> = s.split_ascii_whitespace().collect();
+    let [mname, rname, serial, refresh, retry, expire, minimum] = fields[..] else {
+        return err(
+            "invalid SOA content: expected 'mname. rname. serial refresh retry expire minimum'",
+        );
+    };
+    let mname = parse_target(mname, "SOA mname")?;
+    let rname = parse_target(rname, "SOA rname")?;
+    if mname.is_empty() || rname.is_empty() {
+        return err("invalid SOA content: mname and rname must not be the root");
+    }
+    Ok(SoaFields {
+        mname,
+        rname,
+        serial: parse_u32(serial, "SOA serial")?,
+        refresh: parse_u32(refresh, "SOA refresh")?,
+        retry: parse_u32(retry, "SOA retry")?,
+        expire: parse_u32(expire, "SOA expire")?,
+        minimum: parse_u32(minimum, "SOA minimum")?,
+    })
+}
+
+/// A lowercase name without trailing dot ("" = root) as an fqdn `Name`.
+fn to_name(lower: &str) -> Result<Name, RecordError> {
+    if lower.is_empty() {
+        return Ok(Name::root());
+    }
+    Name::from_ascii(format!("{lower}."))
+        .map_err(|e| RecordError(format!("invalid name '{lower}': {e}")))
+}
+
+/// Split TXT content into character-strings of at most 255 octets (RFC 1035 §3.3.14). The split
+/// is on bytes: a character-string is octets, and consumers concatenate them (RFC 7208 §3.3).
+pub fn txt_chunks(content: &str) -> Vec<&[u8]> {
+    let bytes = content.as_bytes();
+    if bytes.is_empty() {
+        // One empty character-string: TXT RDATA is never zero-length.
+        return vec![bytes];
+    }
+    bytes.chunks(255).collect()
+}
+
+/// Turn normalised content (as `normalize` returns it) into hickory RDATA for the responder.
+/// Re-validates, so stale or hand-edited content yields an error rather than a panic.
+pub fn to_rdata(rtype: RType, content: &str) -> Result<RData, RecordError> {
+    let content = normalize(rtype, content)?;
+    Ok(match rtype {
+        RType::A => RData::A(parse_ipv4(&content)?.into()),
+        RType::Aaaa => RData::AAAA(parse_ipv6(&content)?.into()),
+        RType::Cname => RData::CNAME(CNAME(to_name(parse_target(&content, "CNAME")?.as_str())?)),
+        RType::Ns => RData::NS(NS(to_name(parse_target(&content, "NS")?.as_str())?)),
+        RType::Ptr => RData::PTR(PTR(to_name(parse_target(&content, "PTR")?.as_str())?)),
+        RType::Mx => {
+            let (pref, target) = parse_mx(&content)?;
+            RData::MX(MX::new(pref, to_name(&target)?))
+        }
+        RType::Srv => {
+            let (prio, weight, port, target) = parse_srv(&content)?;
+            RData::SRV(SRV::new(prio, weight, port, to_name(&target)?))
+        }
+        RType::Txt => RData::TXT(TXT::from_bytes(txt_chunks(&content))),
+        RType::Caa => {
+            let (flags, tag, value) = parse_caa(&content)?;
+            let mut caa = CAA::new_issue(false, None, Vec::new());
+            caa.issuer_critical = flags & 0x80 != 0;
+            caa.reserved_flags = flags & 0x7f;
+            caa.tag = tag;
+            caa.value = value.into_bytes();
+            RData::CAA(caa)
+        }
+        RType::Soa => {
+            let f = parse_soa(&content)?;
+            // SOA timers are 32-bit fields on the wire; hickory types three of them as i32, so
+            // values above i32::MAX keep their bit pattern.
+            RData::SOA(SOA::new(
+                to_name(&f.mname)?,
+                to_name(&f.rname)?,
+                f.serial,
+                f.refresh as i32,
+                f.retry as i32,
+                f.expire as i32,
+                f.minimum,
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(t: RType, s: &str) -> String {
+        normalize(t, s).unwrap_or_else(|e| panic!("{t} {s:?}: {e}"))
+    }
+
+    fn bad(t: RType, s: &str) -> String {
+        match normalize(t, s) {
+            Ok(v) => panic!("{t} {s:?} accepted as {v:?}"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn rtype_round_trips() {
+        for t in [
+            RType::A,
+            RType::Aaaa,
+            RType::Cname,
+            RType::Mx,
+            RType::Ns,
+            RType::Srv,
+            RType::Txt,
+            RType::Caa,
+            RType::Ptr,
+            RType::Soa,
+        ] {
+            assert_eq!(t.as_str().parse::<RType>(), Ok(t));
+            assert_eq!(t.as_str().to_lowercase().parse::<RType>(), Ok(t));
+            assert_eq!(RType::from_code(t.code()), Some(t));
+        }
+        assert!("DS".parse::<RType>().is_err());
+    }
+
+    #[test]
+    fn a_records() {
+        assert_eq!(ok(RType::A, "192.0.2.1"), "192.0.2.1");
+        assert_eq!(ok(RType::A, " 10.0.0.255 "), "10.0.0.255");
+        assert_eq!(ok(RType::A, "0.0.0.0"), "0.0.0.0");
+        assert_eq!(
+            bad(RType::A, "192.000.002.001"),
+            "invalid IPv4 address (zero-padded octet)"
+        );
+        assert_eq!(
+            bad(RType::A, "010.1.1.1"),
+            "invalid IPv4 address (zero-padded octet)"
+        );
+        for s in [
+            "",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1.2.3.-4",
+            "a.b.c.d",
+            "1..2.3",
+            "::1",
+            "0x1.2.3.4",
+            "1.2.3.4/24",
+        ] {
+            assert_eq!(bad(RType::A, s), "invalid IPv4 address", "{s:?}");
+        }
+    }
+
+    #[test]
+    fn aaaa_records_rfc5952() {
+        assert_eq!(ok(RType::Aaaa, "2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+        assert_eq!(
+            ok(RType::Aaaa, "2001:0db8:0000:0000:0001:0000:0000:0001"),
+            "2001:db8::1:0:0:1"
+        );
+        assert_eq!(ok(RType::Aaaa, "::"), "::");
+        assert_eq!(ok(RType::Aaaa, "::ffff:192.0.2.1"), "::ffff:192.0.2.1");
+        for s in [
+            "",
+            "192.0.2.1",
+            "2001:db8::1::2",
+            "fe80::1%eth0",
+            "gggg::1",
+            "2001:db8:0:0:0:0:0:0:1",
+        ] {
+            assert_eq!(bad(RType::Aaaa, s), "invalid IPv6 address", "{s:?}");
+        }
+    }
+
+    #[test]
+    fn name_targets() {
+        for t in [RType::Cname, RType::Ns, RType::Ptr] {
+            assert_eq!(ok(t, "Target.Example.NET"), "target.example.net.");
+            assert_eq!(ok(t, "target.example.net."), "target.example.net.");
+            assert_eq!(ok(t, "_svc.example.net"), "_svc.example.net.");
+            assert!(bad(t, ".").contains("root"));
+            assert!(bad(t, "").contains("missing"));
+            assert!(bad(t, "a..b").contains("empty label"));
+            assert!(bad(t, "*.example.net").contains("wildcard"));
+            assert!(bad(t, "a b.example").contains("invalid"));
+            assert!(bad(t, &format!("{}.net", "a".repeat(64))).contains("63"));
+        }
+    }
+
+    #[test]
+    fn mx_records() {
+        assert_eq!(ok(RType::Mx, "10 Mail.Example.com"), "10 mail.example.com.");
+        assert_eq!(ok(RType::Mx, "  5   mx.example.com. "), "5 mx.example.com.");
+        assert_eq!(ok(RType::Mx, "0 ."), "0 .");
+        assert!(bad(RType::Mx, "10 .").contains("RFC 7505"));
+        assert!(bad(RType::Mx, "mail.example.com").contains("expected"));
+        assert!(bad(RType::Mx, "65536 mx.example.com").contains("MX preference"));
+        assert!(bad(RType::Mx, "-1 mx.example.com").contains("MX preference"));
+        assert!(bad(RType::Mx, "10 mx.example.com extra").contains("expected"));
+    }
+
+    #[test]
+    fn srv_records() {
+        assert_eq!(
+            ok(RType::Srv, "10 5 5060 SIP.example.com"),
+            "10 5 5060 sip.example.com."
+        );
+        assert_eq!(ok(RType::Srv, "0 0 0 ."), "0 0 0 .");
+        assert!(bad(RType::Srv, "10 5 sip.example.com.").contains("expected"));
+        assert!(bad(RType::Srv, "10 5 70000 sip.example.com.").contains("SRV port"));
+        assert!(bad(RType::Srv, "x 5 80 sip.example.com.").contains("SRV priority"));
+    }
+
+    #[test]
+    fn txt_records() {
+        assert_eq!(ok(RType::Txt, "v=spf1 -all"), "v=spf1 -all");
+        assert_eq!(ok(RType::Txt, "\"v=spf1 -all\""), "v=spf1 -all");
+        assert_eq!(ok(RType::Txt, "\"part1\" \"part2\""), "part1part2");
+        assert_eq!(ok(RType::Txt, r#""say \"hi\"""#), r#"say "hi""#);
+        // Not purely quoted strings: kept as given.
+        assert_eq!(ok(RType::Txt, "\"a\" b"), "\"a\" b");
+        assert_eq!(ok(RType::Txt, "\"unterminated"), "\"unterminated");
+        assert_eq!(ok(RType::Txt, ""), "");
+        assert_eq!(ok(RType::Txt, "ünïcode"), "ünïcode");
+        let long = "x".repeat(MAX_TXT_LEN);
+        assert_eq!(ok(RType::Txt, &long), long);
+        assert!(bad(RType::Txt, &"x".repeat(MAX_TXT_LEN + 1)).contains("longer"));
+        assert!(bad(RType::Txt, "a\nb").contains("control"));
+        assert!(bad(RType::Txt, "a\0b").contains("control"));
+    }
+
+    #[test]
+    fn txt_is_split_into_255_octet_strings() {
+        let s = "y".repeat(600);
+        let chunks = txt_chunks(&s);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [255, 255, 90]
+        );
+        assert_eq!(txt_chunks(""), [b"" as &[u8]]);
+        let RData::TXT(txt) = to_rdata(RType::Txt, &s).unwrap() else {
+            panic!()
+        };
+        assert_eq!(txt.txt_data.len(), 3);
+    }
+
+    #[test]
+    fn caa_records() {
+        assert_eq!(
+            ok(RType::Caa, "0 issue \"letsencrypt.org\""),
+            "0 issue \"letsencrypt.org\""
+        );
+        assert_eq!(
+            ok(RType::Caa, "0 issue letsencrypt.org"),
+            "0 issue \"letsencrypt.org\""
+        );
+        assert_eq!(ok(RType::Caa, "128 ISSUEWILD \";\""), "128 issuewild \";\"");
+        assert_eq!(
+            ok(RType::Caa, "0 iodef \"mailto:sec@example.org\""),
+            "0 iodef \"mailto:sec@example.org\""
+        );
+        assert_eq!(
+            ok(RType::Caa, "0 issue \"ca.example; account=1 2\""),
+            "0 issue \"ca.example; account=1 2\""
+        );
+        assert!(bad(RType::Caa, "256 issue \"x\"").contains("flags"));
+        assert!(bad(RType::Caa, "0 is-sue \"x\"").contains("tag"));
+        assert!(bad(RType::Caa, "0 issue").contains("expected"));
+        assert!(bad(RType::Caa, "0 issue \"x").contains("quotes"));
+        assert!(bad(RType::Caa, "0 issue \"a\\\"b\"").contains("quotes"));
+        let RData::CAA(caa) = to_rdata(RType::Caa, "128 issue \"ca.example\"").unwrap() else {
+            panic!()
+        };
+        assert!(caa.issuer_critical);
+        assert_eq!(caa.tag, "issue");
+        assert_eq!(caa.value, b"ca.example");
+    }
+
+    #[test]
+    fn soa_parse_only() {
+        assert_eq!(
+            ok(
+                RType::Soa,
+                "A.ns.luadns.net. hostmaster.luadns.com. 1421501178 1200 120 604800 3600"
+            ),
+            "a.ns.luadns.net. hostmaster.luadns.com. 1421501178 1200 120 604800 3600"
+        );
+        assert!(bad(RType::Soa, "a.ns. b. 1 2 3 4").contains("expected"));
+        assert!(bad(RType::Soa, "a.ns. b. 1 2 3 4 x").contains("SOA minimum"));
+        assert!(bad(RType::Soa, ". b. 1 2 3 4 5").contains("root"));
+        let RData::SOA(soa) = to_rdata(RType::Soa, "a.ns. b.example. 7 1 2 3 4").unwrap() else {
+            panic!()
+        };
+        assert_eq!(soa.serial, 7);
+        assert_eq!(soa.minimum, 4);
+    }
+
+    #[test]
+    fn owner_names() {
+        assert_eq!(
+            validate_name("WWW.Example.org."),
+            Ok("www.example.org".into())
+        );
+        assert_eq!(validate_name("*.example.org"), Ok("*.example.org".into()));
+        assert_eq!(
+            validate_name("_acme-challenge.host.example.org"),
+            Ok("_acme-challenge.host.example.org".into())
+        );
+        assert_eq!(
+            validate_name("xn--bcher-kva.example"),
+            Ok("xn--bcher-kva.example".into())
+        );
+        assert_eq!(validate_name("1host.example"), Ok("1host.example".into()));
+        for (n, msg) in [
+            ("", "empty"),
+            (".", "empty"),
+            ("a..b", "empty label"),
+            ("a.*.b", "leftmost"),
+            ("*a.b", "leftmost"),
+            ("a b.c", "invalid character"),
+            ("-a.b", "hyphen"),
+            ("a-.b", "hyphen"),
+            ("ab--c.d", "IDNA"),
+            ("é.example", "invalid character"),
+        ] {
+            let e = validate_name(n).expect_err(n);
+            assert!(e.0.contains(msg), "{n:?}: {e}");
+        }
+        let label63 = "a".repeat(63);
+        assert!(validate_name(&format!("{label63}.org")).is_ok());
+        assert!(validate_name(&format!("a{label63}.org"))
+            .unwrap_err()
+            .0
+            .contains("63"));
+        let long = [label63.as_str(); 4].join("."); // 255 chars
+        assert!(validate_name(&long).unwrap_err().0.contains("253"));
+        let fits = format!("{}.{}", [label63.as_str(); 3].join("."), "a".repeat(61));
+        assert_eq!(fits.len(), 253);
+        assert!(validate_name(&fits).is_ok());
+    }
+
+    #[test]
+    fn rdata_from_normalized_content() {
+        assert_eq!(
+            to_rdata(RType::A, "192.0.2.7").unwrap(),
+            RData::A(Ipv4Addr::new(192, 0, 2, 7).into())
+        );
+        let RData::MX(mx) = to_rdata(RType::Mx, "0 .").unwrap() else {
+            panic!()
+        };
+        assert!(mx.exchange.is_root());
+        let RData::SRV(srv) = to_rdata(RType::Srv, "1 2 3 t.example.").unwrap() else {
+            panic!()
+        };
+        assert_eq!(srv.target, Name::from_ascii("t.example.").unwrap());
+        assert_eq!((srv.priority, srv.weight, srv.port), (1, 2, 3));
+        assert!(to_rdata(RType::A, "nope").is_err());
+    }
 }

@@ -2,12 +2,29 @@
 //! responder on hickory-server. The write path (store) publishes whole RRsets here after each
 //! commit; lookups read snapshots only and never touch SQLite.
 //!
-//! INTERFACE STUB: the real implementation replaces the bodies, keeping these signatures.
+//! Layout: `zone.rs` holds one zone (copy-on-write shards of nodes with wire RDATA),
+//! `lookup.rs` turns a question into answer sections (the RFC 1034 §4.3.2 algorithm),
+//! `server.rs` binds the sockets and does EDNS, truncation and counting around it.
 
+mod lookup;
+mod server;
+mod zone;
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::Name;
 
 use crate::records::RType;
+use zone::{Zone, ZoneData};
+
+pub use server::DnsServer;
 
 /// Apex settings from the config (`[dns]`): SOA fields and the NS names of every zone.
 #[derive(Debug, Clone)]
@@ -51,47 +68,222 @@ pub struct ZoneContent {
     pub rrsets: Vec<RrsetChange>,
 }
 
+/// Response codes counted per zone; anything else lands in `OTHER`.
+const RCODE_NAMES: [&str; 8] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "OTHER",
+];
+
+/// Cumulative query counters of one zone (or of the out-of-zone bucket): relaxed atomics, as
+/// nothing orders against them.
+#[derive(Default)]
+pub(crate) struct Counters {
+    queries: AtomicU64,
+    by_rcode: [AtomicU64; RCODE_NAMES.len()],
+}
+
+impl Counters {
+    pub fn count(&self, rcode: ResponseCode) {
+        let slot = match u16::from(rcode) {
+            code @ 0..=5 => usize::from(code),
+            16 => 6,
+            _ => 7,
+        };
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.by_rcode[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+}
+
+/// Served zones by apex in wire form without the root label (`\x07example\x03org`), so a
+/// query name's suffixes can be looked up as slices without allocating.
+type ZoneMap = HashMap<Box<[u8]>, Arc<Zone>>;
+
+/// The apex settings, parsed once.
+struct Apex {
+    nameservers: Vec<Name>,
+    rname: Option<Name>,
+    cfg: ApexConfig,
+}
+
 /// Every served zone, shared by the writers (store) and the responder.
 pub struct DnsView {
-    _apex: ApexConfig,
+    apex: Apex,
+    zones: ArcSwap<ZoneMap>,
+    /// Serialises changes to the zone map (adding/removing zones); readers never take it.
+    zones_write: Mutex<()>,
+    /// Picks shards inside zones; randomly keyed so owner names cannot be chosen to pile up.
+    hasher: RandomState,
+    /// Queries for no served zone (REFUSED) and malformed ones: `zone=""` in the metrics.
+    other: Counters,
+}
+
+/// `a.b` -> fqdn `Name`, lowercase.
+fn fqdn(name: &str) -> Option<Name> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() {
+        return None;
+    }
+    Name::from_ascii(format!("{name}."))
+        .ok()
+        .map(|n| n.to_lowercase())
+}
+
+/// Wire form of a name's labels, without the root label.
+fn wire_key(name: &Name) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(name.len() + 1);
+    for label in name.iter() {
+        // Labels are at most 63 octets (RFC 1035 §2.3.4).
+        key.push(label.len() as u8);
+        key.extend_from_slice(label);
+    }
+    key.into_boxed_slice()
 }
 
 impl DnsView {
     pub fn new(apex: ApexConfig) -> Self {
-        DnsView { _apex: apex }
+        let nameservers = apex
+            .nameservers
+            .iter()
+            .filter_map(|n| {
+                let parsed = fqdn(n);
+                if parsed.is_none() {
+                    log::warn!("dns: ignoring invalid nameserver name {n:?}");
+                }
+                parsed
+            })
+            .collect();
+        let rname = fqdn(&apex.rname);
+        if rname.is_none() {
+            log::warn!(
+                "dns: invalid SOA rname {:?}; using hostmaster.<zone>",
+                apex.rname
+            );
+        }
+        DnsView {
+            apex: Apex {
+                nameservers,
+                rname,
+                cfg: apex,
+            },
+            zones: ArcSwap::from_pointee(HashMap::new()),
+            zones_write: Mutex::new(()),
+            hasher: RandomState::new(),
+            other: Counters::default(),
+        }
+    }
+
+    fn zone(&self, name: &str) -> Option<Arc<Zone>> {
+        let key = wire_key(&fqdn(name)?);
+        self.zones.load().get(&key).cloned()
     }
 
     /// Add a zone or replace it whole.
-    pub fn load_zone(&self, _zone: ZoneContent) {}
+    #[allow(dead_code)] // called by the store/HTTP half
+    pub fn load_zone(&self, zone: ZoneContent) {
+        let Some(apex) = fqdn(&zone.name) else {
+            log::warn!("dns: cannot serve zone with invalid name {:?}", zone.name);
+            return;
+        };
+        let name = zone.name.trim_end_matches('.').to_ascii_lowercase();
+        let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
+            existing.load(&self.hasher, zone.serial, zone.rrsets);
+            return;
+        }
+        let z = Zone::new(
+            apex.clone(),
+            &name,
+            ZoneData::empty(zone.serial),
+            Arc::default(),
+        );
+        z.load(&self.hasher, zone.serial, zone.rrsets);
+        let mut map: ZoneMap = (**self.zones.load()).clone();
+        map.insert(wire_key(&apex), Arc::new(z));
+        self.zones.store(Arc::new(map));
+    }
 
-    pub fn remove_zone(&self, _name: &str) {}
+    #[allow(dead_code)] // called by the store/HTTP half
+    pub fn remove_zone(&self, name: &str) {
+        let Some(apex) = fqdn(name) else { return };
+        let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map: ZoneMap = (**self.zones.load()).clone();
+        if map.remove(&wire_key(&apex)).is_some() {
+            self.zones.store(Arc::new(map));
+        }
+    }
 
     /// Replace the given RRsets of one zone and set its SOA serial, visible to the next query.
-    pub fn apply(&self, _zone: &str, _serial: u32, _changes: Vec<RrsetChange>) {}
+    #[allow(dead_code)] // called by the store/HTTP half
+    pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
+        match self.zone(zone) {
+            Some(z) => z.apply(&self.hasher, serial, changes),
+            None => log::warn!("dns: apply to unknown zone {zone:?} ignored"),
+        }
+    }
 
     /// Queries answered per zone since start (cumulative), for `queries_count`.
+    #[allow(dead_code)] // called by the store/HTTP half
     pub fn query_counts(&self) -> Vec<(String, u64)> {
-        Vec::new()
+        let mut out: Vec<(String, u64)> = self
+            .zones
+            .load()
+            .values()
+            .map(|z| (z.name.to_string(), z.counters.total()))
+            .collect();
+        out.sort();
+        out
     }
 
     /// Append Prometheus text lines (DNS queries by zone and rcode) to `out`.
-    pub fn render_metrics(&self, _out: &mut String) {}
+    #[allow(dead_code)] // called by the store/HTTP half
+    pub fn render_metrics(&self, out: &mut String) {
+        out.push_str(
+            "# HELP lucent_dns_queries_total DNS queries answered, by zone and response code.\n\
+             # TYPE lucent_dns_queries_total counter\n",
+        );
+        let mut zones: Vec<(String, Arc<Counters>)> = self
+            .zones
+            .load()
+            .values()
+            .map(|z| (z.name.to_string(), z.counters.clone()))
+            .collect();
+        zones.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut line = |zone: &str, counters: &Counters, always: bool| {
+            for (i, rcode) in RCODE_NAMES.iter().enumerate() {
+                let n = counters.by_rcode[i].load(Ordering::Relaxed);
+                // NOERROR is always listed so every zone shows up; other codes once seen.
+                if n > 0 || (always && i == 0) {
+                    let _ = writeln!(
+                        out,
+                        "lucent_dns_queries_total{{zone=\"{}\",rcode=\"{rcode}\"}} {n}",
+                        escape_label(zone)
+                    );
+                }
+            }
+        };
+        for (name, counters) in &zones {
+            line(name, counters, true);
+        }
+        line("", &self.other, false);
+    }
 }
 
-/// A running DNS listener set; dropping it does not stop it, `shutdown` does.
-pub struct DnsServer {
-    pub bound: Vec<SocketAddr>,
-}
-
-impl DnsServer {
-    pub async fn shutdown(self) {}
+/// Prometheus label-value escaping (backslash, quote, newline).
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Bind UDP and TCP on each address (port 0: one free port shared by both) on the current tokio
 /// runtime and start answering from `view`.
+#[allow(dead_code)] // called by the store/HTTP half
 pub async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> std::io::Result<DnsServer> {
-    let _ = view;
-    Ok(DnsServer {
-        bound: addrs.to_vec(),
-    })
+    server::start(addrs, view).await
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

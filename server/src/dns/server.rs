@@ -1,0 +1,284 @@
+//! The listeners: hickory-server's `Server` on UDP and TCP with our own `RequestHandler`
+//! (no Catalog: one lookup over our snapshots), EDNS(0) payload negotiation, truncation to the
+//! UDP size (TCP never truncates), and the per-zone counters.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::BinEncoder;
+use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
+use hickory_server::Server;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::oneshot;
+
+use super::lookup::{answer_request, Answer};
+use super::DnsView;
+
+/// Largest UDP payload we answer with, whatever the client offers: the DNS flag day 2020
+/// value, which avoids IP fragmentation on common paths.
+pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
+/// Without EDNS a UDP answer is at most 512 octets (RFC 1035 §4.2.1); EDNS offers below that
+/// are treated as 512 (RFC 6891 §6.2.3).
+const MIN_UDP_PAYLOAD: u16 = 512;
+/// Idle TCP connections are closed after this long (RFC 7766 §6.2.3 suggests seconds).
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Responses queued per TCP connection.
+const TCP_RESPONSE_BUFFER: usize = 32;
+
+/// A running DNS listener set; dropping it does not stop it, `shutdown` does.
+pub struct DnsServer {
+    #[allow(dead_code)] // read by the store/HTTP half (the start-up line)
+    pub bound: Vec<SocketAddr>,
+    stop: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
+}
+
+impl DnsServer {
+    #[allow(dead_code)] // called by the store/HTTP half
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.done.await;
+    }
+}
+
+/// Bind one UDP socket and one TCP listener on `addr`. With port 0 both must share one port:
+/// take a free UDP port and try TCP on it, retrying when that TCP port is taken.
+async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    if addr.port() != 0 {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(addr).await?;
+        return Ok((udp, tcp));
+    }
+    let mut last = None;
+    for _ in 0..50 {
+        let udp = UdpSocket::bind(addr).await?;
+        let port = udp.local_addr()?.port();
+        match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free port for both UDP and TCP")))
+}
+
+pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Result<DnsServer> {
+    let mut server = Server::new(Handler { view });
+    let mut bound = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
+        let (udp, tcp) = bind_pair(addr).await?;
+        bound.push(udp.local_addr()?);
+        server.register_socket(udp);
+        server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+    }
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let (done_tx, done) = oneshot::channel::<()>();
+    let token = server.shutdown_token().clone();
+    tokio::spawn(async move {
+        // A dropped DnsServer (Err) leaves the listeners running.
+        if stop_rx.await.is_ok() {
+            token.cancel();
+        }
+    });
+    tokio::spawn(async move {
+        if let Err(e) = server.block_until_done().await {
+            log::error!("dns: listener stopped: {e}");
+        }
+        let _ = done_tx.send(());
+    });
+    Ok(DnsServer { bound, stop, done })
+}
+
+/// Our `RequestHandler`: everything from the parsed request to the sent response.
+struct Handler {
+    view: Arc<DnsView>,
+}
+
+impl RequestHandler for Handler {
+    // The trait is declared with `#[async_trait]`; this is its expansion, written out so we do
+    // not need the macro crate.
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: ResponseHandler + 'async_trait,
+        T: Time + 'async_trait,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(handle(&self.view, request, response_handle))
+    }
+}
+
+/// The EDNS(0) OPT for the response (RFC 6891 §7: only when the query had one), advertising
+/// the payload size this response is held to.
+pub(crate) fn response_edns(query: Option<&Edns>) -> Option<Edns> {
+    let query = query?;
+    let mut edns = Edns::new();
+    edns.set_max_payload(query.max_payload().clamp(MIN_UDP_PAYLOAD, MAX_UDP_PAYLOAD));
+    Some(edns)
+}
+
+/// Encode the response into a scratch buffer capped at `limit`, to see what fits.
+fn trial(
+    queries: &Queries,
+    edns: Option<&Edns>,
+    meta: Metadata,
+    limit: u16,
+    answers: &[Record],
+    authority: &[Record],
+    additional: &[Record],
+) -> Option<ResponseInfo> {
+    let mut builder = MessageResponseBuilder::new(queries, None);
+    if let Some(e) = edns {
+        builder.edns(e);
+    }
+    let response = builder.build(meta, answers, authority, [], additional);
+    let mut buf = Vec::with_capacity(usize::from(limit));
+    let mut encoder = BinEncoder::new(&mut buf);
+    encoder.set_max_size(limit);
+    response.destructive_emit(&mut encoder).ok()
+}
+
+/// Fit `answer` into `limit` octets. RFC 2181 §9: TC only when the answer or authority data
+/// (or a referral's required glue, RFC 9471 §3) does not fit; then the response carries no
+/// records and the client retries over TCP. Additional data that does not fit is dropped.
+fn fit_udp(
+    queries: &Queries,
+    edns: Option<&Edns>,
+    meta: &mut Metadata,
+    limit: u16,
+    answer: &mut Answer,
+) {
+    let Some(info) = trial(
+        queries,
+        edns,
+        *meta,
+        limit,
+        &answer.answers,
+        &answer.authority,
+        &answer.additional,
+    ) else {
+        return;
+    };
+    if !info.truncation {
+        return;
+    }
+    let counts = info.counts();
+    let required_cut = usize::from(counts.answers) < answer.answers.len()
+        || usize::from(counts.authorities) < answer.authority.len()
+        || answer.glue_required;
+    if !required_cut {
+        let mut keep = usize::from(counts.additionals).min(answer.additional.len());
+        while keep > 0 {
+            let fits = trial(
+                queries,
+                edns,
+                *meta,
+                limit,
+                &answer.answers,
+                &answer.authority,
+                &answer.additional[..keep],
+            )
+            .is_some_and(|i| !i.truncation);
+            if fits {
+                answer.additional.truncate(keep);
+                return;
+            }
+            keep -= 1;
+        }
+        answer.additional.clear();
+        if trial(
+            queries,
+            edns,
+            *meta,
+            limit,
+            &answer.answers,
+            &answer.authority,
+            &[],
+        )
+        .is_some_and(|i| !i.truncation)
+        {
+            return;
+        }
+    }
+    meta.truncation = true;
+    answer.answers.clear();
+    answer.authority.clear();
+    answer.additional.clear();
+}
+
+async fn handle<R: ResponseHandler>(
+    view: &DnsView,
+    request: &Request,
+    mut response_handle: R,
+) -> ResponseInfo {
+    let mut answer = answer_request(
+        view,
+        request.metadata.op_code,
+        request.queries.queries(),
+        request.edns.as_ref(),
+    );
+    let edns = response_edns(request.edns.as_ref());
+    // RFC 1035 §4.1.1: copy ID, opcode, RD (and CD); AA per answer; RA clear (no recursion).
+    let mut meta = Metadata::response_from_request(&request.metadata);
+    meta.response_code = answer.rcode;
+    meta.authoritative = answer.authoritative;
+    meta.recursion_available = false;
+
+    if request.protocol() == Protocol::Udp {
+        let limit = edns.as_ref().map_or(MIN_UDP_PAYLOAD, Edns::max_payload);
+        // Header + question + OPT + records, uncompressed: if that fits, nothing to check.
+        let bound = 12 + request.queries.as_bytes().len() + 11 + answer.size_bound;
+        if bound > usize::from(limit) {
+            fit_udp(
+                &request.queries,
+                edns.as_ref(),
+                &mut meta,
+                limit,
+                &mut answer,
+            );
+        }
+    }
+
+    match &answer.zone {
+        Some(zone) => zone.counters.count(meta.response_code),
+        None => view.other.count(meta.response_code),
+    }
+
+    let mut builder = MessageResponseBuilder::new(&request.queries, None);
+    if let Some(e) = &edns {
+        builder.edns(e);
+    }
+    let response = builder.build(
+        meta,
+        &answer.answers,
+        &answer.authority,
+        [],
+        &answer.additional,
+    );
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(e) => {
+            log::debug!("dns: sending response failed: {e}");
+            let mut meta = meta;
+            meta.response_code = ResponseCode::ServFail;
+            ResponseInfo::from(Header {
+                metadata: meta,
+                counts: HeaderCounts::default(),
+            })
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! One served zone in memory: RRsets with pre-encoded wire RDATA, grouped into nodes, the nodes
+//! spread over copy-on-write shards behind one `ArcSwap`. A reader loads one snapshot (lock-free)
+//! and sees the zone and its serial exactly as one writer left it; a writer copies only the
+//! shards it touches (plus the shard pointer table), never the whole zone.
+//!
+//! Node keys are the owner's labels *relative to the apex*, in reverse order, each prefixed by
+//! its length (`www.a.zone` -> `\x01a\x03www`). So every name below X has X's key as a prefix,
+//! and with the shard picked from the first label under the apex, X and all its descendants
+//! share one sorted shard: "does anything exist below X" (empty non-terminals, RFC 4592 closest
+//! encloser) is a binary search.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use hickory_proto::rr::Name;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+
+use super::{Counters, RecordData, RrsetChange};
+use crate::records::{self, RType};
+
+/// One RRset: type, TTL (one per RRset, RFC 2181 §5.2) and its RDATAs on the wire, each
+/// preceded by its 16-bit length, names uncompressed and lowercase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rrset {
+    pub rtype: RType,
+    pub ttl: u32,
+    pub data: Box<[u8]>,
+}
+
+impl Rrset {
+    /// Each RDATA of the set, as wire bytes.
+    pub fn rdatas(&self) -> RdataIter<'_> {
+        RdataIter { rest: &self.data }
+    }
+
+    /// Encode a new RRset from normalised contents; `None` when nothing valid is left.
+    /// Contents that fail `records::to_rdata` are skipped with a warning: the store validated
+    /// them on the way in, so this only guards against stale rows.
+    pub fn encode(owner: &str, rtype: RType, records: &[RecordData]) -> Option<Rrset> {
+        let mut data = Vec::new();
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        let mut ttl = u32::MAX;
+        for rec in records {
+            let rdata = match records::to_rdata(rtype, &rec.content) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::warn!("dns: skipping {owner} {rtype} {:?}: {e}", rec.content);
+                    continue;
+                }
+            };
+            let mut buf = Vec::new();
+            let mut enc = BinEncoder::new(&mut buf);
+            enc.set_canonical_form(true);
+            if let Err(e) = rdata.emit(&mut enc) {
+                log::warn!("dns: skipping {owner} {rtype} {:?}: {e}", rec.content);
+                continue;
+            }
+            // An RRset is a set (RFC 2181 §5): drop duplicate RDATA.
+            if seen.contains(&buf) || buf.len() > usize::from(u16::MAX) {
+                continue;
+            }
+            // RFC 2181 §8: a TTL with the top bit set is treated as zero.
+            let rec_ttl = if rec.ttl > i32::MAX as u32 {
+                0
+            } else {
+                rec.ttl
+            };
+            ttl = ttl.min(rec_ttl);
+            data.extend_from_slice(&(buf.len() as u16).to_be_bytes());
+            data.extend_from_slice(&buf);
+            seen.push(buf);
+            // CNAME is a singleton type (RFC 2181 §10.1): keep the first.
+            if rtype == RType::Cname {
+                break;
+            }
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        Some(Rrset {
+            rtype,
+            ttl,
+            data: data.into_boxed_slice(),
+        })
+    }
+}
+
+/// Iterator over the length-prefixed RDATAs of an `Rrset`.
+pub(crate) struct RdataIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for RdataIter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let [a, b, rest @ ..] = self.rest else {
+            return None;
+        };
+        let len = usize::from(u16::from_be_bytes([*a, *b]));
+        let item = rest.get(..len)?;
+        self.rest = &rest[len..];
+        Some(item)
+    }
+}
+
+/// Every RRset at one owner name; `rrsets` sorted by type, never empty in a stored node.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub key: Box<[u8]>,
+    pub rrsets: Box<[Rrset]>,
+}
+
+impl Node {
+    pub fn get(&self, rtype: RType) -> Option<&Rrset> {
+        self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+}
+
+/// Sorted by key.
+type Shard = Arc<[Arc<Node>]>;
+
+/// An immutable snapshot of a zone's contents.
+pub(crate) struct ZoneData {
+    pub serial: u32,
+    shards: Box<[Shard]>,
+    names: usize,
+}
+
+/// What a key denotes in a snapshot.
+pub(crate) enum Found<'a> {
+    /// A name holding RRsets.
+    Node(&'a Node),
+    /// An empty non-terminal: no RRsets, but names exist below (RFC 4592 §2.2.2, RFC 8020).
+    Empty,
+    /// Nothing at or below this name.
+    Missing,
+}
+
+/// Hash of the first component of a key: the label right under the apex ("" for the apex).
+fn shard_hash(hasher: &impl BuildHasher, key: &[u8]) -> u64 {
+    let first = match key.first() {
+        Some(&len) => key.get(..1 + usize::from(len)).unwrap_or(key),
+        None => key,
+    };
+    let mut h = hasher.build_hasher();
+    h.write(first);
+    h.finish()
+}
+
+/// Shard count for `names` names: about sqrt(names), a power of two, so a single-RRset write
+/// copies O(sqrt n) pointers and one O(sqrt n) shard (10k names: 128 x ~80; 1M: 1024 x ~1k).
+fn shard_count_for(names: usize) -> usize {
+    let root = (names as f64).sqrt().ceil() as usize;
+    root.clamp(1, 1 << 16).next_power_of_two()
+}
+
+impl ZoneData {
+    pub fn empty(serial: u32) -> Self {
+        ZoneData {
+            serial,
+            shards: vec![Shard::from(Vec::new())].into_boxed_slice(),
+            names: 0,
+        }
+    }
+
+    /// Number of names holding RRsets.
+    #[cfg(test)]
+    pub fn names(&self) -> usize {
+        self.names
+    }
+
+    fn shard_index(&self, hasher: &impl BuildHasher, key: &[u8]) -> usize {
+        // shards.len() is a power of two.
+        (shard_hash(hasher, key) as usize) & (self.shards.len() - 1)
+    }
+
+    pub fn find(&self, hasher: &impl BuildHasher, key: &[u8]) -> Found<'_> {
+        let shard = &self.shards[self.shard_index(hasher, key)];
+        let pos = shard.partition_point(|n| &*n.key < key);
+        match shard.get(pos) {
+            Some(n) if &*n.key == key => Found::Node(n),
+            Some(n) if n.key.starts_with(key) => Found::Empty,
+            _ => Found::Missing,
+        }
+    }
+
+    /// Build from scratch (zone load or re-shard).
+    fn build(hasher: &impl BuildHasher, serial: u32, mut nodes: Vec<Arc<Node>>) -> Self {
+        let count = shard_count_for(nodes.len());
+        let mut shards: Vec<Vec<Arc<Node>>> = vec![Vec::new(); count];
+        nodes.sort_by(|a, b| a.key.cmp(&b.key));
+        let names = nodes.len();
+        for n in nodes {
+            let i = (shard_hash(hasher, &n.key) as usize) & (count - 1);
+            shards[i].push(n);
+        }
+        ZoneData {
+            serial,
+            shards: shards.into_iter().map(Shard::from).collect(),
+            names,
+        }
+    }
+
+    /// A new snapshot with `changes` applied, copying only the shards they touch.
+    fn with_changes(
+        &self,
+        hasher: &impl BuildHasher,
+        zone: &str,
+        serial: u32,
+        changes: Vec<RrsetChange>,
+    ) -> ZoneData {
+        let mut shards: Vec<Shard> = self.shards.to_vec();
+        // Working copies of touched shards, by index; few per write, so a Vec beats a map.
+        let mut touched: Vec<(usize, Vec<Arc<Node>>)> = Vec::new();
+        let mut names = self.names;
+        for change in changes {
+            if change.rtype == RType::Soa {
+                // The SOA is synthesised from the config and the serial.
+                continue;
+            }
+            let Some(key) = key_for_owner(&change.name, zone) else {
+                log::warn!(
+                    "dns: ignoring {} {}: not in zone {zone}",
+                    change.name,
+                    change.rtype
+                );
+                continue;
+            };
+            let idx = self.shard_index(hasher, &key);
+            let slot = match touched.iter().position(|(i, _)| *i == idx) {
+                Some(p) => p,
+                None => {
+                    touched.push((idx, shards[idx].to_vec()));
+                    touched.len() - 1
+                }
+            };
+            let nodes = &mut touched[slot].1;
+            let new_set = Rrset::encode(&change.name, change.rtype, &change.records);
+            let pos = nodes.partition_point(|n| *n.key < *key);
+            let existing = nodes.get(pos).filter(|n| *n.key == *key).cloned();
+            let mut rrsets: Vec<Rrset> = existing
+                .as_ref()
+                .map(|n| n.rrsets.to_vec())
+                .unwrap_or_default();
+            rrsets.retain(|r| r.rtype != change.rtype);
+            if let Some(set) = new_set {
+                let at = rrsets.partition_point(|r| r.rtype < set.rtype);
+                rrsets.insert(at, set);
+            }
+            match (existing.is_some(), rrsets.is_empty()) {
+                (true, true) => {
+                    nodes.remove(pos);
+                    names -= 1;
+                }
+                (true, false) => {
+                    nodes[pos] = Arc::new(Node {
+                        key: key.into_boxed_slice(),
+                        rrsets: rrsets.into_boxed_slice(),
+                    })
+                }
+                (false, false) => {
+                    nodes.insert(
+                        pos,
+                        Arc::new(Node {
+                            key: key.into_boxed_slice(),
+                            rrsets: rrsets.into_boxed_slice(),
+                        }),
+                    );
+                    names += 1;
+                }
+                (false, true) => {}
+            }
+        }
+        for (idx, nodes) in touched {
+            shards[idx] = Shard::from(nodes);
+        }
+        // Grow the shard table as the zone grows (amortised like a Vec: each doubling
+        // rebuilds once), so writes stay O(sqrt n).
+        if shard_count_for(names) > 2 * shards.len() {
+            let all: Vec<Arc<Node>> = shards.iter().flat_map(|s| s.iter().cloned()).collect();
+            return ZoneData::build(hasher, serial, all);
+        }
+        ZoneData {
+            serial,
+            shards: shards.into_boxed_slice(),
+            names,
+        }
+    }
+}
+
+/// The key of a relative name given as its labels, leftmost first (`["www", "a"]`).
+pub(crate) fn key_from_labels<'a>(labels: impl DoubleEndedIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    for label in labels.rev() {
+        // Labels are at most 63 octets (RFC 1035 §2.3.4), so the length fits in a byte.
+        key.push(label.len() as u8);
+        key.extend_from_slice(label);
+    }
+    key
+}
+
+/// Key of `owner` (lowercase, no trailing dot) inside `zone`; `None` if it is not in the zone.
+pub(crate) fn key_for_owner(owner: &str, zone: &str) -> Option<Vec<u8>> {
+    let owner = owner.strip_suffix('.').unwrap_or(owner);
+    if owner.eq_ignore_ascii_case(zone) {
+        return Some(Vec::new());
+    }
+    let rel = owner.strip_suffix(zone)?.strip_suffix('.')?;
+    if rel.is_empty() || rel.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return None;
+    }
+    let lower = rel.to_ascii_lowercase();
+    Some(key_from_labels(lower.split('.').map(str::as_bytes)))
+}
+
+/// One served zone.
+pub(crate) struct Zone {
+    /// Lowercase apex as an fqdn.
+    pub apex: Name,
+    /// Lowercase apex without trailing dot, as the store names it.
+    pub name: Box<str>,
+    pub data: ArcSwap<ZoneData>,
+    /// Serialises writers; readers never take it.
+    write: Mutex<()>,
+    pub counters: Arc<Counters>,
+}
+
+impl Zone {
+    pub fn new(apex: Name, name: &str, data: ZoneData, counters: Arc<Counters>) -> Self {
+        Zone {
+            apex,
+            name: name.into(),
+            data: ArcSwap::from_pointee(data),
+            write: Mutex::new(()),
+            counters,
+        }
+    }
+
+    /// Replace the whole contents.
+    pub fn load(&self, hasher: &impl BuildHasher, serial: u32, rrsets: Vec<RrsetChange>) {
+        let mut sets: Vec<(Vec<u8>, Rrset)> = Vec::with_capacity(rrsets.len());
+        for change in rrsets {
+            if change.rtype == RType::Soa {
+                continue;
+            }
+            let Some(key) = key_for_owner(&change.name, &self.name) else {
+                log::warn!(
+                    "dns: ignoring {} {}: not in zone {}",
+                    change.name,
+                    change.rtype,
+                    self.name
+                );
+                continue;
+            };
+            if let Some(set) = Rrset::encode(&change.name, change.rtype, &change.records) {
+                sets.push((key, set));
+            }
+        }
+        // Sort by key then type; a repeated (key, type) keeps the last one given.
+        sets.sort_by(|a, b| (&a.0, a.1.rtype).cmp(&(&b.0, b.1.rtype)));
+        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut iter = sets.into_iter().peekable();
+        while let Some((key, first)) = iter.next() {
+            let mut group = vec![first];
+            while let Some((_, set)) = iter.next_if(|(k, _)| *k == key) {
+                match group.last_mut() {
+                    Some(last) if last.rtype == set.rtype => *last = set,
+                    _ => group.push(set),
+                }
+            }
+            nodes.push(Arc::new(Node {
+                key: key.into_boxed_slice(),
+                rrsets: group.into_boxed_slice(),
+            }));
+        }
+        let data = ZoneData::build(hasher, serial, nodes);
+        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        self.data.store(Arc::new(data));
+    }
+
+    /// Replace some RRsets and set the serial, atomically for readers.
+    pub fn apply(&self, hasher: &impl BuildHasher, serial: u32, changes: Vec<RrsetChange>) {
+        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.data.load();
+        let next = cur.with_changes(hasher, &self.name, serial, changes);
+        self.data.store(Arc::new(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::RandomState;
+
+    fn rec(content: &str) -> RecordData {
+        RecordData {
+            ttl: 300,
+            content: content.into(),
+        }
+    }
+
+    fn change(name: &str, rtype: RType, contents: &[&str]) -> RrsetChange {
+        RrsetChange {
+            name: name.into(),
+            rtype,
+            records: contents.iter().map(|c| rec(c)).collect(),
+        }
+    }
+
+    #[test]
+    fn keys_reverse_relative_labels() {
+        assert_eq!(key_for_owner("example.org", "example.org"), Some(vec![]));
+        assert_eq!(
+            key_for_owner("www.a.example.org", "example.org"),
+            Some(b"\x01a\x03www".to_vec())
+        );
+        assert_eq!(key_for_owner("wwwexample.org", "example.org"), None);
+        assert_eq!(key_for_owner("example.net", "example.org"), None);
+    }
+
+    #[test]
+    fn rrset_encoding_dedups_and_takes_min_ttl() {
+        let set = Rrset::encode(
+            "x",
+            RType::A,
+            &[
+                RecordData {
+                    ttl: 600,
+                    content: "192.0.2.1".into(),
+                },
+                RecordData {
+                    ttl: 60,
+                    content: "192.0.2.2".into(),
+                },
+                RecordData {
+                    ttl: 60,
+                    content: "192.0.2.1".into(),
+                },
+                RecordData {
+                    ttl: 60,
+                    content: "bogus".into(),
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(set.ttl, 60);
+        let rdatas: Vec<&[u8]> = set.rdatas().collect();
+        assert_eq!(rdatas, [&[192, 0, 2, 1][..], &[192, 0, 2, 2][..]]);
+        assert!(Rrset::encode("x", RType::A, &[rec("bogus")]).is_none());
+        let top = Rrset::encode(
+            "x",
+            RType::A,
+            &[RecordData {
+                ttl: u32::MAX,
+                content: "192.0.2.1".into(),
+            }],
+        );
+        assert_eq!(top.unwrap().ttl, 0);
+    }
+
+    #[test]
+    fn find_nodes_and_empty_non_terminals() {
+        let h = RandomState::new();
+        let z = Zone::new(
+            Name::from_ascii("example.org.").unwrap(),
+            "example.org",
+            ZoneData::empty(1),
+            Arc::default(),
+        );
+        z.load(
+            &h,
+            1,
+            vec![
+                change("example.org", RType::Ns, &["ns1.example.net."]),
+                change("_acme-challenge.x.example.org", RType::Txt, &["tok"]),
+            ],
+        );
+        let d = z.data.load();
+        assert!(matches!(d.find(&h, b""), Found::Node(_)));
+        assert!(matches!(d.find(&h, b"\x01x"), Found::Empty));
+        assert!(matches!(
+            d.find(&h, b"\x01x\x0f_acme-challenge"),
+            Found::Node(_)
+        ));
+        assert!(matches!(d.find(&h, b"\x01y"), Found::Missing));
+        assert!(matches!(d.find(&h, b"\x01x\x01y"), Found::Missing));
+    }
+
+    #[test]
+    fn apply_replaces_deletes_and_grows_shards() {
+        let h = RandomState::new();
+        let z = Zone::new(
+            Name::from_ascii("z.test.").unwrap(),
+            "z.test",
+            ZoneData::empty(1),
+            Arc::default(),
+        );
+        z.load(&h, 1, vec![]);
+        for i in 0..5000u32 {
+            let ip = format!("10.0.{}.{}", i / 256, i % 256);
+            z.apply(
+                &h,
+                i + 2,
+                vec![change(&format!("h{i}.z.test"), RType::A, &[&ip])],
+            );
+        }
+        let d = z.data.load_full();
+        assert_eq!(d.names(), 5000);
+        assert_eq!(d.serial, 5001);
+        assert!(d.shards.len() >= 64, "{} shards", d.shards.len());
+        let Found::Node(n) = d.find(&h, b"\x05h4999") else {
+            panic!()
+        };
+        assert_eq!(
+            n.get(RType::A).unwrap().rdatas().next().unwrap(),
+            [10, 0, 19, 135]
+        );
+        // Delete one, change another, add a TXT beside an A.
+        z.apply(
+            &h,
+            9000,
+            vec![
+                change("h1.z.test", RType::A, &[]),
+                change("h2.z.test", RType::A, &["192.0.2.9"]),
+                change("h3.z.test", RType::Txt, &["hello"]),
+            ],
+        );
+        let d2 = z.data.load();
+        assert_eq!(d2.names(), 4999);
+        assert!(matches!(d2.find(&h, b"\x02h1"), Found::Missing));
+        let Found::Node(n) = d2.find(&h, b"\x02h3") else {
+            panic!()
+        };
+        assert_eq!(n.rrsets.len(), 2);
+        // The old snapshot is untouched.
+        assert!(matches!(d.find(&h, b"\x02h1"), Found::Node(_)));
+    }
+}
