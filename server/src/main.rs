@@ -31,7 +31,12 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    // hickory logs two info lines per DNS query; keep it at warn unless RUST_LOG names it.
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Info)
+        .filter_module("hickory_server", log::LevelFilter::Warn)
+        .filter_module("hickory_proto", log::LevelFilter::Warn)
+        .parse_env(env_logger::Env::default())
         .format_timestamp_millis()
         .init();
     match run() {
