@@ -36,6 +36,8 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
 command -v readelf >/dev/null || missing+=(binutils)
+command -v dash >/dev/null || missing+=(dash)
+command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     sudo=()
@@ -185,6 +187,14 @@ if [ ${#units[@]} -gt 0 ]; then
             fail "$u: exposure $level > $max_exposure"
         fi
     done
+fi
+
+# ---- OpenWrt UCI -> TOML glue ------------------------------------------------------------------
+step "openwrt: UCI -> TOML glue (openwrt/tests/uci-to-toml.sh under dash)"
+if ! python3 -c 'import tomllib' 2>/dev/null; then
+    fail "openwrt/tests/uci-to-toml.sh needs python3 >= 3.11 (tomllib)"
+elif ! dash openwrt/tests/uci-to-toml.sh; then
+    fail "openwrt/tests/uci-to-toml.sh"
 fi
 
 # ---- shellcheck --------------------------------------------------------------------------------
