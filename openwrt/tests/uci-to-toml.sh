@@ -6,6 +6,8 @@
 # on Debian: `dash openwrt/tests/uci-to-toml.sh`. Needs python3 >= 3.11.
 # The UCI_* variables are read by the stubs through eval, which shellcheck cannot follow:
 # shellcheck disable=SC2034
+# The sourced init script is found relative to this file:
+# shellcheck source-path=SCRIPTDIR
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
