@@ -4,10 +4,12 @@
 # It builds both .debs (packaging/build-deb.sh), checks their contents and control data,
 # unpacks them into a throw-away root and runs `systemd-analyze verify` there (so ExecStart=
 # points at the packaged binaries, not at stubs), requires `systemd-analyze security
-# --offline=true` exposure <= 2.5 for the shipped services, and runs shellcheck on every
-# shell script in the repository (found by shebang or `# shellcheck shell=` directive).
+# --offline=true` exposure <= 2.5 for the shipped services, tests the OpenWrt UCI -> TOML
+# glue (openwrt/tests/uci-to-toml.sh), and runs shellcheck on every shell script in the
+# repository (found by shebang, .sh suffix or `# shellcheck shell=` directive).
 #
-# Installs what it needs with apt-get when missing (systemd, shellcheck, dpkg-dev).
+# Installs what it needs with apt-get when missing (systemd, shellcheck, dpkg-dev, dash,
+# python3).
 # Exits non-zero if any check failed, after running all of them and listing the failures.
 #
 # Environment: BIN_DIR (default target/release), MAX_EXPOSURE (default 2.5).
