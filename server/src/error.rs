@@ -16,14 +16,10 @@ pub enum ApiError {
     NotFound(&'static str, String),
     /// 405: the path exists, the method does not.
     MethodNotAllowed,
-    /// 406: the client does not accept JSON.
-    NotAcceptable(String),
     /// 409 `hostname_not_available`.
     Conflict(String),
     /// 413: body above the configured cap.
     PayloadTooLarge(usize),
-    /// 415: a body that is not JSON where JSON is required.
-    UnsupportedMediaType,
     /// 429 `rate_limited`: retry after this many seconds.
     RateLimited(u64),
     /// 500: details are logged with the request id, never sent.
@@ -38,10 +34,8 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(..) => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::NotAcceptable(_) => 406,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
-            ApiError::UnsupportedMediaType => 415,
             ApiError::RateLimited(_) => 429,
             ApiError::Internal(_) => 500,
         }
@@ -55,10 +49,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(code, _) => code,
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Conflict(_) => "hostname_not_available",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
@@ -71,19 +63,12 @@ impl ApiError {
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(_, m)
-            | ApiError::NotAcceptable(m)
             | ApiError::Conflict(m) => m.clone(),
             ApiError::MethodNotAllowed => "method not allowed on this path".into(),
             ApiError::PayloadTooLarge(n) => format!("request body is larger than {n} bytes"),
-            ApiError::UnsupportedMediaType => "request body must be JSON".into(),
             ApiError::RateLimited(s) => format!("too many requests; retry in {s} seconds"),
             ApiError::Internal(_) => "internal server error".into(),
         }
-    }
-
-    /// The seed-001 (LuaDNS) `status` word for this HTTP status.
-    pub fn status_text(&self) -> &'static str {
-        reason(self.status())
     }
 
     pub fn hostname_not_found() -> ApiError {

@@ -231,17 +231,23 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
         }
     };
     ctx.metrics.request(route, reply.status);
-    log::debug!(
-        "{} {} {} -> {} ({} bytes, {:?}) ua={:?} rid={}",
-        areq.peer,
-        areq.method,
-        redact::Url(&areq.target),
-        reply.status,
-        reply.body.len(),
-        start.elapsed(),
-        areq.header("user-agent").unwrap_or("-"),
-        areq.id,
-    );
+    if log::log_enabled!(log::Level::Debug) {
+        let shown: Vec<String> = redact::LOGGABLE_HEADERS
+            .iter()
+            .filter_map(|h| areq.header(h).map(|v| format!("{h}={v:?}")))
+            .collect();
+        log::debug!(
+            "{} {} {} -> {} ({} bytes, {:?}) rid={} {}",
+            areq.peer,
+            areq.method,
+            redact::Url(&areq.target),
+            reply.status,
+            reply.body.len(),
+            start.elapsed(),
+            areq.id,
+            shown.join(" "),
+        );
+    }
     let mut b = Response::builder()
         .status(reply.status)
         .header(hyper::header::CONTENT_TYPE, reply.content_type)

@@ -34,10 +34,6 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// Count one request for `key` at unix time `now`.
     pub fn check(&self, key: &K, now: u64) -> Decision {
         if self.limit == 0 {

@@ -5,6 +5,7 @@
 //! family's own shape: token API JSON, DuckDNS `KO`, LuaDNS JSON, dyndns2 words.
 
 pub mod hostnames;
+pub mod luadns;
 pub mod update;
 
 use std::net::IpAddr;
@@ -199,6 +200,8 @@ pub enum Family {
     Token,
     /// DuckDNS plain text: `KO`.
     Duck,
+    /// Seed 001 JSON `{"status","request_id","message"}`.
+    Lua,
 }
 
 pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
@@ -211,6 +214,7 @@ pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
             &serde_json::json!({"error": e.code(), "message": e.message()}),
         ),
         Family::Duck => Reply::text(e.status(), update::KO),
+        Family::Lua => return luadns::render_error(e, req),
     };
     if let ApiError::RateLimited(s) = e {
         r = r.with_header("retry-after", s.to_string());
@@ -232,6 +236,11 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
                 render_error(family, &ApiError::RateLimited(d.retry_after), req),
             );
         }
+    }
+
+    if family == Family::Lua {
+        let reply = luadns::dispatch(ctx, req, |a| lua_route(ctx, req, a, route, &segs));
+        return (route, reply);
     }
 
     let result: Result<Reply, ApiError> = match (route, m) {
@@ -275,7 +284,41 @@ fn classify(segs: &[&str], req: &ApiRequest) -> (&'static str, Family) {
             },
         ),
         ["update", _, _] | ["update", _, _, _] => ("update_path", Family::Duck),
+        ["v1", "users", "me"] => ("lua_me", Family::Lua),
+        ["v1", "zones"] => ("lua_zones", Family::Lua),
+        ["v1", "zones", _] => ("lua_zone", Family::Lua),
+        ["v1", "zones", _, "records"] => ("lua_records", Family::Lua),
+        ["v1", "zones", _, "records", _] => ("lua_record", Family::Lua),
+        ["v1", "zones", _, "ds_records"] => ("lua_ds", Family::Lua),
+        ["v1", "users" | "zones", ..] => ("lua_not_found", Family::Lua),
         _ => ("not_found", Family::Token),
+    }
+}
+
+/// The LuaDNS-style routes (seed 001), after `luadns::dispatch` authenticated the key.
+fn lua_route(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    a: &luadns::LuaAuth,
+    route: &str,
+    segs: &[&str],
+) -> Result<Reply, ApiError> {
+    use luadns::{records, zones};
+    match (route, req.method.as_str()) {
+        ("lua_me", "GET") => luadns::users_me(ctx, a),
+        ("lua_zones", "GET") => zones::list(ctx, req, a),
+        ("lua_zones", "POST") => zones::create(ctx, req, a),
+        ("lua_zone", "GET") => zones::get(ctx, a, segs[2]),
+        ("lua_zone", "PUT") => zones::update(ctx, req, a, segs[2]),
+        ("lua_zone", "DELETE") => zones::delete(ctx, a, segs[2]),
+        ("lua_records", "GET") => records::list(ctx, req, a, segs[2]),
+        ("lua_records", "POST") => records::create(ctx, req, a, segs[2]),
+        ("lua_record", "GET") => records::get(ctx, a, segs[2], segs[4]),
+        ("lua_record", "PUT") => records::update(ctx, req, a, segs[2], segs[4]),
+        ("lua_record", "DELETE") => records::delete(ctx, a, segs[2], segs[4]),
+        ("lua_ds", "GET") => zones::ds_records(ctx, a, segs[2]),
+        ("lua_not_found", _) => Err(ApiError::NotFound("not_found", "Not Found".into())),
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }
 

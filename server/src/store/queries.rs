@@ -42,11 +42,9 @@ pub struct User {
     pub max_hostnames: u32,
     pub api_enabled: bool,
     pub zones_restricted: bool,
-    pub created_at: String,
 }
 
-const USER_COLS: &str =
-    "id, email, status, max_hostnames, api_enabled, zones_restricted, created_at";
+const USER_COLS: &str = "id, email, status, max_hostnames, api_enabled, zones_restricted";
 
 fn user_row(r: &Row) -> rusqlite::Result<User> {
     let status: String = r.get(2)?;
@@ -57,7 +55,6 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
         max_hostnames: r.get(3)?,
         api_enabled: r.get(4)?,
         zones_restricted: r.get(5)?,
-        created_at: r.get(6)?,
     })
 }
 
@@ -304,7 +301,7 @@ pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
         "SELECT {USER_COLS}, (SELECT COUNT(*) FROM hostnames h WHERE h.user_id = users.id) \
          FROM users ORDER BY email"
     ))?;
-    let rows = st.query_map([], |r| Ok((user_row(r)?, r.get(7)?)))?;
+    let rows = st.query_map([], |r| Ok((user_row(r)?, r.get(6)?)))?;
     rows.collect()
 }
 
@@ -337,7 +334,7 @@ pub fn api_key_lookup(
                 .join(", ")
         ),
         params![hash],
-        |r| Ok((user_row(r)?, r.get(7)?)),
+        |r| Ok((user_row(r)?, r.get(6)?)),
     )
     .optional()
 }
@@ -667,8 +664,7 @@ pub struct Record {
     pub updated_at: String,
 }
 
-const REC_COLS: &str =
-    "id, zone_id, name, type, content, ttl, external_id, created_at, updated_at";
+const REC_COLS: &str = "id, zone_id, name, type, content, ttl, external_id, created_at, updated_at";
 
 fn rec_row(r: &Row) -> rusqlite::Result<Record> {
     Ok(Record {
@@ -768,16 +764,23 @@ pub fn delete_record(c: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 /// Delete every record of a zone except the SOA; returns the (name, type) sets removed.
-pub fn delete_zone_records_but_soa(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut st = c.prepare(
-        "DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type",
-    )?;
+pub fn delete_zone_records_but_soa(
+    c: &Connection,
+    zone_id: i64,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st =
+        c.prepare("DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type")?;
     let rows = st.query_map(params![zone_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// The current state of one RRset of a hosted zone, as the DNS view takes it.
-pub fn rrset(c: &Connection, zone_id: i64, name: &str, rtype: RType) -> rusqlite::Result<RrsetChange> {
+pub fn rrset(
+    c: &Connection,
+    zone_id: i64,
+    name: &str,
+    rtype: RType,
+) -> rusqlite::Result<RrsetChange> {
     let mut st = c.prepare(
         "SELECT ttl, content FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 \
          ORDER BY id",

@@ -1,0 +1,280 @@
+//! The LuaDNS-style REST API of seed 001 under `/v1`: users, zones, records, DS records.
+//! HTTP Basic auth with email : API key (global or restricted to one zone), `api_enabled`,
+//! `Accept: application/json`, every success 200 (creates and deletes too), compact JSON with
+//! LuaDNS's key order (acme.sh and OpenWrt parse it with regexes), errors
+//! `{"status","request_id","message"}`, and `x-ratelimit-*` headers on every answer.
+
+pub mod records;
+pub mod zones;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::{ApiRequest, Ctx, Reply};
+use crate::auth;
+use crate::clock;
+use crate::error::{reason, ApiError};
+use crate::ratelimit::Decision;
+use crate::secret;
+use crate::store::{queries, Status, User, Zone, ZoneKind};
+
+/// Who is calling: the key's owner and the key's zone restriction.
+pub struct LuaAuth {
+    pub user: User,
+    pub zone_only: Option<i64>,
+}
+
+impl LuaAuth {
+    /// The zone `id` if this caller may touch it: 404 when it is not the user's hosted zone,
+    /// 403 when the key is restricted to another zone.
+    pub fn zone(&self, tx: &rusqlite::Connection, id: &str) -> Result<Zone, ApiError> {
+        let not_found = || ApiError::NotFound("not_found", "Zone not found".into());
+        let id: i64 = id.parse().map_err(|_| not_found())?;
+        let z = queries::zone_by_id(tx, id)?
+            .filter(|z| z.kind == ZoneKind::Hosted && z.owner_id == Some(self.user.id))
+            .ok_or_else(not_found)?;
+        if let Some(only) = self.zone_only {
+            if only != z.id {
+                return Err(ApiError::Forbidden(
+                    "this API key is restricted to another zone".into(),
+                ));
+            }
+        }
+        Ok(z)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status: &'static str,
+    request_id: &'a str,
+    message: String,
+}
+
+pub fn render_error(e: &ApiError, req: &ApiRequest) -> Reply {
+    if let ApiError::Internal(detail) = e {
+        log::error!("request {}: {detail}", req.id);
+    } else {
+        log::debug!("request {}: {} {}", req.id, e.status(), e.message());
+    }
+    let mut r = Reply::json(
+        e.status(),
+        &ErrorBody {
+            status: reason(e.status()),
+            request_id: &req.id,
+            message: e.message(),
+        },
+    );
+    match e {
+        ApiError::Unauthorized(_) => {
+            r = r.with_header("www-authenticate", "Basic realm=\"Authorization Required\"")
+        }
+        ApiError::RateLimited(s) => r = r.with_header("retry-after", s.to_string()),
+        _ => {}
+    }
+    r
+}
+
+/// Authenticate, rate-limit and run a LuaDNS handler; decorate its answer.
+pub fn dispatch(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    f: impl FnOnce(&LuaAuth) -> Result<Reply, ApiError>,
+) -> Reply {
+    let mut limit: Option<Decision> = None;
+    let result = authenticate(ctx, req, &mut limit).and_then(|a| f(&a));
+    let mut reply = result.unwrap_or_else(|e| render_error(&e, req));
+    if let Some(d) = limit {
+        reply = reply
+            .with_header("x-ratelimit-limit", d.limit.to_string())
+            .with_header("x-ratelimit-remaining", d.remaining.to_string())
+            .with_header("x-ratelimit-reset", d.reset.to_string());
+    }
+    reply
+}
+
+fn authenticate(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    limit: &mut Option<Decision>,
+) -> Result<LuaAuth, ApiError> {
+    if let Some(accept) = req.header("accept") {
+        let a = accept.to_ascii_lowercase();
+        if !(a.contains("application/json") || a.contains("*/*") || a.contains("application/*")) {
+            return Err(ApiError::Forbidden("Invalid 'Accept' header".into()));
+        }
+    }
+    let (email, key) =
+        auth::basic(req).ok_or_else(|| ApiError::Unauthorized("Invalid API Key".into()))?;
+    let h = secret::hash(key.expose());
+    let (user, zone_only) = ctx
+        .store
+        .read(|tx| queries::api_key_lookup(tx, &h))?
+        .filter(|(u, _)| u.email.eq_ignore_ascii_case(email.trim()))
+        .ok_or_else(|| ApiError::Unauthorized("Invalid API Key".into()))?;
+    let d = ctx.token_limits.check(&h, clock::unix_now());
+    *limit = Some(d);
+    if !d.allowed {
+        return Err(ApiError::RateLimited(d.retry_after));
+    }
+    if user.status != Status::Active {
+        return Err(ApiError::Forbidden(format!(
+            "account is {}",
+            user.status.as_str()
+        )));
+    }
+    if !user.api_enabled {
+        return Err(ApiError::Forbidden(
+            "API access is disabled for this account".into(),
+        ));
+    }
+    Ok(LuaAuth { user, zone_only })
+}
+
+/// `GET /v1/users/me`.
+pub fn users_me(ctx: &Ctx, a: &LuaAuth) -> Result<Reply, ApiError> {
+    #[derive(Serialize)]
+    struct Me<'a> {
+        email: &'a str,
+        name: &'a str,
+        repo_uri: &'a str,
+        api_enabled: bool,
+        tfa: bool,
+        deploy_key: &'a str,
+        ttl: u32,
+        package: &'a str,
+        name_servers: Vec<String>,
+    }
+    let name = a.user.email.split('@').next().unwrap_or("");
+    Ok(Reply::json(
+        200,
+        &Me {
+            email: &a.user.email,
+            name,
+            repo_uri: "",
+            api_enabled: a.user.api_enabled,
+            tfa: false,
+            deploy_key: "",
+            ttl: ctx.config.limits.record_default_ttl,
+            package: "Self-hosted",
+            name_servers: ctx
+                .config
+                .apex
+                .nameservers
+                .iter()
+                .map(|n| format!("{n}."))
+                .collect(),
+        },
+    ))
+}
+
+// ---- list options: query, sort_by, sort_order, limit, page ------------------------------
+
+pub struct ListOpts {
+    pub query: Option<String>,
+    pub sort_by: Option<String>,
+    pub desc: bool,
+    /// 0 = everything.
+    pub limit: usize,
+    pub page: usize,
+}
+
+impl ListOpts {
+    pub fn parse(req: &ApiRequest, sortable: &[&str]) -> Result<ListOpts, ApiError> {
+        let bad = |m: String| Err(ApiError::BadRequest(m));
+        let query = req
+            .param("query")
+            .map(|q| q.trim().to_ascii_lowercase())
+            .filter(|q| !q.is_empty());
+        let sort_by = match req
+            .param("sort_by")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) if sortable.contains(&s) => Some(s.to_string()),
+            Some(s) => {
+                return bad(format!(
+                    "sort_by must be one of: {} (got '{}')",
+                    sortable.join(", "),
+                    crate::validate::printable(s)
+                ))
+            }
+            None => None,
+        };
+        let desc = match req
+            .param("sort_order")
+            .map(|s| s.trim().to_ascii_lowercase())
+        {
+            None => false,
+            Some(s) if s.is_empty() || s == "asc" => false,
+            Some(s) if s == "desc" => true,
+            Some(_) => return bad("sort_order must be asc or desc".into()),
+        };
+        let num = |k: &str, default: usize| -> Result<usize, ApiError> {
+            match req.param(k).map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<usize>()
+                    .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number"))),
+            }
+        };
+        let limit = num("limit", 0)?;
+        if limit > 500 {
+            return bad("limit must be between 1 and 500".into());
+        }
+        let page = num("page", 1)?;
+        if page == 0 {
+            return bad("page must be 1 or more".into());
+        }
+        Ok(ListOpts {
+            query,
+            sort_by,
+            desc,
+            limit,
+            page,
+        })
+    }
+
+    /// Sort (stable, by `key`), reverse for desc, cut the page, and answer with the
+    /// pagination headers (`x-pages-count` too, which luadns-go reads).
+    pub fn page<T: Serialize>(
+        &self,
+        mut items: Vec<T>,
+        key: impl Fn(&T, &str) -> SortKey,
+    ) -> Reply {
+        if let Some(col) = &self.sort_by {
+            items.sort_by(|a, b| key(a, col).cmp(&key(b, col)));
+        }
+        if self.desc {
+            items.reverse();
+        }
+        let total = items.len();
+        let (pages, slice): (usize, Vec<T>) = if self.limit == 0 {
+            (1, items)
+        } else {
+            let pages = total.div_ceil(self.limit).max(1);
+            let start = (self.page - 1).saturating_mul(self.limit);
+            (
+                pages,
+                items.into_iter().skip(start).take(self.limit).collect(),
+            )
+        };
+        Reply::json(200, &slice)
+            .with_header("x-page", self.page.to_string())
+            .with_header("x-limit", self.limit.to_string())
+            .with_header("x-total-pages", pages.to_string())
+            .with_header("x-pages-count", pages.to_string())
+            .with_header("x-total-count", total.to_string())
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey {
+    Int(i64),
+    Text(String),
+}
+
+/// A JSON object body (lexicon sends `{}` even on GET/DELETE; lego may end with a newline).
+pub fn body_object(req: &ApiRequest) -> Result<serde_json::Map<String, Value>, ApiError> {
+    crate::api::hostnames::json_object(req)
+}

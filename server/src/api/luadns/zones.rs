@@ -1,0 +1,206 @@
+//! `/v1/zones` and `/v1/zones/{id}` (+ `/ds_records`): a user's hosted zones. A new zone gets
+//! its SOA and NS records; PUT may replace the whole record set atomically.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::records::{record_json, RecordInput, RecordJson};
+use super::{body_object, ListOpts, LuaAuth, SortKey};
+use crate::admin::zone_conflict;
+use crate::api::{ApiRequest, Ctx, Reply};
+use crate::error::ApiError;
+use crate::store::{queries, Zone, ZoneKind};
+use crate::validate;
+
+/// A zone as LuaDNS shows it; keys in LuaDNS's order (`id` right before `name`).
+#[derive(Serialize)]
+pub struct ZoneJson {
+    pub id: i64,
+    pub name: String,
+    pub synced: bool,
+    pub queries_count: i64,
+    pub records_count: u32,
+    pub aliases_count: u32,
+    pub redirects_count: u32,
+    pub forwards_count: u32,
+    pub template_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<RecordJson>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn zone_json(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    z: &Zone,
+    with_records: bool,
+) -> Result<ZoneJson, ApiError> {
+    let records = if with_records {
+        Some(
+            queries::records_of_zone(tx, z.id)?
+                .iter()
+                .map(|r| record_json(ctx, z, r))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(ZoneJson {
+        id: z.id,
+        name: z.name.clone(),
+        synced: true,
+        queries_count: z.queries_count,
+        records_count: queries::records_count(tx, z.id)?,
+        aliases_count: 0,
+        redirects_count: 0,
+        forwards_count: 0,
+        template_id: 0,
+        records,
+        created_at: z.created_at.clone(),
+        updated_at: z.updated_at.clone(),
+    })
+}
+
+pub fn list(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiError> {
+    let opts = ListOpts::parse(
+        req,
+        &[
+            "id",
+            "name",
+            "queries_count",
+            "records_count",
+            "created_at",
+            "updated_at",
+        ],
+    )?;
+    let zones = ctx.store.read(|tx| {
+        let mut out = Vec::new();
+        for z in queries::zones_of_user(tx, a.user.id)? {
+            if a.zone_only.is_some_and(|only| only != z.id) {
+                continue;
+            }
+            if opts
+                .query
+                .as_ref()
+                .is_some_and(|q| !z.name.contains(q.as_str()))
+            {
+                continue;
+            }
+            out.push(zone_json(tx, ctx, &z, false)?);
+        }
+        Ok::<_, ApiError>(out)
+    })?;
+    Ok(opts.page(zones, |z, col| match col {
+        "name" => SortKey::Text(z.name.clone()),
+        "queries_count" => SortKey::Int(z.queries_count),
+        "records_count" => SortKey::Int(z.records_count as i64),
+        "created_at" => SortKey::Text(z.created_at.clone()),
+        "updated_at" => SortKey::Text(z.updated_at.clone()),
+        _ => SortKey::Int(z.id),
+    }))
+}
+
+pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiError> {
+    if a.zone_only.is_some() {
+        return Err(ApiError::Forbidden(
+            "a zone-restricted API key cannot create zones".into(),
+        ));
+    }
+    let m = body_object(req)?;
+    let name = match m.get("name") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err(ApiError::BadRequest("name is required".into())),
+    };
+    match m.get("template_id") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => {}
+        Some(_) => return Err(ApiError::BadRequest("templates are not supported".into())),
+    }
+    let name = validate::zone_name(&name).map_err(ApiError::BadRequest)?;
+    let apex = &ctx.config.apex;
+    let zone = ctx.store.write(|w| {
+        if let Some(why) = zone_conflict(&w.tx, &name)? {
+            log::debug!("zone create refused: {why}");
+            return Err(ApiError::Forbidden(format!(
+                "Zone '{name}' is taken already."
+            )));
+        }
+        let z = queries::insert_zone(&w.tx, &name, ZoneKind::Hosted, Some(a.user.id))?;
+        queries::seed_hosted_records(&w.tx, &z, apex)?;
+        w.reload_zone(z.id);
+        Ok(z)
+    })?;
+    log::info!("hosted zone {} created by user {}", zone.name, a.user.id);
+    let j = ctx.store.read(|tx| zone_json(tx, ctx, &zone, false))?;
+    Ok(Reply::json(200, &j))
+}
+
+pub fn get(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
+    let j = ctx.store.read(|tx| {
+        let z = a.zone(tx, id)?;
+        zone_json(tx, ctx, &z, true)
+    })?;
+    Ok(Reply::json(200, &j))
+}
+
+/// PUT: `name` must be the zone's own (renaming is not supported); `records`, when given,
+/// replace every record but the SOA in one transaction. A set without apex NS records keeps
+/// the configured name servers, since a zone cannot be served without them.
+pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
+    let m = body_object(req)?;
+    let j = ctx.store.write(|w| {
+        let z = a.zone(&w.tx, id)?;
+        match m.get("name") {
+            Some(Value::String(n)) => {
+                let n = validate::domain_name(n).map_err(ApiError::BadRequest)?;
+                if n != z.name {
+                    return Err(ApiError::BadRequest(
+                        "a zone cannot be renamed; create a new zone instead".into(),
+                    ));
+                }
+            }
+            _ => return Err(ApiError::BadRequest("name is required".into())),
+        }
+        if let Some(v) = m.get("records").filter(|v| !v.is_null()) {
+            let list = v
+                .as_array()
+                .ok_or_else(|| ApiError::BadRequest("records must be an array".into()))?;
+            let mut inputs = Vec::with_capacity(list.len());
+            for (i, r) in list.iter().enumerate() {
+                let obj = r.as_object().ok_or_else(|| {
+                    ApiError::BadRequest(format!("records[{i}] must be an object"))
+                })?;
+                let input = RecordInput::parse(ctx, &z, obj)
+                    .map_err(|e| ApiError::BadRequest(format!("records[{i}]: {}", e.message())))?;
+                if input.rtype == crate::records::RType::Soa {
+                    continue; // the SOA is managed by the server; echoing it back is fine
+                }
+                inputs.push(input);
+            }
+            super::records::replace_all(ctx, w, &z, inputs)?;
+        }
+        let z = queries::zone_by_id(&w.tx, z.id)?
+            .ok_or_else(|| ApiError::Internal("zone vanished".into()))?;
+        zone_json(&w.tx, ctx, &z, true)
+    })?;
+    Ok(Reply::json(200, &j))
+}
+
+pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
+    let j = ctx.store.write(|w| {
+        let z = a.zone(&w.tx, id)?;
+        let j = zone_json(&w.tx, ctx, &z, true)?;
+        queries::delete_zone(&w.tx, z.id)?;
+        w.remove_zone(&z.name);
+        Ok::<_, ApiError>(j)
+    })?;
+    log::info!("hosted zone {} deleted by user {}", j.name, a.user.id);
+    Ok(Reply::json(200, &j))
+}
+
+/// DS records: none while zones are unsigned (DNSSEC signing is a later feature).
+pub fn ds_records(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
+    ctx.store.read(|tx| a.zone(tx, id))?;
+    Ok(Reply::json(200, &Vec::<Value>::new()))
+}
