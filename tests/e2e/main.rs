@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod dyndns2;
 mod hostnames;
 mod store;
 mod update;

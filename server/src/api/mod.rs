@@ -4,6 +4,7 @@
 //! `Principal` and never re-inspect the path to pick a sub-action. Errors are rendered in the
 //! family's own shape: token API JSON, DuckDNS `KO`, LuaDNS JSON, dyndns2 words.
 
+pub mod dyndns2;
 pub mod hostnames;
 pub mod luadns;
 pub mod update;
@@ -202,6 +203,8 @@ pub enum Family {
     Duck,
     /// Seed 001 JSON `{"status","request_id","message"}`.
     Lua,
+    /// dyndns2 code words (`badauth`, `nohost`, ...).
+    Dyn,
 }
 
 pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
@@ -215,6 +218,7 @@ pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
         ),
         Family::Duck => Reply::text(e.status(), update::KO),
         Family::Lua => return luadns::render_error(e, req),
+        Family::Dyn => return dyndns2::render_error(e),
     };
     if let ApiError::RateLimited(s) = e {
         r = r.with_header("retry-after", s.to_string());
@@ -254,6 +258,7 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
         ("hostname", "DELETE") => with_token(ctx, req, |p| hostnames::delete(ctx, p, segs[2])),
         ("update", "GET" | "POST") => update::handle(ctx, req),
         ("update_path", "GET") => update::handle_path(ctx, req),
+        ("dyndns2", "GET" | "POST") => dyndns2::handle(ctx, req),
         ("not_found", _) => Err(ApiError::NotFound(
             "not_found",
             format!(
@@ -275,6 +280,8 @@ fn classify(segs: &[&str], req: &ApiRequest) -> (&'static str, Family) {
         ["ip"] => ("ip", Family::Token),
         ["v1", "hostnames"] => ("hostnames", Family::Token),
         ["v1", "hostnames", _] => ("hostname", Family::Token),
+        ["nic", "update"] | ["v3", "update"] => ("dyndns2", Family::Dyn),
+        ["update"] if dyndns2::is_dyndns2_update(req) => ("dyndns2", Family::Dyn),
         ["update"] => (
             "update",
             if update::wants_json(req) {

@@ -1,0 +1,210 @@
+//! dyndns2 (`/nic/update`, `/v3/update`, and `/update?hostname=…`) for the DDNS clients built
+//! into routers, ddclient and inadyn (PROTOCOLS.md §2). Basic auth with any username and the
+//! update token as password; one answer line per hostname in request order; account-level
+//! failures answered once. Missing or wrong credentials get 401 + `WWW-Authenticate` +
+//! `badauth` (clients that only send credentials after a challenge need it); every other
+//! answer is HTTP 200 with its code word, as Dyn and No-IP do.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use crate::api::hostnames::{find_owned, user_of, zone_of, Changes};
+use crate::api::{unmap, ApiRequest, Ctx, Reply};
+use crate::auth;
+use crate::clock;
+use crate::error::ApiError;
+use crate::validate;
+
+/// The return codes, byte for byte.
+pub const GOOD: &str = "good";
+pub const NOCHG: &str = "nochg";
+pub const BADAUTH: &str = "badauth";
+pub const NOTFQDN: &str = "notfqdn";
+pub const NOHOST: &str = "nohost";
+pub const NUMHOST: &str = "numhost";
+pub const ABUSE: &str = "abuse";
+pub const DNSERR: &str = "dnserr";
+pub const SERVER_ERROR: &str = "911";
+/// Not a Dyn code: a `myip` that is not an IP literal (nothing is changed).
+pub const BADIP: &str = "badip";
+
+/// Dyn allows 20 hostnames per request.
+const MAX_HOSTS: usize = 20;
+
+/// How an `ApiError` reads in this protocol.
+pub fn render_error(e: &ApiError) -> Reply {
+    let (status, word) = match e {
+        ApiError::Unauthorized(_) => (401, BADAUTH),
+        ApiError::Forbidden(_) => (403, BADAUTH),
+        ApiError::NotFound(..) => (200, NOHOST),
+        ApiError::BadRequest(_) => (400, BADIP),
+        ApiError::RateLimited(_) => (200, ABUSE),
+        // The store failing is a DNS back-end error; anything else a server problem.
+        ApiError::Internal(d) if d.starts_with("database") => (200, DNSERR),
+        ApiError::Internal(_) => (200, SERVER_ERROR),
+        _ => (400, BADIP),
+    };
+    let mut r = Reply::text(status, word);
+    match e {
+        ApiError::Unauthorized(_) => {
+            r = r.with_header("www-authenticate", "Basic realm=\"lucentd dyndns2\"")
+        }
+        ApiError::RateLimited(s) => r = r.with_header("retry-after", s.to_string()),
+        _ => {}
+    }
+    r
+}
+
+/// Is this `/update` request a dyndns2 one (it names `hostname`, not `domains`)?
+pub fn is_dyndns2_update(req: &ApiRequest) -> bool {
+    req.param("hostname").is_some() && req.param("domains").is_none()
+}
+
+/// Addresses from `myip` (comma list of either family), `myipv4`/`myipv6`, `ip`/`ipv6`;
+/// none at all means the source address. A family not given is left untouched.
+fn addresses(req: &ApiRequest) -> Result<(Option<String>, Option<String>), ApiError> {
+    let mut v4 = None;
+    let mut v6 = None;
+    let mut any = false;
+    for key in ["myip", "myipv4", "myipv6", "ip", "ipv6"] {
+        for part in req.param(key).unwrap_or("").split(',') {
+            let p = part.trim();
+            if p.is_empty() {
+                continue;
+            }
+            any = true;
+            match validate::ip(p).map_err(ApiError::BadRequest)? {
+                IpAddr::V4(a) => v4 = Some(a.to_string()),
+                IpAddr::V6(a) => v6 = Some(a.to_string()),
+            }
+        }
+    }
+    if !any {
+        match unmap(req.peer) {
+            IpAddr::V4(a) => v4 = Some(a.to_string()),
+            IpAddr::V6(a) => v6 = Some(a.to_string()),
+        }
+    }
+    Ok((v4, v6))
+}
+
+pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let p = auth::authenticate(ctx, req, auth::token_from(req))?;
+    let user = user_of(&p).map_err(|_| ApiError::Unauthorized("operator token".into()))?;
+    let hosts: Vec<String> = req
+        .param("hostname")
+        .unwrap_or("")
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if hosts.is_empty() {
+        return Ok(Reply::text(200, NOTFQDN));
+    }
+    if hosts.len() > MAX_HOSTS {
+        return Ok(Reply::text(200, NUMHOST));
+    }
+    let (v4, v6) = addresses(req)?;
+    let shown = match (&v4, &v6) {
+        (Some(a), Some(b)) => format!("{a},{b}"),
+        (Some(a), None) | (None, Some(a)) => a.clone(),
+        (None, None) => String::new(),
+    };
+    let changes = Changes {
+        ipv4: v4.map(Some),
+        ipv6: v6.map(Some),
+        ..Default::default()
+    };
+    let lines = ctx.store.write(|w| {
+        let mut lines = Vec::with_capacity(hosts.len());
+        for h in &hosts {
+            if !h.contains('.') || validate::domain_name(h).is_err() {
+                lines.push(NOTFQDN.to_string());
+                continue;
+            }
+            let mut host = match find_owned(&w.tx, user, h) {
+                Ok(x) => x,
+                Err(ApiError::NotFound(..)) => {
+                    lines.push(NOHOST.to_string());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if changes.apply(&mut host) {
+                host.updated_at = clock::now_rfc3339();
+                crate::store::queries::update_hostname(&w.tx, &host)?;
+                let zone = zone_of(&w.tx, &host)?;
+                w.publish(&zone, host.rrsets())?;
+                ctx.metrics.updates.fetch_add(1, Ordering::Relaxed);
+                log::info!("update {} (dyndns2): {shown}", host.fqdn());
+                lines.push(format!("{GOOD} {shown}"));
+            } else {
+                ctx.metrics.updates_nochg.fetch_add(1, Ordering::Relaxed);
+                lines.push(format!("{NOCHG} {shown}"));
+            }
+        }
+        Ok::<_, ApiError>(lines)
+    })?;
+    Ok(Reply::text(200, lines.join("\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_dyndns2_words() {
+        for (c, w) in [
+            (GOOD, "good"),
+            (NOCHG, "nochg"),
+            (BADAUTH, "badauth"),
+            (NOTFQDN, "notfqdn"),
+            (NOHOST, "nohost"),
+            (NUMHOST, "numhost"),
+            (ABUSE, "abuse"),
+            (DNSERR, "dnserr"),
+            (SERVER_ERROR, "911"),
+        ] {
+            assert_eq!(c, w);
+        }
+    }
+
+    #[test]
+    fn errors_map_to_words_and_statuses() {
+        let r = render_error(&ApiError::Unauthorized("x".into()));
+        assert_eq!((r.status, r.body.as_slice()), (401, b"badauth".as_slice()));
+        assert!(r.headers.iter().any(|(k, _)| *k == "www-authenticate"));
+        let r = render_error(&ApiError::RateLimited(30));
+        assert_eq!((r.status, r.body.as_slice()), (200, b"abuse".as_slice()));
+        assert!(r.headers.contains(&("retry-after", "30".to_string())));
+        let r = render_error(&ApiError::hostname_not_found());
+        assert_eq!(r.body, b"nohost");
+        let r = render_error(&ApiError::Internal("panic".into()));
+        assert_eq!(r.body, b"911");
+        let r = render_error(&ApiError::Internal("database: disk I/O error".into()));
+        assert_eq!(r.body, b"dnserr");
+    }
+
+    fn req(target: &str) -> ApiRequest {
+        ApiRequest::fake("GET", target, &[], "")
+    }
+
+    #[test]
+    fn myip_forms() {
+        let (a, b) =
+            addresses(&req("/nic/update?hostname=h.x&myip=192.0.2.1,2001:db8::1")).unwrap();
+        assert_eq!(a.as_deref(), Some("192.0.2.1"));
+        assert_eq!(b.as_deref(), Some("2001:db8::1"));
+        let (a, b) = addresses(&req("/nic/update?hostname=h.x&myipv6=2001:DB8::2")).unwrap();
+        assert_eq!((a, b.as_deref()), (None, Some("2001:db8::2")));
+        let (a, b) = addresses(&req("/nic/update?hostname=h.x")).unwrap();
+        assert_eq!(
+            (a.as_deref(), b),
+            (Some("127.0.0.1"), None),
+            "source address"
+        );
+        assert!(addresses(&req("/nic/update?hostname=h.x&myip=1.2.3.999")).is_err());
+        assert!(is_dyndns2_update(&req("/update?hostname=a.b&myip=1.2.3.4")));
+        assert!(!is_dyndns2_update(&req("/update?domains=a&token=t")));
+    }
+}
