@@ -7,5 +7,6 @@ mod harness;
 
 mod dyndns2;
 mod hostnames;
+mod luadns;
 mod store;
 mod update;
