@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod dns;
 mod dyndns2;
 mod hostnames;
 mod luadns;
