@@ -893,3 +893,88 @@ fn metrics_by_zone_and_rcode_and_queries_count() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[test]
+fn rfc1035_4_1_1_header_errors_and_rfc6891_badvers() {
+    let e = setup("dns-header-errors");
+    e.record("www.example.org.", "A", "192.0.2.1", 300);
+    // EDNS version 1: BADVERS (RFC 6891 §6.1.3), with an OPT in the answer.
+    let mut q = query_msg("www.example.org.", RecordType::A, Some(1232));
+    let mut ed = Edns::new();
+    ed.set_max_payload(1232);
+    ed.set_version(1);
+    q.set_edns(ed);
+    let (m, _) = udp(e.srv.dns, &q);
+    // 16 is both BADVERS and BADSIG; hickory decodes it as the latter.
+    assert_eq!(u16::from(rcode(&m)), 16, "BADVERS");
+    assert!(m.edns.is_some());
+    assert!(m.answers.is_empty());
+    // No question: FORMERR (RFC 9619 §4).
+    let mut q = Message::query();
+    q.metadata.id = 4242;
+    let (m, _) = udp(e.srv.dns, &q);
+    assert_eq!(rcode(&m), ResponseCode::FormErr);
+    // NOTIFY opcode: NOTIMP.
+    let mut q = query_msg("example.org.", RecordType::SOA, None);
+    q.metadata.op_code = hickory_proto::op::OpCode::Notify;
+    let (m, _) = udp(e.srv.dns, &q);
+    assert_eq!(rcode(&m), ResponseCode::NotImp);
+    // Class CH (version.bind): REFUSED.
+    let mut q = Message::query();
+    q.metadata.id = 4242;
+    let mut qq = Query::query(Name::from_ascii("version.bind.").unwrap(), RecordType::TXT);
+    qq.set_query_class(hickory_proto::rr::DNSClass::CH);
+    q.add_query(qq);
+    let (m, _) = udp(e.srv.dns, &q);
+    assert_eq!(rcode(&m), ResponseCode::Refused);
+    // The server still answers normally afterwards.
+    assert_eq!(
+        answers(&e.srv.dig("www.example.org.", RecordType::A)),
+        ["192.0.2.1"]
+    );
+}
+
+#[test]
+fn rfc4035_3_1_4_1_ds_at_the_cut_is_answered_by_the_parent() {
+    let e = setup("dns-ds");
+    e.record("sub.example.org.", "NS", "ns.example.net.", 3600);
+    let m = e.srv.dig("sub.example.org.", RecordType::DS);
+    assert_eq!(rcode(&m), ResponseCode::NoError);
+    assert!(m.metadata.authoritative, "DS at the cut: parent side, AA");
+    assert!(m.answers.is_empty());
+    assert_eq!(types(&m.authorities), [RecordType::SOA]);
+    // No glue for an out-of-zone nameserver.
+    let m = e.srv.dig("www.sub.example.org.", RecordType::A);
+    assert!(!m.metadata.authoritative);
+    assert_eq!(types(&m.authorities), [RecordType::NS]);
+    assert!(m
+        .additionals
+        .iter()
+        .all(|r| r.record_type() == RecordType::OPT));
+}
+
+#[test]
+fn rfc1996_soa_serial_bumped_by_hostname_updates() {
+    let e = setup("dns-serial");
+    let serial = |z: &str| match &e.srv.dig(z, RecordType::SOA).answers[0].data {
+        RData::SOA(s) => s.serial,
+        other => panic!("{other:?}"),
+    };
+    let s0 = serial("dyn.example.net.");
+    e.hostname(json!({"hostname":"s","zoneDomain":SHARED,"ipv4":"203.0.113.1"}));
+    let s1 = serial("dyn.example.net.");
+    assert!(s1 > s0, "{s1} > {s0}");
+    e.update("domains=s&ip=203.0.113.2");
+    let s2 = serial("dyn.example.net.");
+    assert!(s2 > s1, "{s2} > {s1}");
+    // The negative answer's SOA carries the same serial.
+    let m = e.srv.dig("none.dyn.example.net.", RecordType::A);
+    match &m.authorities[0].data {
+        RData::SOA(s) => assert_eq!(s.serial, s2),
+        other => panic!("{other:?}"),
+    }
+    // A no-change update does not need to bump; another zone's serial is untouched.
+    let h0 = serial("example.org.");
+    e.update("domains=s&ip=203.0.113.3");
+    assert_eq!(serial("example.org."), h0);
+}
