@@ -52,7 +52,7 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ "${KEEP:-0}" = 1 ]; then
-    echo "kept $WORK"
+    echo "kept $WORK" >&2
   else
     rm -rf "$WORK"
   fi
@@ -105,7 +105,7 @@ APIKEY=$(admin user apikey a@example.org | tail -n1)
 start_server() {
   local name=$1 line=""
   shift
-  RUST_LOG=info "$LUCENTD" serve --db "$DB" --http 127.0.0.1:0 --dns 127.0.0.1:0 "$@" \
+  RUST_LOG=${RUST_LOG:-debug} "$LUCENTD" serve --db "$DB" --http 127.0.0.1:0 --dns 127.0.0.1:0 "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.log" &
   PIDS+=($!)
   for _ in $(seq 1 100); do
