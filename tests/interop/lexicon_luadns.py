@@ -12,11 +12,15 @@ usage: lexicon_luadns.py ENDPOINT EMAIL APIKEY DOMAIN ACTION [NAME [CONTENT]]
 Exit 0 on success, 1 on any error (the error is printed).
 """
 import sys
+import warnings
 
 
 def make_provider(endpoint, email, key, domain):
-    from lexicon.config import ConfigResolver
-    from lexicon.providers import luadns
+    with warnings.catch_warnings():
+        # lexicon >= 3.12 deprecates importing providers directly; 3.11 (Debian) has no other way.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from lexicon.config import ConfigResolver
+        from lexicon.providers import luadns
 
     config = ConfigResolver().with_dict(
         {

@@ -5,7 +5,8 @@
 #   cargo build --workspace --bins && tests/interop/run.sh
 #
 # Environment: LUCENTD=path (default target/debug/lucentd), KEEP=1 keeps the temp dir,
-# LUCENT_INTEROP_NO_NETNS=1 skips the private network namespace.
+# LUCENT_INTEROP_NO_NETNS=1 skips the private network namespace, PYTHON=path picks the
+# interpreter that has dns-lexicon (default /usr/bin/python3, Debian's python3-lexicon).
 # Needs: ddclient, libio-socket-ssl-perl, inadyn, dig, openssl, curl, python3 with dns-lexicon
 # (tests/interop/install.sh installs them on Debian).
 #
