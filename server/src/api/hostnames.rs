@@ -355,18 +355,21 @@ fn split_fqdn(allowed: &[Zone], fqdn: &str) -> Result<(String, String), ApiError
 /// The user's hostname named by id (`host_…`), fqdn or label; 404 if the user does not own it.
 pub fn find_owned(tx: &rusqlite::Connection, u: &User, key: &str) -> Result<Hostname, ApiError> {
     let key = key.trim().trim_end_matches('.').to_ascii_lowercase();
-    let mine = queries::hostnames_of_user(tx, u.id)?;
     let found = if key.starts_with("host_") {
-        mine.into_iter().find(|h| h.id == key)
+        queries::user_hostname_by_id(tx, u.id, &key)?
     } else if key.contains('.') {
-        mine.into_iter().find(|h| h.fqdn() == key)
+        match queries::zone_for_name(tx, &key)? {
+            Some((z, label)) => queries::hostname_by_zone_label(tx, z.id, &label)?,
+            None => None,
+        }
     } else {
         // A bare label: prefer the default (first allowed) zone when it is ambiguous.
-        let default = queries::allowed_zones(tx, u)?.into_iter().next();
-        let mut hits: Vec<Hostname> = mine.into_iter().filter(|h| h.label == key).collect();
-        if let Some(d) = default {
-            if let Some(i) = hits.iter().position(|h| h.zone_id == d.id) {
-                hits.swap(0, i);
+        let mut hits = queries::user_hostnames_by_label(tx, u.id, &key)?;
+        if hits.len() > 1 {
+            if let Some(d) = queries::allowed_zones(tx, u)?.into_iter().next() {
+                if let Some(i) = hits.iter().position(|h| h.zone_id == d.id) {
+                    hits.swap(0, i);
+                }
             }
         }
         hits.into_iter().next()

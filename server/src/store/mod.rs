@@ -1,8 +1,13 @@
 //! The store: one SQLite file (WAL, foreign keys, synchronous=FULL) behind a mutex, so worker
 //! threads never meet SQLITE_BUSY among themselves; other processes (the admin commands) wait
-//! on the busy timeout. A write runs in one IMMEDIATE transaction; after it commits, the DNS
-//! changes it queued are published to the in-memory view before the lock is released, so the
-//! next DNS query after a 2xx answer sees the change, in commit order.
+//! on the busy timeout.
+//!
+//! Writes use group commit: each write runs inside a SAVEPOINT of a shared IMMEDIATE
+//! transaction (a failing write rolls back only its own savepoint). A writer that sees other
+//! writers queued behind it leaves the transaction open for them and waits; the last one (or
+//! the 64th) commits — one fsync for the whole group — publishes every queued DNS change in
+//! order and wakes the group. Nobody answers before the COMMIT that holds their change has
+//! returned, so every 2xx is durable, and the next DNS query after it sees the change.
 //!
 //! Changes made by another process (e.g. `lucentd zone add` while `serve` runs) are noticed by
 //! `sync_external` through `PRAGMA data_version` and reloaded zone by zone.
@@ -12,10 +17,11 @@ pub mod schema;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction};
 
 use crate::dns::{ApexConfig, DnsView, RrsetChange};
 
@@ -71,9 +77,9 @@ enum Publish {
     Remove(String),
 }
 
-/// A write transaction plus the DNS changes to publish once it commits.
+/// A write (inside its savepoint) plus the DNS changes to publish once it commits.
 pub struct WriteTx<'a> {
-    pub tx: Transaction<'a>,
+    pub tx: &'a Connection,
     pending: Vec<Publish>,
 }
 
@@ -107,10 +113,38 @@ struct Inner {
     /// Per-zone query counts already added to `zones.queries_count`.
     flushed: HashMap<String, u64>,
     loaded: bool,
+    /// The open group-commit transaction, if any.
+    batch: Option<Batch>,
 }
+
+/// Writes sharing one transaction, waiting for its COMMIT.
+struct Batch {
+    done: Arc<BatchDone>,
+    pending: Vec<Publish>,
+    size: usize,
+}
+
+#[derive(Default)]
+struct BatchDone {
+    /// None while open; then the commit's outcome (SQLite extended code and message on error).
+    result: Mutex<Option<Result<(), (i32, String)>>>,
+    cv: Condvar,
+}
+
+impl BatchDone {
+    fn finish(&self, r: Result<(), (i32, String)>) {
+        *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        self.cv.notify_all();
+    }
+}
+
+/// Most writes sharing one commit (bounds the wait of the first one).
+const MAX_BATCH: usize = 64;
 
 pub struct Store {
     inner: Mutex<Inner>,
+    /// Writers waiting for the lock: a writer that sees one leaves its batch open for it.
+    writers_waiting: AtomicUsize,
     pub dns: Arc<DnsView>,
     apex: ApexConfig,
     /// Store latency: total microseconds and count, for /metrics.
@@ -128,7 +162,9 @@ impl Store {
                 served: HashMap::new(),
                 flushed: HashMap::new(),
                 loaded: false,
+                batch: None,
             }),
+            writers_waiting: AtomicUsize::new(0),
             dns,
             apex,
             latency: crate::metrics::Histogram::default(),
@@ -137,48 +173,61 @@ impl Store {
         Ok(store)
     }
 
+    /// The lock, with no write transaction open: a pending group is committed first (so a
+    /// reader never sees uncommitted data and chores run outside any transaction).
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
-        // on drop), so a poisoned mutex is safe to keep using.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        let mut g = self.lock_raw();
+        if g.batch.is_some() {
+            self.commit_batch(&mut g);
+        }
+        g
     }
 
-    /// Run read-only work in a (deferred) transaction: a consistent snapshot.
-    pub fn read<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Transaction) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let start = Instant::now();
-        let mut g = self.lock();
-        let tx = g.conn.transaction()?;
-        let out = f(&tx);
-        drop(tx);
-        drop(g);
-        self.latency.observe(start.elapsed());
-        out
+    fn lock_raw(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => {
+                // A panic inside a write: roll its whole group back and fail the group, so
+                // nothing half-done is ever committed.
+                let mut g = p.into_inner();
+                if !g.conn.is_autocommit() {
+                    let _ = g.conn.execute_batch("ROLLBACK");
+                }
+                if let Some(b) = g.batch.take() {
+                    b.done.finish(Err((1, "write group aborted by a panic".into())));
+                }
+                self.inner.clear_poison();
+                g
+            }
+        }
     }
 
-    /// Run `f` in an IMMEDIATE transaction; commit only if it returns Ok, then publish its DNS
-    /// changes. The commit (fsync included) completes before this returns.
-    pub fn write<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&mut WriteTx) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let start = Instant::now();
-        let mut g = self.lock();
-        let inner = &mut *g;
-        let (out, pending) = {
-            let tx = inner
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut w = WriteTx {
-                tx,
-                pending: Vec::new(),
-            };
-            let out = f(&mut w)?;
-            w.tx.commit()?;
-            (out, w.pending)
+    /// COMMIT the open group, publish its DNS changes in order, wake its members.
+    fn commit_batch(&self, inner: &mut Inner) {
+        let Some(batch) = inner.batch.take() else {
+            return;
         };
+        let result = match inner.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                if let Err(e) = self.publish(inner, batch.pending) {
+                    log::error!("publishing committed changes to DNS: {e}");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                log::error!("commit of {} writes failed: {e}", batch.size);
+                let code = match &e {
+                    rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+                    _ => 1,
+                };
+                let _ = inner.conn.execute_batch("ROLLBACK");
+                Err((code, e.to_string()))
+            }
+        };
+        batch.done.finish(result);
+    }
+
+    fn publish(&self, inner: &mut Inner, pending: Vec<Publish>) -> rusqlite::Result<()> {
         for p in pending {
             match p {
                 Publish::Rrsets {
@@ -204,9 +253,125 @@ impl Store {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Run read-only work in a (deferred) transaction: a consistent snapshot.
+    pub fn read<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let start = Instant::now();
+        let mut g = self.lock();
+        let tx = g.conn.transaction()?;
+        let out = f(&tx);
+        drop(tx);
         drop(g);
         self.latency.observe(start.elapsed());
-        Ok(out)
+        out
+    }
+
+    /// Run `f` as one atomic write: it commits only if `f` returns Ok (else its savepoint is
+    /// rolled back), and this returns only after the COMMIT holding it has completed and its
+    /// DNS changes are published.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let start = Instant::now();
+        self.writers_waiting.fetch_add(1, Ordering::SeqCst);
+        let mut g = self.lock_raw();
+        self.writers_waiting.fetch_sub(1, Ordering::SeqCst);
+        let inner = &mut *g;
+        if inner.batch.is_none() {
+            inner.conn.execute_batch("BEGIN IMMEDIATE")?;
+            inner.batch = Some(Batch {
+                done: Arc::new(BatchDone::default()),
+                pending: Vec::new(),
+                size: 0,
+            });
+        }
+        if let Err(e) = inner.conn.execute_batch("SAVEPOINT w") {
+            // The group cannot go on; commit what it holds and fail this write.
+            self.commit_batch(inner);
+            return Err(e.into());
+        }
+        let mut w = WriteTx {
+            tx: &inner.conn,
+            pending: Vec::new(),
+        };
+        let out = f(&mut w);
+        let pending = w.pending;
+        let step = match &out {
+            Ok(_) => inner.conn.execute_batch("RELEASE w"),
+            Err(_) => inner.conn.execute_batch("ROLLBACK TO w; RELEASE w"),
+        };
+        let Some(batch) = inner.batch.as_mut() else {
+            unreachable!("a batch is open while its member holds the lock");
+        };
+        batch.size += 1;
+        if out.is_ok() && step.is_ok() {
+            batch.pending.extend(pending);
+        }
+        let done = batch.done.clone();
+        let full = batch.size >= MAX_BATCH;
+        if let Err(e) = step {
+            self.commit_batch(inner);
+            return Err(e.into());
+        }
+        if full || self.writers_waiting.load(Ordering::SeqCst) == 0 {
+            self.commit_batch(inner);
+            drop(g);
+        } else {
+            drop(g);
+            if out.is_err() {
+                // Nothing of ours to wait for; the writer behind us carries the group on.
+                return out;
+            }
+            self.wait_for(&done);
+        }
+        self.latency.observe(start.elapsed());
+        let out = out?;
+        let r = done
+            .result
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match r {
+            Some(Ok(())) => Ok(out),
+            Some(Err((code, msg))) => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                Some(msg),
+            )
+            .into()),
+            None => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(1),
+                Some("write group never committed".into()),
+            )
+            .into()),
+        }
+    }
+
+    /// Wait for a group's COMMIT. A writer behind us normally commits it; if the group is
+    /// still open after a while (that writer failed early), commit it ourselves.
+    fn wait_for(&self, done: &Arc<BatchDone>) {
+        let mut r = done.result.lock().unwrap_or_else(|p| p.into_inner());
+        while r.is_none() {
+            let (g, t) = done
+                .cv
+                .wait_timeout(r, Duration::from_millis(20))
+                .unwrap_or_else(|p| p.into_inner());
+            r = g;
+            if r.is_none() && t.timed_out() {
+                drop(r);
+                let mut inner = self.lock_raw();
+                if inner.batch.as_ref().is_some_and(|b| Arc::ptr_eq(&b.done, done)) {
+                    self.commit_batch(&mut inner);
+                }
+                drop(inner);
+                r = done.result.lock().unwrap_or_else(|p| p.into_inner());
+            }
+        }
     }
 
     /// Reload zones changed by other processes since the last call (and all zones on the

@@ -201,6 +201,20 @@ fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
     })
 }
 
+/// One row from a cached prepared statement (statements are reused, not re-parsed).
+fn one<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    p: P,
+    f: impl FnOnce(&Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(p, f)
+}
+
+fn exec<P: rusqlite::Params>(c: &Connection, sql: &str, p: P) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
 // ---- users -------------------------------------------------------------------------------
 
 pub fn insert_user(
@@ -209,7 +223,7 @@ pub fn insert_user(
     max_hostnames: u32,
     token_hash: &[u8],
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    exec(c, 
         "INSERT INTO users (email, max_hostnames, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![email, max_hostnames, token_hash, clock::now_rfc3339()],
     )?;
@@ -217,16 +231,16 @@ pub fn insert_user(
 }
 
 pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE users SET zones_restricted = 1 WHERE id = ?1",
         params![user_id],
     )?;
-    c.execute(
+    exec(c, 
         "DELETE FROM user_zones WHERE user_id = ?1",
         params![user_id],
     )?;
     for z in zone_ids {
-        c.execute(
+        exec(c, 
             "INSERT INTO user_zones (user_id, zone_id) VALUES (?1, ?2)",
             params![user_id, z],
         )?;
@@ -235,7 +249,7 @@ pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> ru
 }
 
 pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
         params![email],
         user_row,
@@ -244,7 +258,7 @@ pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<Use
 }
 
 pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
         params![id],
         user_row,
@@ -255,7 +269,7 @@ pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
 /// The lookup is by SHA-256 of the token over a unique index: timing reveals nothing about
 /// the token itself.
 pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<User>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {USER_COLS} FROM users WHERE token_hash = ?1"),
         params![hash],
         user_row,
@@ -264,7 +278,7 @@ pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Optio
 }
 
 pub fn set_user_token(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE users SET token_hash = ?2 WHERE id = ?1",
         params![user_id, hash],
     )?;
@@ -272,7 +286,7 @@ pub fn set_user_token(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Re
 }
 
 pub fn set_user_status(c: &Connection, user_id: i64, s: Status) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE users SET status = ?2 WHERE id = ?1",
         params![user_id, s.as_str()],
     )?;
@@ -280,7 +294,7 @@ pub fn set_user_status(c: &Connection, user_id: i64, s: Status) -> rusqlite::Res
 }
 
 pub fn set_user_max_hostnames(c: &Connection, user_id: i64, n: u32) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE users SET max_hostnames = ?2 WHERE id = ?1",
         params![user_id, n],
     )?;
@@ -288,7 +302,7 @@ pub fn set_user_max_hostnames(c: &Connection, user_id: i64, n: u32) -> rusqlite:
 }
 
 pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE users SET api_enabled = ?2 WHERE id = ?1",
         params![user_id, on],
     )?;
@@ -297,7 +311,7 @@ pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite:
 
 /// Every user with their hostname count, by email.
 pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {USER_COLS}, (SELECT COUNT(*) FROM hostnames h WHERE h.user_id = users.id) \
          FROM users ORDER BY email"
     ))?;
@@ -311,7 +325,7 @@ pub fn insert_api_key(
     hash: &[u8],
     zone_id: Option<i64>,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    exec(c, 
         "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, hash, zone_id, clock::now_rfc3339()],
     )?;
@@ -323,7 +337,7 @@ pub fn api_key_lookup(
     c: &Connection,
     hash: &[u8],
 ) -> rusqlite::Result<Option<(User, Option<i64>)>> {
-    c.query_row(
+    one(c, 
         &format!(
             "SELECT {}, k.zone_id FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.key_hash = ?1",
@@ -354,7 +368,7 @@ pub fn allowed_zones(c: &Connection, user: &User) -> rusqlite::Result<Vec<Zone>>
     } else {
         format!("SELECT {ZONE_COLS} FROM zones WHERE kind = 'shared' AND ?1 = ?1 ORDER BY id")
     };
-    let mut st = c.prepare(&sql)?;
+    let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params![user.id], zone_row)?;
     rows.collect()
 }
@@ -370,7 +384,7 @@ pub fn insert_zone(
     let now = clock::now_rfc3339();
     // Serials start at the creation time (as LuaDNS's do) and count up by one per change.
     let serial = clock::unix_now() as u32;
-    c.execute(
+    exec(c, 
         "INSERT INTO zones (name, kind, owner_id, serial, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![name, kind.as_str(), owner_id, serial, now],
@@ -388,7 +402,7 @@ pub fn insert_zone(
 }
 
 pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {ZONE_COLS} FROM zones WHERE name = ?1"),
         params![name],
         zone_row,
@@ -397,7 +411,7 @@ pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>
 }
 
 pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {ZONE_COLS} FROM zones WHERE id = ?1"),
         params![id],
         zone_row,
@@ -406,13 +420,13 @@ pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
 }
 
 pub fn list_zones(c: &Connection) -> rusqlite::Result<Vec<Zone>> {
-    let mut st = c.prepare(&format!("SELECT {ZONE_COLS} FROM zones ORDER BY name"))?;
+    let mut st = c.prepare_cached(&format!("SELECT {ZONE_COLS} FROM zones ORDER BY name"))?;
     let rows = st.query_map([], zone_row)?;
     rows.collect()
 }
 
 pub fn delete_zone(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM zones WHERE id = ?1", params![id])? > 0)
+    Ok(exec(c, "DELETE FROM zones WHERE id = ?1", params![id])? > 0)
 }
 
 /// The zone serving `fqdn` (longest suffix match) and the part of the name left of it
@@ -435,7 +449,7 @@ pub fn zone_for_name(c: &Connection, fqdn: &str) -> rusqlite::Result<Option<(Zon
 
 /// Next serial (RFC 1982 arithmetic: wraps past 2^32) and `updated_at`.
 pub fn bump_serial(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
-    let s: i64 = c.query_row(
+    let s: i64 = one(c, 
         "UPDATE zones SET serial = (serial + 1) % 4294967296, updated_at = ?2 WHERE id = ?1 \
          RETURNING serial",
         params![zone_id, clock::now_rfc3339()],
@@ -445,13 +459,13 @@ pub fn bump_serial(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
 }
 
 pub fn zone_serials(c: &Connection) -> rusqlite::Result<Vec<(i64, u32)>> {
-    let mut st = c.prepare("SELECT id, serial FROM zones")?;
+    let mut st = c.prepare_cached("SELECT id, serial FROM zones")?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u32)))?;
     rows.collect()
 }
 
 pub fn add_queries(c: &Connection, zone: &str, n: u64) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE zones SET queries_count = queries_count + ?2 WHERE name = ?1",
         params![zone, n as i64],
     )?;
@@ -481,7 +495,7 @@ pub fn zone_content(
                 .collect(),
         );
     }
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id WHERE h.zone_id = ?1"
     ))?;
     for h in st.query_map(params![zone_id], host_row)? {
@@ -493,7 +507,7 @@ pub fn zone_content(
             }
         }
     }
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT name, type, content, ttl FROM records WHERE zone_id = ?1 AND type != 'SOA' \
          ORDER BY id",
     )?;
@@ -547,7 +561,7 @@ pub fn soa_content(apex: &ApexConfig, serial: u32) -> String {
 /// row's content is re-rendered from the config and serial whenever it is shown.
 pub fn seed_hosted_records(c: &Connection, zone: &Zone, apex: &ApexConfig) -> rusqlite::Result<()> {
     let now = clock::now_rfc3339();
-    let mut ins = c.prepare(
+    let mut ins = c.prepare_cached(
         "INSERT INTO records (zone_id, name, type, content, ttl, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
     )?;
@@ -575,7 +589,7 @@ pub fn seed_hosted_records(c: &Connection, zone: &Zone, apex: &ApexConfig) -> ru
 // ---- hostnames ---------------------------------------------------------------------------
 
 pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
          created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
@@ -597,7 +611,7 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
 
 /// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at).
 pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
          updated_at = ?7 WHERE id = ?1",
         params![h.id, h.ipv4, h.ipv6, h.txt, h.ttl, h.note, h.updated_at],
@@ -606,7 +620,7 @@ pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
 }
 
 pub fn delete_hostname(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM hostnames WHERE id = ?1", params![id])?;
+    exec(c, "DELETE FROM hostnames WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -615,7 +629,7 @@ pub fn hostname_by_zone_label(
     zone_id: i64,
     label: &str,
 ) -> rusqlite::Result<Option<Hostname>> {
-    c.query_row(
+    one(c, 
         &format!(
             "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
              WHERE h.zone_id = ?1 AND h.label = ?2"
@@ -628,7 +642,7 @@ pub fn hostname_by_zone_label(
 
 /// A user's hostnames, oldest first.
 pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Hostname>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
          WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"
     ))?;
@@ -636,8 +650,32 @@ pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<H
     rows.collect()
 }
 
+/// A user's hostname by id.
+pub fn user_hostname_by_id(c: &Connection, user_id: i64, id: &str) -> rusqlite::Result<Option<Hostname>> {
+    one(
+        c,
+        &format!(
+            "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.id = ?1 AND h.user_id = ?2"
+        ),
+        params![id, user_id],
+        host_row,
+    )
+    .optional()
+}
+
+/// A user's hostnames with this label (one per zone at most).
+pub fn user_hostnames_by_label(c: &Connection, user_id: i64, label: &str) -> rusqlite::Result<Vec<Hostname>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+         WHERE h.user_id = ?1 AND h.label = ?2 ORDER BY h.zone_id"
+    ))?;
+    let rows = st.query_map(params![user_id, label], host_row)?;
+    rows.collect()
+}
+
 pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
-    c.query_row(
+    one(c, 
         "SELECT COUNT(*) FROM hostnames WHERE user_id = ?1",
         params![user_id],
         |r| r.get(0),
@@ -645,7 +683,7 @@ pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u3
 }
 
 pub fn hostname_count(c: &Connection) -> rusqlite::Result<u64> {
-    c.query_row("SELECT COUNT(*) FROM hostnames", [], |r| r.get(0))
+    one(c, "SELECT COUNT(*) FROM hostnames", [], |r| r.get(0))
 }
 
 // ---- hosted-zone records -----------------------------------------------------------------
@@ -682,7 +720,7 @@ fn rec_row(r: &Row) -> rusqlite::Result<Record> {
 
 /// Hosted zones of a user, by id.
 pub fn zones_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Zone>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {ZONE_COLS} FROM zones WHERE owner_id = ?1 AND kind = 'hosted' ORDER BY id"
     ))?;
     let rows = st.query_map(params![user_id], zone_row)?;
@@ -690,7 +728,7 @@ pub fn zones_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Zone>
 }
 
 pub fn records_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<Record>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 ORDER BY id"
     ))?;
     let rows = st.query_map(params![zone_id], rec_row)?;
@@ -698,7 +736,7 @@ pub fn records_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<Rec
 }
 
 pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
-    c.query_row(
+    one(c, 
         "SELECT COUNT(*) FROM records WHERE zone_id = ?1",
         params![zone_id],
         |r| r.get(0),
@@ -706,7 +744,7 @@ pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
 }
 
 pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<Option<Record>> {
-    c.query_row(
+    one(c, 
         &format!("SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND id = ?2"),
         params![zone_id, id],
         rec_row,
@@ -716,7 +754,7 @@ pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<O
 
 /// Records at one name (any type).
 pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<Vec<Record>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND name = ?2 ORDER BY id"
     ))?;
     let rows = st.query_map(params![zone_id, name], rec_row)?;
@@ -724,7 +762,7 @@ pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<
 }
 
 pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
-    c.execute(
+    exec(c, 
         "INSERT INTO records (zone_id, name, type, content, ttl, external_id, created_at, \
          updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -742,7 +780,7 @@ pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
 }
 
 pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
-    c.execute(
+    exec(c, 
         "UPDATE records SET name = ?2, type = ?3, content = ?4, ttl = ?5, external_id = ?6, \
          updated_at = ?7 WHERE id = ?1",
         params![
@@ -759,7 +797,7 @@ pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
 }
 
 pub fn delete_record(c: &Connection, id: i64) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM records WHERE id = ?1", params![id])?;
+    exec(c, "DELETE FROM records WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -769,7 +807,7 @@ pub fn delete_zone_records_but_soa(
     zone_id: i64,
 ) -> rusqlite::Result<Vec<(String, String)>> {
     let mut st =
-        c.prepare("DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type")?;
+        c.prepare_cached("DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type")?;
     let rows = st.query_map(params![zone_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
@@ -781,7 +819,7 @@ pub fn rrset(
     name: &str,
     rtype: RType,
 ) -> rusqlite::Result<RrsetChange> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT ttl, content FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 \
          ORDER BY id",
     )?;

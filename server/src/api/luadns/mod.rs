@@ -98,12 +98,6 @@ fn authenticate(
     req: &ApiRequest,
     limit: &mut Option<Decision>,
 ) -> Result<LuaAuth, ApiError> {
-    if let Some(accept) = req.header("accept") {
-        let a = accept.to_ascii_lowercase();
-        if !(a.contains("application/json") || a.contains("*/*") || a.contains("application/*")) {
-            return Err(ApiError::Forbidden("Invalid 'Accept' header".into()));
-        }
-    }
     let (email, key) =
         auth::basic(req).ok_or_else(|| ApiError::Unauthorized("Invalid API Key".into()))?;
     let h = secret::hash(key.expose());
@@ -116,6 +110,12 @@ fn authenticate(
     *limit = Some(d);
     if !d.allowed {
         return Err(ApiError::RateLimited(d.retry_after));
+    }
+    if let Some(accept) = req.header("accept") {
+        let a = accept.to_ascii_lowercase();
+        if !(a.contains("application/json") || a.contains("*/*") || a.contains("application/*")) {
+            return Err(ApiError::Forbidden("Invalid 'Accept' header".into()));
+        }
     }
     if user.status != Status::Active {
         return Err(ApiError::Forbidden(format!(
