@@ -46,6 +46,12 @@ fn agent(timeout: Duration, family: IpFamily) -> Agent {
         // Ticks are minutes apart; don't keep sockets the server will have closed.
         .max_idle_age(Duration::from_secs(30))
         .max_idle_connections(2)
+        // Our answers are a few lines: ureq's 128 KiB buffers and 64 KiB header cap are for
+        // browsers-sized traffic, not a router with a few MiB to spare. 20 KiB still holds a
+        // full 16 KiB TLS record.
+        .max_response_header_size(16 * 1024)
+        .input_buffer_size(20 * 1024)
+        .output_buffer_size(8 * 1024)
         .build()
         .new_agent()
 }

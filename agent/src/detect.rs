@@ -121,35 +121,33 @@ pub fn pick_v6(candidates: &[(Ipv6Addr, u32)]) -> Option<Ipv6Addr> {
 /// fails only when every enabled family failed.
 pub fn detect(client: &Client, v4: &Family, v6: &Family) -> Result<Detected, Failure> {
     let mut out = Detected::default();
-    let mut first_err = None;
-    let mut enabled = 0;
+    let mut errors = Vec::new();
     if v4.source != Source::Off {
-        enabled += 1;
         match detect_family(client, v4, false) {
             Ok(Some(IpAddr::V4(ip))) => out.v4 = Some(ip),
             Ok(_) => log::debug!("ipv4: no usable address ({})", v4.source),
-            Err(e) => {
-                log::warn!("ipv4 detection via {} failed: {e}", v4.source);
-                first_err.get_or_insert(e);
-            }
+            Err(e) => errors.push(("ipv4", &v4.source, e)),
         }
     }
     if v6.source != Source::Off {
-        enabled += 1;
         match detect_family(client, v6, true) {
             Ok(Some(IpAddr::V6(ip))) => out.v6 = Some(ip),
             Ok(_) => log::debug!("ipv6: no usable address ({})", v6.source),
-            Err(e) => {
-                // Many hosts have no IPv6 at all; only an all-families failure is an error.
-                log::warn!("ipv6 detection via {} failed: {e}", v6.source);
-                first_err.get_or_insert(e);
-            }
+            Err(e) => errors.push(("ipv6", &v6.source, e)),
         }
     }
-    match (out, first_err) {
-        (Detected { v4: None, v6: None }, Some(e)) if enabled > 0 => Err(e),
-        (d, _) => Ok(d),
+    if out == Detected::default() {
+        // Every enabled family failed or found nothing: the caller reports the first error once.
+        if let Some((_, _, e)) = errors.into_iter().next() {
+            return Err(e);
+        }
+        return Ok(out);
     }
+    for (family, source, e) in errors {
+        // Many hosts have no IPv6 at all; the other family still goes out.
+        log::warn!("{family} detection via {source} failed: {e}");
+    }
+    Ok(out)
 }
 
 fn detect_family(client: &Client, fam: &Family, v6: bool) -> Result<Option<IpAddr>, Failure> {
