@@ -612,7 +612,13 @@ state_file = "/tmp/x.json"
     #[test]
     fn example_toml_parses() {
         let text = include_str!("../example.toml");
-        let c = from_toml(text).expect("example.toml must stay valid");
+        // The sample uses https; a plain-HTTP build (no `tls` feature) rejects that by design.
+        let text = if cfg!(feature = "tls") {
+            text.to_string()
+        } else {
+            text.replace("https://", "http://")
+        };
+        let c = from_toml(&text).expect("example.toml must stay valid");
         assert_eq!(c.protocol, Protocol::Lucent);
         assert!(!c.hostnames.is_empty());
     }
@@ -680,6 +686,16 @@ state_file = "/tmp/x.json"
         assert!(err(&url).contains("ipv6.url"));
         let creds = MINIMAL.replace("127.0.0.1:8080/", "u:p@127.0.0.1:8080");
         assert!(err(&creds).contains("credentials"));
+    }
+
+    #[test]
+    fn https_needs_the_tls_feature() {
+        let r = from_toml(&MINIMAL.replace("http://", "https://"));
+        if cfg!(feature = "tls") {
+            assert!(r.is_ok());
+        } else {
+            assert!(r.unwrap_err().to_string().contains("no TLS"));
+        }
     }
 
     #[test]
