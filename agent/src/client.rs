@@ -33,8 +33,31 @@ pub struct Client {
     echo_v6: Agent,
 }
 
-fn agent(timeout: Duration, family: IpFamily) -> Agent {
-    Agent::config_builder()
+/// The certificates of a PEM bundle (other PEM items and broken entries are skipped).
+#[cfg(feature = "tls")]
+pub fn parse_certs(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
+    let builder = Agent::config_builder();
+    #[cfg(feature = "tls")]
+    let builder = match roots {
+        Some(pem) => builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&parse_certs(pem)))
+                .build(),
+        ),
+        None => builder,
+    };
+    #[cfg(not(feature = "tls"))]
+    let _ = roots;
+    builder
         .http_status_as_error(false)
         .user_agent(USER_AGENT)
         .ip_family(family)
@@ -57,12 +80,23 @@ fn agent(timeout: Duration, family: IpFamily) -> Agent {
 }
 
 impl Client {
+    /// Agents with the built-in (webpki) roots.
+    #[cfg(test)]
     pub fn new(timeout: Duration) -> Client {
+        Client::with_roots(timeout, None)
+    }
+
+    /// Agents trusting only the certificates of `roots` (a PEM bundle) when given.
+    pub fn with_roots(timeout: Duration, roots: Option<&[u8]>) -> Client {
         Client {
-            update: agent(timeout, IpFamily::Any),
-            echo_v4: agent(timeout, IpFamily::Ipv4Only),
-            echo_v6: agent(timeout, IpFamily::Ipv6Only),
+            update: agent(timeout, IpFamily::Any, roots),
+            echo_v4: agent(timeout, IpFamily::Ipv4Only, roots),
+            echo_v6: agent(timeout, IpFamily::Ipv6Only, roots),
         }
+    }
+
+    pub fn for_config(cfg: &crate::config::Config) -> Client {
+        Client::with_roots(cfg.timeout, cfg.ca.as_ref().map(|c| c.pem.as_slice()))
     }
 
     /// `GET url` through the family-pinned Agent; the body of a 200 answer.

@@ -92,6 +92,13 @@ pub struct Family {
     pub allow_private: bool,
 }
 
+/// A PEM file of trusted root certificates (checked to hold at least one certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -107,6 +114,8 @@ pub struct Config {
     pub force_interval: Option<Duration>,
     /// Overall deadline of one HTTP request.
     pub timeout: Duration,
+    /// Trusted root certificates replacing the built-in ones (`ca_file`), as read.
+    pub ca: Option<CaBundle>,
     pub state_file: PathBuf,
     pub protocol: Protocol,
     pub ipv4: Family,
@@ -124,6 +133,7 @@ impl Config {
             interval,
             force_interval,
             timeout,
+            ca,
             state_file,
             protocol,
             ipv4,
@@ -133,9 +143,13 @@ impl Config {
             Some(d) => format!("{}s", d.as_secs()),
             None => "never".to_string(),
         };
+        let ca = match ca {
+            Some(c) => c.path.display().to_string(),
+            None => "built-in".to_string(),
+        };
         format!(
             "server={server} protocol={protocol} token={token} hostnames={} interval={}s \
-             force_interval={force} timeout={}s ipv4={} ipv6={} state_file={}",
+             force_interval={force} timeout={}s ca={ca} ipv4={} ipv6={} state_file={}",
             hostnames.join(","),
             interval.as_secs(),
             timeout.as_secs(),
@@ -177,6 +191,7 @@ struct RawConfig {
     force_interval: u64,
     #[serde(default = "default_timeout")]
     timeout: u64,
+    ca_file: Option<PathBuf>,
     state_file: Option<PathBuf>,
     #[serde(default = "default_protocol")]
     protocol: Protocol,
@@ -236,6 +251,7 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         interval: default_interval(),
         force_interval: default_force_interval(),
         timeout: default_timeout(),
+        ca_file: None,
         state_file: None,
         protocol: default_protocol(),
         ipv4: RawFamily::default(),
@@ -307,6 +323,7 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         interval,
         force_interval,
         timeout,
+        ca_file,
         state_file,
         protocol,
         ipv4,
@@ -369,6 +386,7 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         return Err(ConfigError::invalid("timeout", "must be 1..=300 seconds"));
     }
 
+    let ca = ca_file.map(check_ca_file).transpose()?;
     let ipv4 = check_family("ipv4", ipv4, RawSource::Http, &server)?;
     let ipv6 = check_family("ipv6", ipv6, RawSource::Interface, &server)?;
     if ipv4.source == Source::Off && ipv6.source == Source::Off {
@@ -394,6 +412,7 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         interval: Duration::from_secs(interval),
         force_interval: (force_interval > 0).then(|| Duration::from_secs(force_interval)),
         timeout: Duration::from_secs(timeout),
+        ca,
         state_file,
         protocol,
         ipv4,
@@ -434,6 +453,31 @@ fn check_url(key: &str, url: &str) -> Result<String, ConfigError> {
         return Err(ConfigError::invalid(key, "contains whitespace"));
     }
     Ok(url.trim_end_matches('/').to_string())
+}
+
+/// Reads `ca_file` and checks it holds at least one PEM certificate.
+fn check_ca_file(path: PathBuf) -> Result<CaBundle, ConfigError> {
+    if !cfg!(feature = "tls") {
+        return Err(ConfigError::invalid(
+            "ca_file",
+            "this build has no TLS (feature `tls`)",
+        ));
+    }
+    let pem = std::fs::read(&path).map_err(|err| ConfigError::Read {
+        path: path.clone(),
+        err,
+    })?;
+    #[cfg(feature = "tls")]
+    {
+        let certs = crate::client::parse_certs(&pem);
+        if certs.is_empty() {
+            return Err(ConfigError::invalid(
+                "ca_file",
+                format!("{} holds no PEM certificate", path.display()),
+            ));
+        }
+    }
+    Ok(CaBundle { path, pem })
 }
 
 fn check_token(key: &str, t: &str) -> Result<Secret, ConfigError> {
@@ -686,6 +730,37 @@ state_file = "/tmp/x.json"
         assert!(err(&url).contains("ipv6.url"));
         let creds = MINIMAL.replace("127.0.0.1:8080/", "u:p@127.0.0.1:8080");
         assert!(err(&creds).contains("credentials"));
+    }
+
+    /// A throwaway self-signed test CA (no key is kept anywhere).
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBhzCCAS2gAwIBAgIUHWqH2bxCyNLoRho8bpKURdewCo8wCgYIKoZIzj0EAwIw\nGTEXMBUGA1UEAwwObHVjZW50LXRlc3QtY2EwHhcNMjYxMTI1MDYxODE0WhcNMzYx\nMTIyMDYxODE0WjAZMRcwFQYDVQQDDA5sdWNlbnQtdGVzdC1jYTBZMBMGByqGSM49\nAgEGCCqGSM49AwEHA0IABKnjJZ0yzElKLKqDtcE0+EoLpyIg6Z1u5xCfLRTohBGC\nibySrWQZK7M06GRshX5Clh2HdGVp90efKB82rvTcmPCjUzBRMB0GA1UdDgQWBBRJ\nBAgArrX4ssRDtWkmrRpn7WuUujAfBgNVHSMEGDAWgBRJBAgArrX4ssRDtWkmrRpn\n7WuUujAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCICTDdyx2y5eN\nqrb7gKcPeyegWhvcnS2A8tzNKwRysaahAiEAoyjRdWyNNftXaDi/IKbBR5BRU518\n2BlrqZdvC+Ez6Q0=\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn ca_file_must_hold_a_certificate() {
+        let dir = std::env::temp_dir().join(format!("la-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("ca.pem");
+        std::fs::write(&good, TEST_CA).unwrap();
+        let bad = dir.join("bad.pem");
+        std::fs::write(&bad, "not a certificate\n").unwrap();
+        let with = |p: &Path| {
+            from_toml(&format!(
+                "{MINIMAL}ca_file = {:?}\n",
+                p.display().to_string()
+            ))
+        };
+        if cfg!(feature = "tls") {
+            let c = with(&good).unwrap();
+            assert_eq!(c.ca.unwrap().path, good);
+            assert!(with(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("no PEM certificate"));
+        } else {
+            assert!(with(&good).unwrap_err().to_string().contains("no TLS"));
+        }
+        assert!(with(&dir.join("missing.pem")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

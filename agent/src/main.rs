@@ -174,7 +174,7 @@ fn run() -> i32 {
 
 /// `--once` / `--dry-run`: one tick, a one-line reason on failure, an exit code.
 fn once(cfg: &Config, dry_run: bool) -> i32 {
-    let client = Client::new(cfg.timeout);
+    let client = Client::for_config(cfg);
     let mut state = State::load(&cfg.state_file, &cfg.server);
     let fmt_addrs = |d: &detect::Detected| {
         format!(
@@ -230,7 +230,7 @@ fn daemon(source: Source, mut cfg: Config) -> i32 {
         env!("CARGO_PKG_VERSION"),
         cfg.summary()
     );
-    let mut client = Client::new(cfg.timeout);
+    let mut client = Client::for_config(&cfg);
     let mut state = State::load(&cfg.state_file, &cfg.server);
     let mut failures: u32 = 0;
     // Set after a Stop outcome: nothing is sent until the config changes (or SIGHUP).
@@ -291,8 +291,8 @@ fn daemon(source: Source, mut cfg: Config) -> i32 {
                     let changed = new != cfg;
                     if changed {
                         log::info!("configuration changed: {}", new.summary());
-                        if new.timeout != cfg.timeout {
-                            client = Client::new(new.timeout);
+                        if new.timeout != cfg.timeout || new.ca != cfg.ca {
+                            client = Client::for_config(&new);
                         }
                         if new.state_file != cfg.state_file || new.server != cfg.server {
                             state = State::load(&new.state_file, &new.server);
