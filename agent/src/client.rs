@@ -66,9 +66,10 @@ fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
         .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
         // A redirect would drop the Authorization header anyway: surface it as an answer.
         .max_redirects(0)
-        // Ticks are minutes apart; don't keep sockets the server will have closed.
-        .max_idle_age(Duration::from_secs(30))
-        .max_idle_connections(2)
+        // Ticks are minutes apart and the echo and update Agents never share a connection, so
+        // pooling saves nothing; closing at once keeps one TLS session in memory at a time.
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         // Our answers are a few lines: ureq's 128 KiB buffers and 64 KiB header cap are for
         // browsers-sized traffic, not a router with a few MiB to spare. 20 KiB still holds a
         // full 16 KiB TLS record.
