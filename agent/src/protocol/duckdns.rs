@@ -1,0 +1,97 @@
+//! The DuckDNS protocol: `GET {server}/update?domains=h1,h2&token=T&ip=V4&ipv6=V6&verbose=true`
+//! (DuckDNS itself is `https://www.duckdns.org`). The token is in the query string because that
+//! is the protocol; the URL is therefore only ever logged through `redact`.
+//!
+//! DuckDNS answers HTTP 200 with `OK` or `KO`; `KO` means a bad token or a hostname the account
+//! does not own, so it stops the agent until the config changes. Lucent Drift's compatible
+//! endpoint adds 401/403/404/429 statuses, mapped like the lucent protocol.
+
+use super::{encode, host_list, parse_ok_ko, status_outcome, Outcome, Reply, Request};
+use crate::config::Secret;
+use crate::error::Failure;
+use crate::state::Plan;
+
+pub fn build(server: &str, token: &Secret, plan: &Plan) -> Request {
+    let mut url = format!(
+        "{server}/update?domains={}&token={}",
+        host_list(&plan.hostnames),
+        encode(token.expose())
+    );
+    if let Some(ip) = plan.addrs.v4 {
+        url.push_str(&format!("&ip={ip}"));
+    }
+    if let Some(ip) = plan.addrs.v6 {
+        url.push_str(&format!("&ipv6={ip}"));
+    }
+    url.push_str("&verbose=true");
+    Request {
+        url,
+        authorization: None,
+    }
+}
+
+pub fn parse(reply: &Reply, hostnames: &[String]) -> Outcome {
+    if let Some(failed) = status_outcome(reply) {
+        return failed;
+    }
+    match parse_ok_ko(&reply.body) {
+        Ok(changed) => Outcome::Acked {
+            hostnames: hostnames.to_vec(),
+            changed,
+        },
+        Err(first) if first == "KO" => Outcome::stop(Failure::Rejected),
+        Err(first) => Outcome::retry(Failure::BadResponse(first)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        redact,
+        tests::{plan, reply},
+    };
+
+    #[test]
+    fn request_carries_the_token_in_the_query() {
+        let r = build(
+            "https://www.duckdns.org",
+            &Secret::new("a b&c"),
+            &plan(&["myhost"], Some("203.0.113.7"), Some("2001:db8::1")),
+        );
+        assert_eq!(
+            r.url,
+            "https://www.duckdns.org/update?domains=myhost&token=a%20b%26c\
+             &ip=203.0.113.7&ipv6=2001:db8::1&verbose=true"
+        );
+        assert!(r.authorization.is_none());
+        assert!(!redact(&r.url).contains("a%20b"));
+    }
+
+    #[test]
+    fn replies() {
+        let h = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(
+            parse(&reply(200, "OK\n1.2.3.4\n\nNOCHANGE"), &h),
+            Outcome::Acked {
+                hostnames: h.clone(),
+                changed: Some(false)
+            }
+        );
+        assert_eq!(
+            parse(&reply(200, "KO"), &h),
+            Outcome::stop(Failure::Rejected)
+        );
+        assert_eq!(
+            parse(&reply(401, "KO"), &h),
+            Outcome::stop(Failure::Unauthorized)
+        );
+        assert!(matches!(
+            parse(&reply(503, ""), &h),
+            Outcome::Retry {
+                failure: Failure::ServerError(503),
+                ..
+            }
+        ));
+    }
+}

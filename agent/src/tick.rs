@@ -1,0 +1,102 @@
+//! One check-and-push: detect the addresses, ask the state what must be sent, send one request
+//! for all hostnames that need it, record what the server acknowledged. Used by `--once`,
+//! `--dry-run` and each round of the daemon loop.
+//!
+//! It returns a [`Tick`] and logs only successes; the caller decides how to report failures
+//! (one stderr line and an exit code for `--once`, warn/error plus backoff for the daemon) and
+//! how long to wait.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::client::{Client, Outcome};
+use crate::config::Config;
+use crate::detect::{self, Detected};
+use crate::error::Failure;
+use crate::protocol;
+use crate::state::State;
+
+/// How one tick ended.
+#[derive(Debug)]
+pub enum Tick {
+    /// The server already has these addresses (per the state file); nothing was sent.
+    UpToDate(Detected),
+    /// The update was acknowledged.
+    Updated,
+    /// `--dry-run`: this is what would have been sent (URL redacted).
+    DryRun { request: String, detected: Detected },
+    /// Nothing usable was detected (no error: e.g. no global IPv6 and IPv4 off).
+    NoAddress,
+    /// Failed; try again later.
+    Retry {
+        failure: Failure,
+        after: Option<Duration>,
+    },
+    /// Failed in a way retrying cannot fix.
+    Stop(Failure),
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs one tick. `state` is updated and saved when the server acknowledged something.
+pub fn tick(cfg: &Config, client: &Client, state: &mut State, dry_run: bool) -> Tick {
+    let detected = match detect::detect(client, &cfg.ipv4, &cfg.ipv6) {
+        Ok(d) => d,
+        Err(failure) => {
+            return Tick::Retry {
+                failure,
+                after: None,
+            }
+        }
+    };
+    log::debug!("detected ipv4={:?} ipv6={:?}", detected.v4, detected.v6);
+    if detected == Detected::default() {
+        return Tick::NoAddress;
+    }
+    let now = now_unix();
+    let Some(plan) = state.plan(&cfg.hostnames, detected, now, cfg.force_interval) else {
+        log::debug!("addresses unchanged; nothing to send");
+        return Tick::UpToDate(detected);
+    };
+    let request = protocol::build(cfg, &plan);
+    if dry_run {
+        return Tick::DryRun {
+            request: format!("{request:?}"),
+            detected,
+        };
+    }
+    let outcome = client.update(cfg.protocol, &request, &plan.hostnames);
+    let acked: &[String] = match &outcome {
+        Outcome::Acked { hostnames, .. } => hostnames,
+        Outcome::Retry { acked, .. } | Outcome::Stop { acked, .. } => acked,
+    };
+    if !acked.is_empty() {
+        let what = match &outcome {
+            Outcome::Acked {
+                changed: Some(false),
+                ..
+            } => "unchanged on the server",
+            _ if plan.forced => "refreshed",
+            _ => "updated",
+        };
+        log::info!(
+            "{what}: {} ipv4={} ipv6={}",
+            acked.join(","),
+            plan.addrs.v4.map_or("-".into(), |ip| ip.to_string()),
+            plan.addrs.v6.map_or("-".into(), |ip| ip.to_string()),
+        );
+        state.ack(acked, plan.addrs, now, &cfg.hostnames);
+        if let Err(e) = state.save(&cfg.state_file) {
+            // Not fatal: the next start re-pushes once.
+            log::warn!("cannot write state file {}: {e}", cfg.state_file.display());
+        }
+    }
+    match outcome {
+        Outcome::Acked { .. } => Tick::Updated,
+        Outcome::Retry { failure, after, .. } => Tick::Retry { failure, after },
+        Outcome::Stop { failure, .. } => Tick::Stop(failure),
+    }
+}
