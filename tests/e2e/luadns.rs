@@ -1646,14 +1646,13 @@ fn headers_on_every_answer_with_a_valid_key() {
     // Unknown routes under /v1 answer in the LuaDNS error shape.
     let r = c.get(&format!("/v1/zones/{}/records/1/extra", s.zid));
     assert_error(&r, 404, "Not Found");
-    // A bad Accept with a valid key: 403. (It should carry the x-ratelimit-* headers like
-    // every other answer to a valid key; the server checks Accept before the key and sends
-    // none: reported, assertion left out so the suite stays green.)
+    // A bad Accept with a valid key: 403, with the rate-limit headers too.
     let r = s.srv.get(
         "/v1/zones",
         &[("Accept", "text/html"), ("Authorization", &c.auth)],
     );
     assert_error(&r, 403, "Forbidden");
+    assert!(r.header("x-ratelimit-limit").is_some(), "{:?}", r.headers);
     // Every other answer to a valid key has them: 200, 400, 403 (restricted), 404.
     let rkey = last_line(&admin(
         &s.dir,
