@@ -44,7 +44,53 @@ pub fn parse_certs(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
         .collect()
 }
 
+/// System CA bundles, first found wins: Debian, Ubuntu, OpenWrt (ca-bundle), Alpine;
+/// Fedora/RHEL; BSDs and others.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The system's root certificates when an https URL is configured and no `ca_file` is.
+/// `None` with the `bundled-roots` feature (the compiled-in webpki roots are used) or when
+/// nothing is https.
+#[allow(unused_variables)]
+fn system_roots(cfg: &crate::config::Config) -> Option<Vec<u8>> {
+    #[cfg(all(feature = "tls", not(feature = "bundled-roots")))]
+    {
+        use crate::config::Source;
+        let https = |u: &str| u.starts_with("https://");
+        let echo_https = [&cfg.ipv4.source, &cfg.ipv6.source]
+            .iter()
+            .any(|s| matches!(s, Source::Http { url } if https(url)));
+        if !https(&cfg.server) && !echo_https {
+            return None;
+        }
+        for p in SYSTEM_BUNDLES {
+            if let Ok(pem) = std::fs::read(p) {
+                log::debug!("trusting the system CA bundle {p}");
+                return Some(pem);
+            }
+        }
+        log::warn!(
+            "no system CA bundle found ({}); install ca-certificates (OpenWrt: ca-bundle) or \
+             set ca_file, or HTTPS servers cannot be verified",
+            SYSTEM_BUNDLES.join(", ")
+        );
+        // An empty trust store: every certificate is refused (never "trust anything").
+        Some(Vec::new())
+    }
+    #[cfg(not(all(feature = "tls", not(feature = "bundled-roots"))))]
+    None
+}
+
 fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
+    // ureq is built without a crypto provider of its own: install ring as rustls's default
+    // (a no-op after the first call).
+    #[cfg(feature = "tls")]
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let builder = Agent::config_builder();
     #[cfg(feature = "tls")]
     let builder = match roots {
@@ -97,7 +143,15 @@ impl Client {
     }
 
     pub fn for_config(cfg: &crate::config::Config) -> Client {
-        Client::with_roots(cfg.timeout, cfg.ca.as_ref().map(|c| c.pem.as_slice()))
+        let system;
+        let roots = match &cfg.ca {
+            Some(c) => Some(c.pem.as_slice()),
+            None => {
+                system = system_roots(cfg);
+                system.as_deref()
+            }
+        };
+        Client::with_roots(cfg.timeout, roots)
     }
 
     /// `GET url` through the family-pinned Agent; the body of a 200 answer.
