@@ -235,6 +235,7 @@ pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
 }
 
 /// Builds the config from `LD_BASE`, `LD_TOKEN` or `LD_TOKEN_FILE`, and `LD_HOST` (comma list);
+/// `LD_ALLOW_PRIVATE=1` sets `allow_private` for both families (LAN-only servers and tests);
 /// every other key takes its default. `env` is `std::env::var` outside tests.
 pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
@@ -242,6 +243,12 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         ConfigError::invalid("LD_BASE", "not set (give --config FILE or set LD_BASE)")
     })?;
     let hosts = get("LD_HOST").ok_or_else(|| ConfigError::invalid("LD_HOST", "not set"))?;
+    let allow_private = get("LD_ALLOW_PRIVATE")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let family = || RawFamily {
+        allow_private,
+        ..RawFamily::default()
+    };
     let raw = RawConfig {
         server,
         token: get("LD_TOKEN"),
@@ -254,8 +261,8 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         ca_file: None,
         state_file: None,
         protocol: default_protocol(),
-        ipv4: RawFamily::default(),
-        ipv6: RawFamily::default(),
+        ipv4: family(),
+        ipv6: family(),
     };
     validate(raw, env).map_err(|e| match e {
         // Name the variables, not the TOML keys, when the environment was the source.

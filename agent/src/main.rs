@@ -34,7 +34,8 @@ USAGE:
 
 OPTIONS:
     -c, --config FILE  TOML config (see example.toml). Without it: LD_BASE (server URL),
-                       LD_TOKEN or LD_TOKEN_FILE, LD_HOST (comma-separated hostnames)
+                       LD_TOKEN or LD_TOKEN_FILE, LD_HOST (comma-separated hostnames),
+                       LD_ALLOW_PRIVATE=1 (accept private/loopback addresses)
         --once         one check-and-push, then exit (0 = success or nothing to do)
         --dry-run      detect and print what would be sent; send and write nothing
     -v, --verbose      debug logging (RUST_LOG is also honoured)

@@ -308,8 +308,8 @@ fn user_set(
 fn user_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
     writeln!(
         out,
-        "{:<6} {:<32} {:<9} {:>9} {:>13} {:<5} {}",
-        "ID", "EMAIL", "STATUS", "HOSTNAMES", "MAX_HOSTNAMES", "API", "ZONES"
+        "{:<6} {:<32} {:<9} {:>9} {:>13} {:<5} ZONES",
+        "ID", "EMAIL", "STATUS", "HOSTNAMES", "MAX_HOSTNAMES", "API"
     )?;
     for (u, n) in queries::list_users(conn)? {
         let zones = if u.zones_restricted {

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod agent;
 mod dns;
 mod dyndns2;
 mod hostnames;

@@ -138,7 +138,7 @@ fn update_failures_are_ko_with_seed_statuses() {
     let (dir, srv, t) = setup("duck-errors");
     let cases = [
         (
-            format!("/update?domains=client-demo&token=nope&ip=192.0.2.1"),
+            "/update?domains=client-demo&token=nope&ip=192.0.2.1".to_string(),
             401,
         ),
         ("/update?domains=client-demo&ip=192.0.2.1".to_string(), 401),

@@ -122,7 +122,7 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
                 lines.push(NOTFQDN.to_string());
                 continue;
             }
-            let mut host = match find_owned(&w.tx, user, h) {
+            let mut host = match find_owned(w.tx, user, h) {
                 Ok(x) => x,
                 Err(ApiError::NotFound(..)) => {
                     lines.push(NOHOST.to_string());
@@ -132,8 +132,8 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
             };
             if changes.apply(&mut host) {
                 host.updated_at = clock::now_rfc3339();
-                crate::store::queries::update_hostname(&w.tx, &host)?;
-                let zone = zone_of(&w.tx, &host)?;
+                crate::store::queries::update_hostname(w.tx, &host)?;
+                let zone = zone_of(w.tx, &host)?;
                 w.publish(&zone, host.rrsets())?;
                 ctx.metrics.updates.fetch_add(1, Ordering::Relaxed);
                 log::info!("update {} (dyndns2): {shown}", host.fqdn());

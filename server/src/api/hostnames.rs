@@ -234,7 +234,7 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, p: &Principal) -> Result<Reply, ApiEr
         (s("hostname")?, s("zoneDomain")?.or(s("zone")?), s("fqdn")?);
 
     let h = ctx.store.write(|w| {
-        let tx = &w.tx;
+        let tx = w.tx;
         let allowed = queries::allowed_zones(tx, u)?;
         let (zone, label) = resolve_new(ctx, &allowed, hostname, zone_domain, fqdn)?;
         if queries::count_user_hostnames(tx, u.id)? >= u.max_hostnames {
@@ -393,11 +393,11 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, p: &Principal, key: &str) -> Result<Re
     check_fields(&m, &allowed)?;
     let changes = Changes::from_json(ctx, &m)?;
     let h = ctx.store.write(|w| {
-        let mut h = find_owned(&w.tx, u, key)?;
+        let mut h = find_owned(w.tx, u, key)?;
         if changes.apply(&mut h) {
             h.updated_at = clock::now_rfc3339();
-            queries::update_hostname(&w.tx, &h)?;
-            let zone = zone_of(&w.tx, &h)?;
+            queries::update_hostname(w.tx, &h)?;
+            let zone = zone_of(w.tx, &h)?;
             w.publish(&zone, h.rrsets())?;
         }
         Ok::<_, ApiError>(h)
@@ -408,9 +408,9 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, p: &Principal, key: &str) -> Result<Re
 pub fn delete(ctx: &Ctx, p: &Principal, key: &str) -> Result<Reply, ApiError> {
     let u = user_of(p)?;
     let h = ctx.store.write(|w| {
-        let h = find_owned(&w.tx, u, key)?;
-        queries::delete_hostname(&w.tx, &h.id)?;
-        let zone = zone_of(&w.tx, &h)?;
+        let h = find_owned(w.tx, u, key)?;
+        queries::delete_hostname(w.tx, &h.id)?;
+        let zone = zone_of(w.tx, &h)?;
         w.publish(&zone, h.rrsets_removed())?;
         Ok::<_, ApiError>(h)
     })?;

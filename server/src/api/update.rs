@@ -250,8 +250,8 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
         let mut hosts: Vec<Hostname> = Vec::with_capacity(u.domains.len());
         for d in &u.domains {
             let h = match p {
-                Principal::User(user) => find_owned(&w.tx, user, d)?,
-                Principal::Operator => operator_name(&w.tx, d)?,
+                Principal::User(user) => find_owned(w.tx, user, d)?,
+                Principal::Operator => operator_name(w.tx, d)?,
             };
             if !hosts.iter().any(|x| x.id == h.id) {
                 hosts.push(h);
@@ -266,11 +266,11 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
                 h.updated_at = now.clone();
                 if is_new {
                     h.created_at = now;
-                    queries::insert_hostname(&w.tx, h)?;
+                    queries::insert_hostname(w.tx, h)?;
                 } else {
-                    queries::update_hostname(&w.tx, h)?;
+                    queries::update_hostname(w.tx, h)?;
                 }
-                let zone = hostnames::zone_of(&w.tx, h)?;
+                let zone = hostnames::zone_of(w.tx, h)?;
                 w.publish(&zone, h.rrsets())?;
             }
         }

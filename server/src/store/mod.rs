@@ -86,7 +86,7 @@ pub struct WriteTx<'a> {
 impl WriteTx<'_> {
     /// Bump the zone's SOA serial and queue the new state of the given RRsets.
     pub fn publish(&mut self, zone: &Zone, changes: Vec<RrsetChange>) -> rusqlite::Result<()> {
-        let serial = queries::bump_serial(&self.tx, zone.id)?;
+        let serial = queries::bump_serial(self.tx, zone.id)?;
         self.pending.push(Publish::Rrsets {
             zone_id: zone.id,
             zone: zone.name.clone(),
@@ -194,7 +194,8 @@ impl Store {
                     let _ = g.conn.execute_batch("ROLLBACK");
                 }
                 if let Some(b) = g.batch.take() {
-                    b.done.finish(Err((1, "write group aborted by a panic".into())));
+                    b.done
+                        .finish(Err((1, "write group aborted by a panic".into())));
                 }
                 self.inner.clear_poison();
                 g
@@ -324,12 +325,22 @@ impl Store {
             drop(g);
         } else {
             drop(g);
-            if out.is_err() {
-                // Nothing of ours to wait for; the writer behind us carries the group on.
-                return out;
-            }
+            // Nothing of ours to wait for on failure; the writer behind us carries the
+            // group on.
+            let out = out?;
             self.wait_for(&done);
+            return self.finish_write(start, Ok(out), &done);
         }
+        self.finish_write(start, out, &done)
+    }
+
+    /// The answer of a write once its group is settled: its own error, or the commit's.
+    fn finish_write<T, E: From<rusqlite::Error>>(
+        &self,
+        start: Instant,
+        out: Result<T, E>,
+        done: &BatchDone,
+    ) -> Result<T, E> {
         self.latency.observe(start.elapsed());
         let out = out?;
         let r = done
@@ -365,7 +376,11 @@ impl Store {
             if r.is_none() && t.timed_out() {
                 drop(r);
                 let mut inner = self.lock_raw();
-                if inner.batch.as_ref().is_some_and(|b| Arc::ptr_eq(&b.done, done)) {
+                if inner
+                    .batch
+                    .as_ref()
+                    .is_some_and(|b| Arc::ptr_eq(&b.done, done))
+                {
                     self.commit_batch(&mut inner);
                 }
                 drop(inner);

@@ -223,7 +223,8 @@ pub fn insert_user(
     max_hostnames: u32,
     token_hash: &[u8],
 ) -> rusqlite::Result<i64> {
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO users (email, max_hostnames, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![email, max_hostnames, token_hash, clock::now_rfc3339()],
     )?;
@@ -231,16 +232,19 @@ pub fn insert_user(
 }
 
 pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE users SET zones_restricted = 1 WHERE id = ?1",
         params![user_id],
     )?;
-    exec(c, 
+    exec(
+        c,
         "DELETE FROM user_zones WHERE user_id = ?1",
         params![user_id],
     )?;
     for z in zone_ids {
-        exec(c, 
+        exec(
+            c,
             "INSERT INTO user_zones (user_id, zone_id) VALUES (?1, ?2)",
             params![user_id, z],
         )?;
@@ -249,7 +253,8 @@ pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> ru
 }
 
 pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
         params![email],
         user_row,
@@ -258,7 +263,8 @@ pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<Use
 }
 
 pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
         params![id],
         user_row,
@@ -269,7 +275,8 @@ pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
 /// The lookup is by SHA-256 of the token over a unique index: timing reveals nothing about
 /// the token itself.
 pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<User>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {USER_COLS} FROM users WHERE token_hash = ?1"),
         params![hash],
         user_row,
@@ -278,7 +285,8 @@ pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Optio
 }
 
 pub fn set_user_token(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE users SET token_hash = ?2 WHERE id = ?1",
         params![user_id, hash],
     )?;
@@ -286,7 +294,8 @@ pub fn set_user_token(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Re
 }
 
 pub fn set_user_status(c: &Connection, user_id: i64, s: Status) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE users SET status = ?2 WHERE id = ?1",
         params![user_id, s.as_str()],
     )?;
@@ -294,7 +303,8 @@ pub fn set_user_status(c: &Connection, user_id: i64, s: Status) -> rusqlite::Res
 }
 
 pub fn set_user_max_hostnames(c: &Connection, user_id: i64, n: u32) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE users SET max_hostnames = ?2 WHERE id = ?1",
         params![user_id, n],
     )?;
@@ -302,7 +312,8 @@ pub fn set_user_max_hostnames(c: &Connection, user_id: i64, n: u32) -> rusqlite:
 }
 
 pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE users SET api_enabled = ?2 WHERE id = ?1",
         params![user_id, on],
     )?;
@@ -325,7 +336,8 @@ pub fn insert_api_key(
     hash: &[u8],
     zone_id: Option<i64>,
 ) -> rusqlite::Result<i64> {
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, hash, zone_id, clock::now_rfc3339()],
     )?;
@@ -337,7 +349,8 @@ pub fn api_key_lookup(
     c: &Connection,
     hash: &[u8],
 ) -> rusqlite::Result<Option<(User, Option<i64>)>> {
-    one(c, 
+    one(
+        c,
         &format!(
             "SELECT {}, k.zone_id FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.key_hash = ?1",
@@ -384,7 +397,8 @@ pub fn insert_zone(
     let now = clock::now_rfc3339();
     // Serials start at the creation time (as LuaDNS's do) and count up by one per change.
     let serial = clock::unix_now() as u32;
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO zones (name, kind, owner_id, serial, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![name, kind.as_str(), owner_id, serial, now],
@@ -402,7 +416,8 @@ pub fn insert_zone(
 }
 
 pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {ZONE_COLS} FROM zones WHERE name = ?1"),
         params![name],
         zone_row,
@@ -411,7 +426,8 @@ pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>
 }
 
 pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {ZONE_COLS} FROM zones WHERE id = ?1"),
         params![id],
         zone_row,
@@ -449,7 +465,8 @@ pub fn zone_for_name(c: &Connection, fqdn: &str) -> rusqlite::Result<Option<(Zon
 
 /// Next serial (RFC 1982 arithmetic: wraps past 2^32) and `updated_at`.
 pub fn bump_serial(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
-    let s: i64 = one(c, 
+    let s: i64 = one(
+        c,
         "UPDATE zones SET serial = (serial + 1) % 4294967296, updated_at = ?2 WHERE id = ?1 \
          RETURNING serial",
         params![zone_id, clock::now_rfc3339()],
@@ -465,7 +482,8 @@ pub fn zone_serials(c: &Connection) -> rusqlite::Result<Vec<(i64, u32)>> {
 }
 
 pub fn add_queries(c: &Connection, zone: &str, n: u64) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE zones SET queries_count = queries_count + ?2 WHERE name = ?1",
         params![zone, n as i64],
     )?;
@@ -589,7 +607,8 @@ pub fn seed_hosted_records(c: &Connection, zone: &Zone, apex: &ApexConfig) -> ru
 // ---- hostnames ---------------------------------------------------------------------------
 
 pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
          created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
@@ -611,7 +630,8 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
 
 /// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at).
 pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
          updated_at = ?7 WHERE id = ?1",
         params![h.id, h.ipv4, h.ipv6, h.txt, h.ttl, h.note, h.updated_at],
@@ -629,7 +649,8 @@ pub fn hostname_by_zone_label(
     zone_id: i64,
     label: &str,
 ) -> rusqlite::Result<Option<Hostname>> {
-    one(c, 
+    one(
+        c,
         &format!(
             "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
              WHERE h.zone_id = ?1 AND h.label = ?2"
@@ -651,7 +672,11 @@ pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<H
 }
 
 /// A user's hostname by id.
-pub fn user_hostname_by_id(c: &Connection, user_id: i64, id: &str) -> rusqlite::Result<Option<Hostname>> {
+pub fn user_hostname_by_id(
+    c: &Connection,
+    user_id: i64,
+    id: &str,
+) -> rusqlite::Result<Option<Hostname>> {
     one(
         c,
         &format!(
@@ -665,7 +690,11 @@ pub fn user_hostname_by_id(c: &Connection, user_id: i64, id: &str) -> rusqlite::
 }
 
 /// A user's hostnames with this label (one per zone at most).
-pub fn user_hostnames_by_label(c: &Connection, user_id: i64, label: &str) -> rusqlite::Result<Vec<Hostname>> {
+pub fn user_hostnames_by_label(
+    c: &Connection,
+    user_id: i64,
+    label: &str,
+) -> rusqlite::Result<Vec<Hostname>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
          WHERE h.user_id = ?1 AND h.label = ?2 ORDER BY h.zone_id"
@@ -675,7 +704,8 @@ pub fn user_hostnames_by_label(c: &Connection, user_id: i64, label: &str) -> rus
 }
 
 pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
-    one(c, 
+    one(
+        c,
         "SELECT COUNT(*) FROM hostnames WHERE user_id = ?1",
         params![user_id],
         |r| r.get(0),
@@ -736,7 +766,8 @@ pub fn records_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<Rec
 }
 
 pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
-    one(c, 
+    one(
+        c,
         "SELECT COUNT(*) FROM records WHERE zone_id = ?1",
         params![zone_id],
         |r| r.get(0),
@@ -744,7 +775,8 @@ pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
 }
 
 pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<Option<Record>> {
-    one(c, 
+    one(
+        c,
         &format!("SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND id = ?2"),
         params![zone_id, id],
         rec_row,
@@ -762,7 +794,8 @@ pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<
 }
 
 pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO records (zone_id, name, type, content, ttl, external_id, created_at, \
          updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -780,7 +813,8 @@ pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
 }
 
 pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE records SET name = ?2, type = ?3, content = ?4, ttl = ?5, external_id = ?6, \
          updated_at = ?7 WHERE id = ?1",
         params![
@@ -806,8 +840,9 @@ pub fn delete_zone_records_but_soa(
     c: &Connection,
     zone_id: i64,
 ) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut st =
-        c.prepare_cached("DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type")?;
+    let mut st = c.prepare_cached(
+        "DELETE FROM records WHERE zone_id = ?1 AND type != 'SOA' RETURNING name, type",
+    )?;
     let rows = st.query_map(params![zone_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

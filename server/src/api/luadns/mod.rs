@@ -243,7 +243,7 @@ impl ListOpts {
         key: impl Fn(&T, &str) -> SortKey,
     ) -> Reply {
         if let Some(col) = &self.sort_by {
-            items.sort_by(|a, b| key(a, col).cmp(&key(b, col)));
+            items.sort_by_key(|a| key(a, col));
         }
         if self.desc {
             items.reverse();

@@ -190,7 +190,7 @@ fn publish_sets(w: &mut WriteTx, z: &Zone, sets: &[(String, RType)]) -> Result<(
         {
             continue;
         }
-        changes.push(queries::rrset(&w.tx, z.id, name, *t)?);
+        changes.push(queries::rrset(w.tx, z.id, name, *t)?);
     }
     w.publish(z, changes)?;
     Ok(())
@@ -256,9 +256,9 @@ pub fn list(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, zid: &str) -> Result<Reply
 pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, zid: &str) -> Result<Reply, ApiError> {
     let m = body_object(req)?;
     let j = ctx.store.write(|w| {
-        let z = a.zone(&w.tx, zid)?;
+        let z = a.zone(w.tx, zid)?;
         let input = RecordInput::parse(ctx, &z, &m)?;
-        check_name_rules(&w.tx, &z, &input, None)?;
+        check_name_rules(w.tx, &z, &input, None)?;
         let now = clock::now_rfc3339();
         let mut r = Record {
             id: 0,
@@ -271,7 +271,7 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, zid: &str) -> Result<Rep
             created_at: now.clone(),
             updated_at: now,
         };
-        r.id = queries::insert_record(&w.tx, &r)?;
+        r.id = queries::insert_record(w.tx, &r)?;
         publish_sets(w, &z, &[(input.name, input.rtype)])?;
         Ok::<_, ApiError>(record_json(ctx, &z, &r))
     })?;
@@ -303,15 +303,15 @@ pub fn update(
 ) -> Result<Reply, ApiError> {
     let m = body_object(req)?;
     let j = ctx.store.write(|w| {
-        let z = a.zone(&w.tx, zid)?;
-        let old = record_in(&w.tx, &z, rid)?;
+        let z = a.zone(w.tx, zid)?;
+        let old = record_in(w.tx, &z, rid)?;
         if old.rtype == "SOA" {
             return Err(ApiError::BadRequest(
                 "the SOA record is managed by the server".into(),
             ));
         }
         let input = RecordInput::parse(ctx, &z, &m)?;
-        check_name_rules(&w.tx, &z, &input, Some(old.id))?;
+        check_name_rules(w.tx, &z, &input, Some(old.id))?;
         let mut r = old.clone();
         r.name = input.name.clone();
         r.rtype = input.rtype.as_str().to_string();
@@ -321,8 +321,8 @@ pub fn update(
             r.external_id = input.external_id;
         }
         r.updated_at = clock::now_rfc3339();
-        queries::update_record(&w.tx, &r)?;
-        if old.rtype == "NS" && old.name == z.name && apex_ns_left(&w.tx, &z)? == 0 {
+        queries::update_record(w.tx, &r)?;
+        if old.rtype == "NS" && old.name == z.name && apex_ns_left(w.tx, &z)? == 0 {
             return Err(ApiError::BadRequest(
                 "the zone apex needs at least one NS record".into(),
             ));
@@ -343,15 +343,15 @@ pub fn update(
 
 pub fn delete(ctx: &Ctx, a: &LuaAuth, zid: &str, rid: &str) -> Result<Reply, ApiError> {
     let j = ctx.store.write(|w| {
-        let z = a.zone(&w.tx, zid)?;
-        let r = record_in(&w.tx, &z, rid)?;
+        let z = a.zone(w.tx, zid)?;
+        let r = record_in(w.tx, &z, rid)?;
         if r.rtype == "SOA" {
             return Err(ApiError::BadRequest(
                 "the SOA record is managed by the server".into(),
             ));
         }
-        queries::delete_record(&w.tx, r.id)?;
-        if r.rtype == "NS" && r.name == z.name && apex_ns_left(&w.tx, &z)? == 0 {
+        queries::delete_record(w.tx, r.id)?;
+        if r.rtype == "NS" && r.name == z.name && apex_ns_left(w.tx, &z)? == 0 {
             return Err(ApiError::BadRequest(
                 "the zone apex needs at least one NS record".into(),
             ));
@@ -380,7 +380,7 @@ pub fn replace_all(
     z: &Zone,
     inputs: Vec<RecordInput>,
 ) -> Result<(), ApiError> {
-    let removed = queries::delete_zone_records_but_soa(&w.tx, z.id)?;
+    let removed = queries::delete_zone_records_but_soa(w.tx, z.id)?;
     let mut sets: Vec<(String, RType)> = removed
         .into_iter()
         .filter_map(|(n, t)| t.parse().ok().map(|t| (n, t)))
@@ -402,9 +402,9 @@ pub fn replace_all(
         }
     }
     for input in all {
-        check_name_rules(&w.tx, z, &input, None)?;
+        check_name_rules(w.tx, z, &input, None)?;
         queries::insert_record(
-            &w.tx,
+            w.tx,
             &Record {
                 id: 0,
                 zone_id: z.id,

@@ -120,14 +120,14 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiErro
     let name = validate::zone_name(&name).map_err(ApiError::BadRequest)?;
     let apex = &ctx.config.apex;
     let zone = ctx.store.write(|w| {
-        if let Some(why) = zone_conflict(&w.tx, &name)? {
+        if let Some(why) = zone_conflict(w.tx, &name)? {
             log::debug!("zone create refused: {why}");
             return Err(ApiError::Forbidden(format!(
                 "Zone '{name}' is taken already."
             )));
         }
-        let z = queries::insert_zone(&w.tx, &name, ZoneKind::Hosted, Some(a.user.id))?;
-        queries::seed_hosted_records(&w.tx, &z, apex)?;
+        let z = queries::insert_zone(w.tx, &name, ZoneKind::Hosted, Some(a.user.id))?;
+        queries::seed_hosted_records(w.tx, &z, apex)?;
         w.reload_zone(z.id);
         Ok(z)
     })?;
@@ -150,7 +150,7 @@ pub fn get(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
 pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
     let m = body_object(req)?;
     let j = ctx.store.write(|w| {
-        let z = a.zone(&w.tx, id)?;
+        let z = a.zone(w.tx, id)?;
         match m.get("name") {
             Some(Value::String(n)) => {
                 let n = validate::domain_name(n).map_err(ApiError::BadRequest)?;
@@ -180,18 +180,18 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
             }
             super::records::replace_all(ctx, w, &z, inputs)?;
         }
-        let z = queries::zone_by_id(&w.tx, z.id)?
+        let z = queries::zone_by_id(w.tx, z.id)?
             .ok_or_else(|| ApiError::Internal("zone vanished".into()))?;
-        zone_json(&w.tx, ctx, &z, true)
+        zone_json(w.tx, ctx, &z, true)
     })?;
     Ok(Reply::json(200, &j))
 }
 
 pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
     let j = ctx.store.write(|w| {
-        let z = a.zone(&w.tx, id)?;
-        let j = zone_json(&w.tx, ctx, &z, true)?;
-        queries::delete_zone(&w.tx, z.id)?;
+        let z = a.zone(w.tx, id)?;
+        let j = zone_json(w.tx, ctx, &z, true)?;
+        queries::delete_zone(w.tx, z.id)?;
         w.remove_zone(&z.name);
         Ok::<_, ApiError>(j)
     })?;
