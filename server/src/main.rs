@@ -2,27 +2,10 @@
 //! signal). `main` only maps the outcome to an exit code: 0 ok, 1 runtime failure, 2 usage,
 //! 3 configuration (so a crash loop under systemd or procd shows the cause at a glance).
 
-mod admin;
-mod api;
-mod auth;
-mod cli;
-mod clock;
-mod config;
-mod dns;
-mod error;
-mod http;
-mod metrics;
-mod ratelimit;
-mod records;
-mod redact;
-mod secret;
-mod serve;
-mod store;
-mod validate;
-
 use std::process::ExitCode;
 
-use cli::Command;
+use lucent_server::cli::{self, Command};
+use lucent_server::{admin, config, serve};
 
 enum Failure {
     Usage(String),

@@ -167,7 +167,6 @@ pub fn normalize(rtype: RType, content: &str) -> Result<String, RecordError> {
 /// `_acme-challenge` are valid owners, RFC 8552), `*` only as the whole leftmost label (RFC
 /// 4592), at most 253 characters (RFC 1035 §2.3.4, 255 octets on the wire). Returns the name
 /// lowercased without its trailing dot.
-#[allow(dead_code)] // called by the API half
 pub fn validate_name(name: &str) -> Result<String, RecordError> {
     let name = name.strip_suffix('.').unwrap_or(name);
     if name.is_empty() {

@@ -181,7 +181,6 @@ impl DnsView {
     }
 
     /// Add a zone or replace it whole.
-    #[allow(dead_code)] // called by the store/HTTP half
     pub fn load_zone(&self, zone: ZoneContent) {
         let Some(apex) = fqdn(&zone.name) else {
             log::warn!("dns: cannot serve zone with invalid name {:?}", zone.name);
@@ -205,7 +204,6 @@ impl DnsView {
         self.zones.store(Arc::new(map));
     }
 
-    #[allow(dead_code)] // called by the store/HTTP half
     pub fn remove_zone(&self, name: &str) {
         let Some(apex) = fqdn(name) else { return };
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,7 +214,6 @@ impl DnsView {
     }
 
     /// Replace the given RRsets of one zone and set its SOA serial, visible to the next query.
-    #[allow(dead_code)] // called by the store/HTTP half
     pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
         match self.zone(zone) {
             Some(z) => z.apply(&self.hasher, serial, changes),
@@ -225,7 +222,6 @@ impl DnsView {
     }
 
     /// Queries answered per zone since start (cumulative), for `queries_count`.
-    #[allow(dead_code)] // called by the store/HTTP half
     pub fn query_counts(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = self
             .zones
@@ -238,7 +234,6 @@ impl DnsView {
     }
 
     /// Append Prometheus text lines (DNS queries by zone and rcode) to `out`.
-    #[allow(dead_code)] // called by the store/HTTP half
     pub fn render_metrics(&self, out: &mut String) {
         out.push_str(
             "# HELP lucent_dns_queries_total DNS queries answered, by zone and response code.\n\
@@ -280,7 +275,6 @@ fn escape_label(v: &str) -> String {
 
 /// Bind UDP and TCP on each address (port 0: one free port shared by both) on the current tokio
 /// runtime and start answering from `view`.
-#[allow(dead_code)] // called by the store/HTTP half
 pub async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> std::io::Result<DnsServer> {
     server::start(addrs, view).await
 }

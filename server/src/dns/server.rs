@@ -36,14 +36,12 @@ const TCP_RESPONSE_BUFFER: usize = 32;
 
 /// A running DNS listener set; dropping it does not stop it, `shutdown` does.
 pub struct DnsServer {
-    #[allow(dead_code)] // read by the store/HTTP half (the start-up line)
     pub bound: Vec<SocketAddr>,
     stop: oneshot::Sender<()>,
     done: oneshot::Receiver<()>,
 }
 
 impl DnsServer {
-    #[allow(dead_code)] // called by the store/HTTP half
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.done.await;
