@@ -33,6 +33,8 @@ pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
+    // Handlers first: a SIGTERM arriving right after READY must still shut down cleanly.
+    let signals = Signals::new();
     let tls = match &config.tls {
         Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
         None => None,
@@ -71,6 +73,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     log::info!("{line}");
     println!("{line}");
     let _ = std::io::stdout().flush();
+    sd_notify("READY=1");
 
     let ctx = Arc::new(Ctx::new(config, store));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -83,8 +86,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
         Duration::from_secs(10),
     ));
 
-    wait_for_signal().await;
+    signals.wait().await;
     log::info!("shutting down: finishing in-flight requests");
+    sd_notify("STOPPING=1");
     let _ = stop_tx.send(true);
     let _ = http.await;
     let _ = chores.await;
@@ -95,19 +99,63 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! {
-                _ = t.recv() => {},
-                _ = i.recv() => {},
-            }
+/// systemd readiness (sd_notify(3)) without libsystemd: one datagram to `$NOTIFY_SOCKET`
+/// (a path, or an abstract name written with a leading `@`). Silent when not under systemd.
+fn sd_notify(state: &str) {
+    use std::os::unix::net::UnixDatagram;
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name)
+                .and_then(|a| sock.send_to_addr(state.as_bytes(), &a))
         }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = name;
+            Err(std::io::Error::other("abstract sockets are Linux-only"))
+        }
+    } else {
+        sock.send_to(state.as_bytes(), &path)
+    };
+    if let Err(e) = sent {
+        log::warn!("sd_notify {state}: {e}");
+    }
+}
+
+/// SIGTERM and SIGINT, registered at start-up.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn wait(mut self) {
+        match (self.term.as_mut(), self.int.as_mut()) {
+            (Some(t), Some(i)) => {
+                tokio::select! {
+                    _ = t.recv() => {},
+                    _ = i.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }

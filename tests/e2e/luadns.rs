@@ -1761,3 +1761,39 @@ fn zone_get_put_round_trip_and_edges() {
     // Not asserted: an MX whose target is a CNAME (RFC 2181 §10.3, PROTOCOLS.md §5 "worth
     // enforcing") is accepted with 200; reported as doubtful.
 }
+
+/// RFC 2181 §10.3: MX, NS and SRV targets must not be aliases — neither by pointing at an
+/// existing CNAME nor by turning a target into one.
+#[test]
+fn mx_ns_srv_targets_are_not_aliases() {
+    let s = setup("lua-alias-targets");
+    let c = Lua::new(&s.srv, EMAIL, &s.key);
+    let p = records_path(s.zid);
+    let r = c.post(
+        &p,
+        r#"{"name":"alias.example.org.","type":"CNAME","content":"host.example.org."}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for body in [
+        r#"{"name":"example.org.","type":"MX","content":"10 alias.example.org."}"#,
+        r#"{"name":"_sip._udp.example.org.","type":"SRV","content":"0 0 5060 alias.example.org."}"#,
+        r#"{"name":"sub.example.org.","type":"NS","content":"alias.example.org."}"#,
+    ] {
+        assert_error(&c.post(&p, body), 400, "Bad Request");
+    }
+    let r = c.post(
+        &p,
+        r#"{"name":"example.org.","type":"MX","content":"10 mx.example.org."}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = c.get(&p).body;
+    assert_error(
+        &c.post(
+            &p,
+            r#"{"name":"mx.example.org.","type":"CNAME","content":"host.example.org."}"#,
+        ),
+        400,
+        "Bad Request",
+    );
+    assert_eq!(c.get(&p).body, before, "nothing changed");
+}

@@ -168,6 +168,35 @@ fn check_name_rules(
             r.name, c.id
         )));
     }
+    // RFC 2181 §10.3: MX, NS and SRV targets must not be aliases (checked inside the zone).
+    if let Some(target) = alias_free_target(r.rtype, &r.content) {
+        let is_alias = queries::records_at(tx, z.id, &target)?
+            .iter()
+            .any(|x| x.rtype == "CNAME");
+        if is_alias {
+            return Err(ApiError::BadRequest(format!(
+                "the {} target {target}. is a CNAME; it must name the host itself (RFC 2181 §10.3)",
+                r.rtype
+            )));
+        }
+    }
+    if r.rtype == RType::Cname {
+        let pointing = queries::records_of_zone(tx, z.id)?.into_iter().find(|x| {
+            Some(x.id) != except
+                && x.rtype
+                    .parse::<RType>()
+                    .ok()
+                    .and_then(|t| alias_free_target(t, &x.content))
+                    .as_deref()
+                    == Some(r.name.as_str())
+        });
+        if let Some(p) = pointing {
+            return Err(ApiError::BadRequest(format!(
+                "{}. is the target of {} record {}; it cannot become a CNAME (RFC 2181 §10.3)",
+                r.name, p.rtype, p.id
+            )));
+        }
+    }
     if let Some(d) = here
         .iter()
         .find(|x| x.rtype == r.rtype.as_str() && x.content == r.content)
@@ -178,6 +207,19 @@ fn check_name_rules(
         )));
     }
     Ok(())
+}
+
+/// The target name of an MX, NS or SRV record (normalised content: the last field, an fqdn
+/// with its dot), which must not be an alias.
+fn alias_free_target(t: RType, content: &str) -> Option<String> {
+    match t {
+        RType::Mx | RType::Ns | RType::Srv => content
+            .split_whitespace()
+            .last()
+            .map(|n| n.trim_end_matches('.').to_string())
+            .filter(|n| !n.is_empty()),
+        _ => None,
+    }
 }
 
 fn publish_sets(w: &mut WriteTx, z: &Zone, sets: &[(String, RType)]) -> Result<(), ApiError> {
