@@ -251,7 +251,7 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
         for d in &u.domains {
             let h = match p {
                 Principal::User(user) => find_owned(w.tx, user, d)?,
-                Principal::Operator => operator_name(w.tx, d)?,
+                Principal::Operator => operator_name(w.tx, d, ctx.config.limits.default_ttl)?,
             };
             if !hosts.iter().any(|x| x.id == h.id) {
                 hosts.push(h);
@@ -322,7 +322,7 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
 
 /// An operator-managed name: an fqdn in a shared zone that no user owns (created on first
 /// write; `created_at` is left empty to mark it new).
-fn operator_name(tx: &rusqlite::Connection, d: &str) -> Result<Hostname, ApiError> {
+fn operator_name(tx: &rusqlite::Connection, d: &str, ttl: u32) -> Result<Hostname, ApiError> {
     let fqdn = validate::domain_name(d).map_err(ApiError::BadRequest)?;
     let (zone, label) = queries::zone_for_name(tx, &fqdn)?
         .filter(|(z, _)| z.kind == ZoneKind::Shared)
@@ -339,7 +339,7 @@ fn operator_name(tx: &rusqlite::Connection, d: &str) -> Result<Hostname, ApiErro
             ipv4: None,
             ipv6: None,
             txt: None,
-            ttl: 60,
+            ttl,
             note: Some("operator-managed".into()),
             created_at: String::new(),
             updated_at: String::new(),

@@ -238,11 +238,28 @@ fn publish_sets(w: &mut WriteTx, z: &Zone, sets: &[(String, RType)]) -> Result<(
     Ok(())
 }
 
-fn apex_ns_left(tx: &rusqlite::Connection, z: &Zone) -> Result<usize, ApiError> {
-    Ok(queries::records_at(tx, z.id, &z.name)?
+/// After `old` was changed or removed: the apex must keep at least one NS record.
+fn check_apex_ns(tx: &rusqlite::Connection, z: &Zone, old: &Record) -> Result<(), ApiError> {
+    if old.rtype != "NS" || old.name != z.name {
+        return Ok(());
+    }
+    let left = queries::records_at(tx, z.id, &z.name)?
         .iter()
         .filter(|r| r.rtype == "NS")
-        .count())
+        .count();
+    if left == 0 {
+        return Err(ApiError::BadRequest(
+            "the zone apex needs at least one NS record".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The type of a stored record (written by us, so it always parses).
+fn stored_type(r: &Record) -> Result<RType, ApiError> {
+    r.rtype
+        .parse()
+        .map_err(|e: records::RecordError| ApiError::Internal(e.0))
 }
 
 fn parse_rid(rid: &str) -> Result<i64, ApiError> {
@@ -364,15 +381,8 @@ pub fn update(
         }
         r.updated_at = clock::now_rfc3339();
         queries::update_record(w.tx, &r)?;
-        if old.rtype == "NS" && old.name == z.name && apex_ns_left(w.tx, &z)? == 0 {
-            return Err(ApiError::BadRequest(
-                "the zone apex needs at least one NS record".into(),
-            ));
-        }
-        let old_t: RType = old
-            .rtype
-            .parse()
-            .map_err(|e: records::RecordError| ApiError::Internal(e.0))?;
+        check_apex_ns(w.tx, &z, &old)?;
+        let old_t = stored_type(&old)?;
         publish_sets(
             w,
             &z,
@@ -393,16 +403,8 @@ pub fn delete(ctx: &Ctx, a: &LuaAuth, zid: &str, rid: &str) -> Result<Reply, Api
             ));
         }
         queries::delete_record(w.tx, r.id)?;
-        if r.rtype == "NS" && r.name == z.name && apex_ns_left(w.tx, &z)? == 0 {
-            return Err(ApiError::BadRequest(
-                "the zone apex needs at least one NS record".into(),
-            ));
-        }
-        let t: RType = r
-            .rtype
-            .parse()
-            .map_err(|e: records::RecordError| ApiError::Internal(e.0))?;
-        publish_sets(w, &z, &[(r.name.clone(), t)])?;
+        check_apex_ns(w.tx, &z, &r)?;
+        publish_sets(w, &z, &[(r.name.clone(), stored_type(&r)?)])?;
         Ok::<_, ApiError>(record_json(ctx, &z, &r))
     })?;
     log::info!(
