@@ -10,5 +10,6 @@ mod dns;
 mod dyndns2;
 mod hostnames;
 mod luadns;
+mod reliability;
 mod store;
 mod update;
