@@ -1,6 +1,7 @@
 //! The store: one SQLite file (WAL, foreign keys, synchronous=FULL) behind a mutex, so worker
 //! threads never meet SQLITE_BUSY among themselves; other processes (the admin commands) wait
-//! on the busy timeout.
+//! on the busy timeout. Reads use a small pool of read-only connections (WAL readers see the
+//! last commit and never wait for the writer).
 //!
 //! Writes use group commit: each write runs inside a SAVEPOINT of a shared IMMEDIATE
 //! transaction (a failing write rolls back only its own savepoint). A writer that sees other
@@ -141,8 +142,19 @@ impl BatchDone {
 /// Most writes sharing one commit (bounds the wait of the first one).
 const MAX_BATCH: usize = 64;
 
+/// Read connections: WAL lets them read the last commit while the writer works, so reads
+/// (every request's token lookup) neither wait for a write group nor cut it short.
+struct ReadPool {
+    idle: Mutex<Vec<Connection>>,
+    cv: Condvar,
+}
+
+/// How many read connections (each a few hundred KiB of page cache at most).
+const READERS: usize = 4;
+
 pub struct Store {
     inner: Mutex<Inner>,
+    readers: ReadPool,
     /// Writers waiting for the lock: a writer that sees one leaves its batch open for it.
     writers_waiting: AtomicUsize,
     pub dns: Arc<DnsView>,
@@ -155,7 +167,20 @@ impl Store {
     /// Open the file, load every zone into `dns`.
     pub fn new(path: &Path, dns: Arc<DnsView>, apex: ApexConfig) -> Result<Store, StoreError> {
         let conn = open(path)?;
+        let mut idle = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            r.busy_timeout(Duration::from_secs(10))?;
+            idle.push(r);
+        }
         let store = Store {
+            readers: ReadPool {
+                idle: Mutex::new(idle),
+                cv: Condvar::new(),
+            },
             inner: Mutex::new(Inner {
                 conn,
                 data_version: 0,
@@ -257,17 +282,36 @@ impl Store {
         Ok(())
     }
 
-    /// Run read-only work in a (deferred) transaction: a consistent snapshot.
+    /// Run read-only work in a transaction on a read connection: a consistent snapshot of the
+    /// last commit (never of a write group still in flight).
     pub fn read<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
         let start = Instant::now();
-        let mut g = self.lock();
-        let tx = g.conn.transaction()?;
-        let out = f(&tx);
-        drop(tx);
-        drop(g);
+        let mut conn = {
+            let mut idle = self.readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(c) = idle.pop() {
+                    break c;
+                }
+                idle = self
+                    .readers
+                    .cv
+                    .wait(idle)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let out = match conn.transaction() {
+            Ok(tx) => f(&tx),
+            Err(e) => Err(e.into()),
+        };
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        self.readers.cv.notify_one();
         self.latency.observe(start.elapsed());
         out
     }
