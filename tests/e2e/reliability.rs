@@ -980,7 +980,12 @@ fn gen_case(rng: &mut Rng, e: &Env, routes: &[String]) -> Case {
             }
         }
         20..=29 => {
-            let dom = *rng.pick(&["alpha", "alpha.dyn.example.net", "alpha,beta"]);
+            let dom = rng.pick_str(&[
+                "alpha",
+                "alpha.dyn.example.net",
+                "alpha,beta",
+                "alpha,nothere",
+            ]);
             let q = match rng.below(6) {
                 0 => format!("ip={}", pct(rng.pick_str(BAD_IPS))),
                 1 => format!("ipv6={}", pct(rng.pick_str(BAD_IPS))),
@@ -1055,6 +1060,16 @@ fn gen_case(rng: &mut Rng, e: &Env, routes: &[String]) -> Case {
                 ("DELETE", "/v1/zones/999999", 1),
                 ("DELETE", "/v1/zones/999999/records/1", 1),
                 ("GET", "/update?domains=nothere&token=T&ip=192.0.2.9", 0),
+                (
+                    "GET",
+                    "/update?domains=alpha,nothere&token=T&ip=192.0.2.9",
+                    0,
+                ),
+                (
+                    "GET",
+                    "/update?domains=alpha,beta,bad_label&token=T&ip=192.0.2.9",
+                    0,
+                ),
             ]);
             let p = p.replace("token=T", &format!("token={t}"));
             let auth = if auth == 0 { &bearer } else { &e.lua_auth };
@@ -1511,4 +1526,362 @@ fn udp_raw(addr: SocketAddr, q: &[u8]) -> (Message, usize) {
         }
     }
     panic!("no UDP answer from {addr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Slow and abusive clients: slow-loris and idle connections against a small connection cap.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Abuse {
+    /// Headers one byte at a time, never finished.
+    SlowLoris,
+    /// Connected, sends nothing.
+    Silent,
+    /// One request answered on a keep-alive connection, then idle.
+    IdleKeepAlive,
+}
+
+struct AbuseConn {
+    kind: Abuse,
+    s: TcpStream,
+    opened: Instant,
+    closed: Option<Duration>,
+    sent: usize,
+}
+
+#[test]
+fn slow_loris_and_idle_connections_do_not_starve_the_server() {
+    let t0 = Instant::now();
+    let dir = TestDir::new("rel-slow");
+    admin(&dir, &["zone", "add", SHARED, "--shared"]);
+    let token = add_user(&dir, EMAIL, &[]);
+    let cfg = write_config(
+        &dir,
+        "[http]\nheader_timeout_secs = 2\nmax_connections = 64\n\n[limits]\n\
+         requests_per_5min = 0\nip_requests_per_5min = 0\n",
+    );
+    let srv = start_cfg(&dir, &cfg);
+    let r = srv.json("POST", "/v1/hostnames", &token, r#"{"hostname":"probe"}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    const SLOW: usize = 100;
+    const SILENT: usize = 50;
+    const IDLE: usize = 50;
+    let mut conns: Vec<AbuseConn> = Vec::new();
+    for i in 0..SLOW + SILENT + IDLE {
+        let kind = if i < SLOW {
+            Abuse::SlowLoris
+        } else if i < SLOW + SILENT {
+            Abuse::Silent
+        } else {
+            Abuse::IdleKeepAlive
+        };
+        let mut s = TcpStream::connect_timeout(&srv.http, Duration::from_secs(3))
+            .expect("connect (kernel backlog)");
+        if kind == Abuse::IdleKeepAlive {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+        }
+        s.set_nonblocking(true).expect("nonblocking");
+        conns.push(AbuseConn {
+            kind,
+            s,
+            opened: Instant::now(),
+            closed: None,
+            sent: 0,
+        });
+    }
+    const LORIS: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+
+    // Normal clients keep working meanwhile (each on a fresh connection, like real ones).
+    let stop = AtomicBool::new(false);
+    let mut latencies: Vec<(Duration, u16)> = Vec::new();
+    std::thread::scope(|sc| {
+        let normal = sc.spawn(|| {
+            let mut out = Vec::new();
+            let mut v = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                v += 1;
+                let target = if v & 1 == 0 {
+                    "/healthz".to_string()
+                } else {
+                    format!("/update?domains=probe&token={token}&txt=n{v}")
+                };
+                let start = Instant::now();
+                let o = exchange(
+                    srv.http,
+                    &request("GET", &target, &[], None),
+                    Duration::from_secs(25),
+                );
+                out.push((start.elapsed(), o.status().unwrap_or(0)));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            out
+        });
+        // The attacker: one byte per slow connection every 100 ms; notice closes.
+        let deadline = Instant::now() + Duration::from_secs(25);
+        let mut buf = [0u8; 4096];
+        while conns.iter().any(|c| c.closed.is_none()) && Instant::now() < deadline {
+            for c in conns.iter_mut().filter(|c| c.closed.is_none()) {
+                let mut gone = false;
+                if c.kind == Abuse::SlowLoris {
+                    let byte = if c.sent < LORIS.len() {
+                        LORIS[c.sent]
+                    } else {
+                        b'a'
+                    };
+                    match c.s.write(&[byte]) {
+                        Ok(_) => c.sent += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => gone = true,
+                    }
+                }
+                loop {
+                    match c.s.read(&mut buf) {
+                        Ok(0) => {
+                            gone = true;
+                            break;
+                        }
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            gone = true;
+                            break;
+                        }
+                    }
+                }
+                if gone {
+                    c.closed = Some(c.opened.elapsed());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // A little longer for the normal client after the attack is over.
+        std::thread::sleep(Duration::from_millis(600));
+        stop.store(true, Ordering::SeqCst);
+        latencies = normal.join().expect("normal client");
+    });
+
+    let open: Vec<Abuse> = conns
+        .iter()
+        .filter(|c| c.closed.is_none())
+        .map(|c| c.kind)
+        .collect();
+    assert!(
+        open.is_empty(),
+        "{} abusive connections still open after 25 s (header timeout 2 s): {:?}",
+        open.len(),
+        &open[..open.len().min(10)]
+    );
+    let lifetimes: Vec<Duration> = conns.iter().filter_map(|c| c.closed).collect();
+    let max_life = lifetimes.iter().max().copied().unwrap_or_default();
+    let min_life = lifetimes.iter().min().copied().unwrap_or_default();
+    let slow_max_bytes = conns
+        .iter()
+        .filter(|c| c.kind == Abuse::SlowLoris)
+        .map(|c| c.sent)
+        .max()
+        .unwrap_or(0);
+    // The first batch (accepted at once) lives about one header timeout, not much less or more.
+    assert!(
+        min_life >= Duration::from_millis(1500),
+        "closed before the 2 s timeout: {min_life:?}"
+    );
+    assert!(
+        max_life <= Duration::from_secs(20),
+        "an abusive connection lived {max_life:?}"
+    );
+    let failed: Vec<&(Duration, u16)> = latencies.iter().filter(|(_, s)| *s != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "normal requests failed during the attack: {failed:?}"
+    );
+    assert!(
+        latencies.len() >= 5,
+        "too few normal requests: {latencies:?}"
+    );
+    let worst = latencies.iter().map(|(d, _)| *d).max().unwrap_or_default();
+    assert!(
+        worst <= Duration::from_secs(15),
+        "a normal request took {worst:?}"
+    );
+    // After the attack the server is quick again.
+    let start = Instant::now();
+    assert_eq!(srv.get("/healthz", &[]).status, 200);
+    assert!(start.elapsed() < Duration::from_secs(2));
+    eprintln!(
+        "reliability/slow: {SLOW} slow-loris + {SILENT} silent + {IDLE} idle keep-alive \
+         connections vs max_connections 64, header timeout 2 s: all closed by the server \
+         (lifetimes {min_life:?}..{max_life:?}, slow-loris sent up to {slow_max_bytes} bytes); \
+         {} normal requests all 200, worst latency {worst:?} ({:.1} s)",
+        latencies.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Rate limits hold under concurrent load.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn rate_limits_hold_under_concurrent_load() {
+    let t0 = Instant::now();
+    const TOKEN_LIMIT: u64 = 20;
+    const IP_LIMIT: u64 = 130;
+    let dir = TestDir::new("rel-ratelimit");
+    admin(&dir, &["zone", "add", SHARED, "--shared"]);
+    let ta = add_user(&dir, "a@example.org", &[]);
+    let tb = add_user(&dir, "b@example.org", &[]);
+    let tc = add_user(&dir, "c@example.org", &[]);
+    admin(&dir, &["zone", "add", HOSTED, "--owner", "a@example.org"]);
+    let key = last_line(&admin(&dir, &["user", "apikey", "a@example.org"]));
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[limits]\nrequests_per_5min = {TOKEN_LIMIT}\nip_requests_per_5min = {IP_LIMIT}\n"
+        ),
+    );
+    let srv = start_cfg(&dir, &cfg);
+    let mut used = 0u64; // requests counted against 127.0.0.1
+    for (t, l) in [(&ta, "ha"), (&tb, "hb")] {
+        let r = srv.json(
+            "POST",
+            "/v1/hostnames",
+            t,
+            &format!(r#"{{"hostname":"{l}"}}"#),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        used += 1;
+    }
+    let lua_auth = basic("a@example.org", &key);
+
+    // Hammer from 4 threads; (status, retry-after, x-ratelimit-remaining) per answer.
+    let hammer = |n_per_thread: usize, req: &(dyn Fn(usize) -> Vec<u8> + Sync)| {
+        let out = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for th in 0..4 {
+                let out = &out;
+                s.spawn(move || {
+                    for i in 0..n_per_thread {
+                        let o = exchange(srv.http, &req(th * 1000 + i), Duration::from_secs(10));
+                        let Outcome::Reply(r) = o else {
+                            panic!("no reply under load: {o:?}")
+                        };
+                        out.lock().expect("lock").push((
+                            r.status,
+                            r.header("retry-after").map(str::to_string),
+                            r.header("x-ratelimit-remaining").map(str::to_string),
+                        ));
+                    }
+                });
+            }
+        });
+        out.into_inner().expect("lock")
+    };
+    let check_429s = |res: &[(u16, Option<String>, Option<String>)], what: &str| {
+        for (st, ra, _) in res {
+            assert!(*st == 200 || *st == 429, "{what}: status {st}");
+            if *st == 429 {
+                let ra: u64 = ra
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("{what}: 429 without Retry-After"))
+                    .parse()
+                    .expect("Retry-After seconds");
+                assert!((1..=300).contains(&ra), "{what}: Retry-After {ra}");
+            }
+        }
+    };
+    let count = |res: &[(u16, Option<String>, Option<String>)], s: u16| {
+        res.iter().filter(|r| r.0 == s).count() as u64
+    };
+
+    // Token A: 60 updates from 4 threads; exactly the limit (minus the create) succeeds.
+    let upd = |t: &str, l: &str, i: usize| {
+        request(
+            "GET",
+            &format!("/update?domains={l}&token={t}&txt=v{i}"),
+            &[],
+            None,
+        )
+    };
+    let ra = hammer(15, &|i| upd(&ta, "ha", i));
+    used += ra.len() as u64;
+    check_429s(&ra, "token A");
+    assert_eq!(
+        count(&ra, 200),
+        TOKEN_LIMIT - 1,
+        "token A: 200s (one went to the create)"
+    );
+    assert_eq!(count(&ra, 429), 60 - (TOKEN_LIMIT - 1));
+
+    // The API key (its own budget, LuaDNS headers): 32 requests, exactly 20 succeed.
+    let rk = hammer(8, &|_| {
+        request(
+            "GET",
+            "/v1/zones",
+            &[("Authorization", &lua_auth), ("Accept", "application/json")],
+            None,
+        )
+    });
+    used += rk.len() as u64;
+    check_429s(&rk, "API key");
+    assert_eq!(count(&rk, 200), TOKEN_LIMIT, "API key: 200s");
+    let mut remaining: Vec<u64> = rk
+        .iter()
+        .filter(|r| r.0 == 200)
+        .filter_map(|r| r.2.as_deref()?.parse().ok())
+        .collect();
+    remaining.sort();
+    assert_eq!(
+        remaining,
+        (0..TOKEN_LIMIT).collect::<Vec<_>>(),
+        "x-ratelimit-remaining counts down once per success"
+    );
+
+    // Token B while the address budget runs out: still exactly the token limit at most, and
+    // everything past the address limit is 429.
+    let rb = hammer(15, &|i| upd(&tb, "hb", i));
+    check_429s(&rb, "token B");
+    let ip_left = IP_LIMIT - used;
+    let b_ok = count(&rb, 200);
+    assert_eq!(
+        b_ok,
+        (TOKEN_LIMIT - 1).min(ip_left),
+        "token B: 200s with {ip_left} address requests left"
+    );
+    used += rb.len() as u64;
+    assert!(used > IP_LIMIT);
+
+    // The address budget is spent: a fresh token is refused too; health and metrics are exempt.
+    let r = srv.get(&format!("/update?domains=x&token={tc}&txt=v"), &[]);
+    assert_eq!(r.status, 429, "per-address limit: {}", r.body);
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(srv.get("/healthz", &[]).status, 200);
+    let m = srv.get("/metrics", &[]);
+    assert_eq!(m.status, 200);
+    let ok_updates = count(&ra, 200) + b_ok;
+    let m200 = metric_sum(
+        &m.body,
+        "lucent_http_requests_total",
+        &[("route", "update"), ("status", "200")],
+    );
+    let m429 = metric_sum(&m.body, "lucent_http_requests_total", &[("status", "429")]);
+    let all429 = count(&ra, 429) + count(&rk, 429) + count(&rb, 429) + 1;
+    assert_eq!(m200, ok_updates, "metrics: update 200s");
+    assert_eq!(m429, all429, "metrics: 429s");
+    // Stored values: the last accepted write of each token is what DNS serves.
+    let m = srv.dig("ha.dyn.example.net.", RecordType::TXT);
+    assert_eq!(m.answers.len(), 1);
+    eprintln!(
+        "reliability/ratelimit: token A {} OK / {} 429, API key {} OK / {} 429, token B {} OK / \
+         {} 429 (address budget {IP_LIMIT}), metrics update 200 = {m200}, 429 = {m429} ({:.1} s)",
+        count(&ra, 200),
+        count(&ra, 429),
+        count(&rk, 200),
+        count(&rk, 429),
+        b_ok,
+        count(&rb, 429),
+        t0.elapsed().as_secs_f64()
+    );
 }
