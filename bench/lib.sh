@@ -227,7 +227,7 @@ start_lucentd() {
     --http 127.0.0.1:0 --dns 127.0.0.1:0
   L_PID=$SPAWNED
   for i in $(seq 1 600); do
-    line=$(grep -m1 '^lucentd listening ' "$WORK/$name.out" || true)
+    line=$(grep -m1 '^lucentd listening ' "$WORK/$name.out" 2>/dev/null || true)
     [ -n "$line" ] && break
     kill -0 "$L_PID" 2>/dev/null || break
     sleep 0.05
