@@ -343,21 +343,51 @@ fn unquote_all(s: &str) -> Option<String> {
 }
 
 /// TXT: stored unquoted. Input wrapped in double quotes (one or several zone-file strings) is
-/// unwrapped; anything else is kept as given.
+/// unwrapped; anything else is kept as given. A value that itself looks wrapped in quotes is
+/// stored quoted and escaped, so that the stored form reads back as the same value (normalising
+/// it again changes nothing, and GET-then-PUT keeps the record as it is).
 fn normalize_txt(content: &str) -> Result<String, RecordError> {
-    let trimmed = content.trim();
-    let value = if trimmed.starts_with('"') {
-        unquote_all(trimmed).unwrap_or_else(|| content.to_string())
-    } else {
-        content.to_string()
-    };
+    let value = txt_value(content);
     if value.len() > MAX_TXT_LEN {
         return err(format!("TXT content is longer than {MAX_TXT_LEN} bytes"));
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
         return err("TXT content contains control characters");
     }
-    Ok(value)
+    Ok(txt_content(value))
+}
+
+/// The stored content for a TXT value (the inverse of `txt_value`): the value itself, or,
+/// when it would read as quoted text, the value quoted and escaped.
+pub fn txt_content(value: String) -> String {
+    if !looks_quoted(&value) {
+        return value;
+    }
+    let mut q = String::with_capacity(value.len() + 2);
+    q.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+/// Would `txt_value` unwrap this text?
+fn looks_quoted(s: &str) -> bool {
+    let t = s.trim();
+    t.starts_with('"') && unquote_all(t).is_some()
+}
+
+/// The TXT value a content text stands for: quoted content unwrapped, anything else as is.
+pub fn txt_value(content: &str) -> String {
+    if looks_quoted(content) {
+        unquote_all(content.trim()).unwrap_or_else(|| content.to_string())
+    } else {
+        content.to_string()
+    }
 }
 
 /// `flags tag value` (RFC 8659 §4.1); the value may be quoted. Tag is lowercased (matching is
@@ -473,7 +503,7 @@ pub fn to_rdata(rtype: RType, content: &str) -> Result<RData, RecordError> {
             let (prio, weight, port, target) = parse_srv(&content)?;
             RData::SRV(SRV::new(prio, weight, port, to_name(&target)?))
         }
-        RType::Txt => RData::TXT(TXT::from_bytes(txt_chunks(&content))),
+        RType::Txt => RData::TXT(TXT::from_bytes(txt_chunks(&txt_value(&content)))),
         RType::Caa => {
             let (flags, tag, value) = parse_caa(&content)?;
             let mut caa = CAA::new_issue(false, None, Vec::new());
@@ -498,6 +528,32 @@ pub fn to_rdata(rtype: RType, content: &str) -> Result<RData, RecordError> {
             ))
         }
     })
+}
+
+#[cfg(test)]
+mod txt_roundtrip_tests {
+    use super::*;
+
+    #[test]
+    fn quoted_looking_values_are_a_fixed_point() {
+        for input in [
+            r#""\"a\"""#,
+            r#""\"\"""#,
+            "plain",
+            r#""quoted""#,
+            r#"" lead""#,
+            r#"a "b" c"#,
+        ] {
+            let once = normalize(RType::Txt, input).unwrap();
+            assert_eq!(normalize(RType::Txt, &once).unwrap(), once, "{input}");
+        }
+        assert_eq!(normalize(RType::Txt, r#""\"a\"""#).unwrap(), r#""\"a\"""#);
+        assert_eq!(txt_value(r#""\"a\"""#), r#""a""#);
+        assert_eq!(normalize(RType::Txt, r#""quoted""#).unwrap(), "quoted");
+        assert_eq!(txt_content(r#""abc""#.to_string()), r#""\"abc\"""#);
+        assert_eq!(txt_value(&txt_content(r#""abc""#.to_string())), r#""abc""#);
+        assert_eq!(txt_value(&txt_content("plain".to_string())), "plain");
+    }
 }
 
 #[cfg(test)]

@@ -144,6 +144,9 @@ impl Hostname {
                 })
                 .collect()
         };
+        // A hostname's TXT is a value, not content text: encode it (a value in quotes stays
+        // in quotes on the wire).
+        let txt: Option<String> = self.txt.clone().map(crate::records::txt_content);
         let mut out = vec![
             RrsetChange {
                 name: fqdn.clone(),
@@ -158,14 +161,14 @@ impl Hostname {
             RrsetChange {
                 name: fqdn.clone(),
                 rtype: RType::Txt,
-                records: one(&self.txt),
+                records: one(&txt),
             },
         ];
         if !self.label.is_empty() && !self.label.starts_with('_') {
             out.push(RrsetChange {
                 name: format!("*.{fqdn}"),
                 rtype: RType::Txt,
-                records: one(&self.txt),
+                records: one(&txt),
             });
         }
         out
