@@ -92,9 +92,10 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let ctx = ctx.clone();
+        let conn_ctx = ctx.clone();
+        let svc_ctx = ctx.clone();
         let svc = service_fn(move |req: Request<Incoming>| {
-            let ctx = ctx.clone();
+            let ctx = svc_ctx.clone();
             async move { Ok::<_, Infallible>(respond(ctx, req, peer).await) }
         });
         let builder = builder.clone();
@@ -104,7 +105,9 @@ pub async fn serve(
                 let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let fut = graceful.watch(conn);
                 tokio::spawn(async move {
-                    let _ = fut.await;
+                    if let Err(e) = fut.await {
+                        connection_error(&conn_ctx, &e);
+                    }
                     drop(permit);
                 });
             }
@@ -122,7 +125,9 @@ pub async fn serve(
                             Err(_) => return,
                         };
                     let conn = builder.serve_connection(TokioIo::new(tls), svc);
-                    let _ = watcher.watch(conn).await;
+                    if let Err(e) = watcher.watch(conn).await {
+                        connection_error(&conn_ctx, &e);
+                    }
                     drop(permit);
                 });
             }
@@ -135,6 +140,23 @@ pub async fn serve(
     {
         log::warn!("shutdown: some HTTP connections did not finish within {grace:?}");
     }
+}
+
+/// A connection hyper ended with an error: a request it refused itself (malformed, head too
+/// large: it answered 400/414/431 without calling us), a timeout, or a client gone mid-way.
+/// Counted so /metrics shows what the handlers never saw.
+fn connection_error(ctx: &Ctx, e: &hyper::Error) {
+    let reason = if e.is_parse_too_large() {
+        "too_large"
+    } else if e.is_parse() || e.is_parse_status() {
+        "malformed"
+    } else if e.is_timeout() {
+        "timeout"
+    } else {
+        "aborted"
+    };
+    ctx.metrics.rejected(reason);
+    log::debug!("connection closed: {reason}: {e}");
 }
 
 async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {

@@ -64,12 +64,19 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     pub updates: AtomicU64,
     pub updates_nochg: AtomicU64,
+    /// Connections hyper closed with an error before or instead of a handler's answer.
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
     pub fn request(&self, route: &'static str, status: u16) {
         let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *m.entry((route, status)).or_default() += 1;
+    }
+
+    pub fn rejected(&self, reason: &'static str) {
+        let mut m = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(reason).or_default() += 1;
     }
 
     pub fn render(&self, store_latency: &Histogram, out: &mut String) {
@@ -82,6 +89,15 @@ impl Metrics {
             );
         }
         drop(m);
+        let _ = writeln!(out, "# TYPE lucent_http_connection_errors_total counter");
+        let r = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        for (reason, n) in r.iter() {
+            let _ = writeln!(
+                out,
+                "lucent_http_connection_errors_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        drop(r);
         let _ = writeln!(out, "# TYPE lucent_updates_total counter");
         let _ = writeln!(
             out,
