@@ -10,7 +10,7 @@ use hickory_proto::rr::rdata::{NS, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
-use super::zone::{Found, Node, Rrset, Zone, ZoneData};
+use super::zone::{Found, Node, RrsetRef, Zone, ZoneData};
 use super::DnsView;
 use crate::records::RType;
 
@@ -47,7 +47,7 @@ impl Answer {
         }
     }
 
-    fn push(section: &mut Vec<Record>, size: &mut usize, owner: &Name, set: &Rrset) {
+    fn push(section: &mut Vec<Record>, size: &mut usize, owner: &Name, set: RrsetRef<'_>) {
         let rtype = RecordType::from(set.rtype.code());
         for rd in set.rdatas() {
             let mut decoder = BinDecoder::new(rd);
@@ -312,7 +312,7 @@ impl Ctx<'_> {
     fn answer_node(&mut self, owner: &Name, node: &Node, qtype: RecordType, chain: usize) {
         if qtype == RecordType::ANY {
             // RFC 8482 §4.1: a minimal answer, one RRset of those present.
-            match node.rrsets.first() {
+            match node.first() {
                 Some(set) => {
                     Answer::push(&mut self.out.answers, &mut self.out.size_bound, owner, set)
                 }
@@ -410,7 +410,7 @@ impl Ctx<'_> {
 
     /// RFC 1034 §4.3.2 3b: refer to the child zone's nameservers. Not authoritative (AA clear),
     /// NS in authority, glue for in-zone nameserver names in additional.
-    fn referral(&mut self, owner: &Name, below_cut: usize, ns: &Rrset) {
+    fn referral(&mut self, owner: &Name, below_cut: usize, ns: RrsetRef<'_>) {
         // An alias chain that led here keeps AA: it describes the answer section's first owner.
         if self.out.answers.is_empty() {
             self.out.authoritative = false;

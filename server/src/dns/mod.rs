@@ -182,23 +182,30 @@ impl DnsView {
 
     /// Add a zone or replace it whole.
     pub fn load_zone(&self, zone: ZoneContent) {
-        let Some(apex) = fqdn(&zone.name) else {
-            log::warn!("dns: cannot serve zone with invalid name {:?}", zone.name);
+        self.load_zone_from(&zone.name, zone.serial, zone.rrsets);
+    }
+
+    /// Add a zone or replace it whole from a stream of RRsets (each encoded as it arrives, so
+    /// a large zone never exists twice in memory). Readers see the old contents until the new
+    /// ones are complete.
+    pub fn load_zone_from(
+        &self,
+        name: &str,
+        serial: u32,
+        rrsets: impl IntoIterator<Item = RrsetChange>,
+    ) {
+        let Some(apex) = fqdn(name) else {
+            log::warn!("dns: cannot serve zone with invalid name {name:?}");
             return;
         };
-        let name = zone.name.trim_end_matches('.').to_ascii_lowercase();
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
-            existing.load(&self.hasher, zone.serial, zone.rrsets);
+            existing.load(&self.hasher, serial, rrsets);
             return;
         }
-        let z = Zone::new(
-            apex.clone(),
-            &name,
-            ZoneData::empty(zone.serial),
-            Arc::default(),
-        );
-        z.load(&self.hasher, zone.serial, zone.rrsets);
+        let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
+        z.load(&self.hasher, serial, rrsets);
         let mut map: ZoneMap = (**self.zones.load()).clone();
         map.insert(wire_key(&apex), Arc::new(z));
         self.zones.store(Arc::new(map));

@@ -30,14 +30,68 @@ pub(crate) struct Rrset {
 
 impl Rrset {
     /// Each RDATA of the set, as wire bytes.
+    #[cfg(test)]
     pub fn rdatas(&self) -> RdataIter<'_> {
         RdataIter { rest: &self.data }
+    }
+
+    /// The common DDNS case without a detour through hickory's RData: one A, AAAA or TXT
+    /// record, encoded straight to wire form. `None` means "take the general path".
+    fn encode_simple(rtype: RType, records: &[RecordData]) -> Option<Rrset> {
+        let [rec] = records else { return None };
+        let ttl = if rec.ttl > i32::MAX as u32 {
+            0
+        } else {
+            rec.ttl
+        };
+        let data: Vec<u8> = match rtype {
+            RType::A => {
+                let a: std::net::Ipv4Addr = rec.content.parse().ok()?;
+                let mut d = Vec::with_capacity(6);
+                d.extend_from_slice(&4u16.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+                d
+            }
+            RType::Aaaa => {
+                let a: std::net::Ipv6Addr = rec.content.parse().ok()?;
+                let mut d = Vec::with_capacity(18);
+                d.extend_from_slice(&16u16.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+                d
+            }
+            RType::Txt => {
+                let value = records::txt_value(&rec.content);
+                if value.len() > records::MAX_TXT_LEN
+                    || value.chars().any(|c| c.is_control() && c != '\t')
+                {
+                    return None;
+                }
+                let chunks = records::txt_chunks(&value);
+                let len: usize = chunks.iter().map(|c| c.len() + 1).sum();
+                let mut d = Vec::with_capacity(2 + len);
+                d.extend_from_slice(&(len as u16).to_be_bytes());
+                for c in chunks {
+                    d.push(c.len() as u8);
+                    d.extend_from_slice(c);
+                }
+                d
+            }
+            _ => return None,
+        };
+        Some(Rrset {
+            rtype,
+            ttl,
+            data: data.into_boxed_slice(),
+        })
     }
 
     /// Encode a new RRset from normalised contents; `None` when nothing valid is left.
     /// Contents that fail `records::to_rdata` are skipped with a warning: the store validated
     /// them on the way in, so this only guards against stale rows.
     pub fn encode(owner: &str, rtype: RType, records: &[RecordData]) -> Option<Rrset> {
+        if let Some(set) = Self::encode_simple(rtype, records) {
+            return Some(set);
+        }
         let mut data = Vec::new();
         let mut seen: Vec<Vec<u8>> = Vec::new();
         let mut ttl = u32::MAX;
@@ -104,21 +158,110 @@ impl<'a> Iterator for RdataIter<'a> {
     }
 }
 
-/// Every RRset at one owner name; `rrsets` sorted by type, never empty in a stored node.
-#[derive(Debug)]
-pub(crate) struct Node {
-    pub key: Box<[u8]>,
-    pub rrsets: Box<[Rrset]>,
+/// A borrowed RRset inside a `Node`: type, TTL and the length-prefixed wire RDATAs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RrsetRef<'a> {
+    pub rtype: RType,
+    pub ttl: u32,
+    data: &'a [u8],
+}
+
+impl<'a> RrsetRef<'a> {
+    /// Each RDATA of the set, as wire bytes.
+    pub fn rdatas(&self) -> RdataIter<'a> {
+        RdataIter { rest: self.data }
+    }
+}
+
+/// Every RRset at one owner name, packed into one allocation (a DDNS zone is mostly tiny
+/// nodes, so per-allocation overhead would dominate): `[key_len u8][key]` then, per RRset in
+/// type order, `[type u16][ttl u32][len u32][len bytes of length-prefixed RDATAs]`. Never
+/// empty in a stored node. Cloning shares the allocation.
+#[derive(Clone)]
+pub(crate) struct Node(Arc<[u8]>);
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("key", &self.key())
+            .field("rrsets", &self.rrsets().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Node {
-    pub fn get(&self, rtype: RType) -> Option<&Rrset> {
-        self.rrsets.iter().find(|r| r.rtype == rtype)
+    /// Pack `sets` (sorted by type, at least one) under `key` (at most 255 octets: a relative
+    /// name is shorter than a whole name, RFC 1035 §3.1).
+    pub fn new(key: &[u8], sets: &[Rrset]) -> Node {
+        let len = 1 + key.len() + sets.iter().map(|s| 10 + s.data.len()).sum::<usize>();
+        let mut b = Vec::with_capacity(len);
+        b.push(key.len() as u8);
+        b.extend_from_slice(key);
+        for s in sets {
+            b.extend_from_slice(&s.rtype.code().to_be_bytes());
+            b.extend_from_slice(&s.ttl.to_be_bytes());
+            b.extend_from_slice(&(s.data.len() as u32).to_be_bytes());
+            b.extend_from_slice(&s.data);
+        }
+        Node(Arc::from(b))
+    }
+
+    pub fn key(&self) -> &[u8] {
+        let n = usize::from(self.0[0]);
+        &self.0[1..1 + n]
+    }
+
+    /// The RRsets in type order.
+    pub fn rrsets(&self) -> NodeIter<'_> {
+        let n = usize::from(self.0[0]);
+        NodeIter {
+            rest: &self.0[1 + n..],
+        }
+    }
+
+    pub fn get(&self, rtype: RType) -> Option<RrsetRef<'_>> {
+        self.rrsets().find(|r| r.rtype == rtype)
+    }
+
+    pub fn first(&self) -> Option<RrsetRef<'_>> {
+        self.rrsets().next()
+    }
+
+    /// Owned copies of the RRsets (to edit a node).
+    fn to_sets(&self) -> Vec<Rrset> {
+        self.rrsets()
+            .map(|r| Rrset {
+                rtype: r.rtype,
+                ttl: r.ttl,
+                data: r.data.into(),
+            })
+            .collect()
+    }
+}
+
+/// Iterator over the RRsets packed in a `Node`.
+pub(crate) struct NodeIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for NodeIter<'a> {
+    type Item = RrsetRef<'a>;
+
+    fn next(&mut self) -> Option<RrsetRef<'a>> {
+        let head = self.rest.get(..10)?;
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let ttl = u32::from_be_bytes([head[2], head[3], head[4], head[5]]);
+        let len = u32::from_be_bytes([head[6], head[7], head[8], head[9]]) as usize;
+        let data = self.rest.get(10..10 + len)?;
+        self.rest = &self.rest[10 + len..];
+        // Only our own encoder writes nodes, with known types.
+        let rtype = RType::from_code(code)?;
+        Some(RrsetRef { rtype, ttl, data })
     }
 }
 
 /// Sorted by key.
-type Shard = Arc<[Arc<Node>]>;
+type Shard = Arc<[Node]>;
 
 /// An immutable snapshot of a zone's contents.
 pub(crate) struct ZoneData {
@@ -177,22 +320,22 @@ impl ZoneData {
 
     pub fn find(&self, hasher: &impl BuildHasher, key: &[u8]) -> Found<'_> {
         let shard = &self.shards[self.shard_index(hasher, key)];
-        let pos = shard.partition_point(|n| &*n.key < key);
+        let pos = shard.partition_point(|n| n.key() < key);
         match shard.get(pos) {
-            Some(n) if &*n.key == key => Found::Node(n),
-            Some(n) if n.key.starts_with(key) => Found::Empty,
+            Some(n) if n.key() == key => Found::Node(n),
+            Some(n) if n.key().starts_with(key) => Found::Empty,
             _ => Found::Missing,
         }
     }
 
     /// Build from scratch (zone load or re-shard).
-    fn build(hasher: &impl BuildHasher, serial: u32, mut nodes: Vec<Arc<Node>>) -> Self {
+    fn build(hasher: &impl BuildHasher, serial: u32, mut nodes: Vec<Node>) -> Self {
         let count = shard_count_for(nodes.len());
-        let mut shards: Vec<Vec<Arc<Node>>> = vec![Vec::new(); count];
-        nodes.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut shards: Vec<Vec<Node>> = vec![Vec::new(); count];
+        nodes.sort_by(|a, b| a.key().cmp(b.key()));
         let names = nodes.len();
         for n in nodes {
-            let i = (shard_hash(hasher, &n.key) as usize) & (count - 1);
+            let i = (shard_hash(hasher, n.key()) as usize) & (count - 1);
             shards[i].push(n);
         }
         ZoneData {
@@ -212,7 +355,7 @@ impl ZoneData {
     ) -> ZoneData {
         let mut shards: Vec<Shard> = self.shards.to_vec();
         // Working copies of touched shards, by index; few per write, so a Vec beats a map.
-        let mut touched: Vec<(usize, Vec<Arc<Node>>)> = Vec::new();
+        let mut touched: Vec<(usize, Vec<Node>)> = Vec::new();
         let mut names = self.names;
         for change in changes {
             if change.rtype == RType::Soa {
@@ -237,12 +380,9 @@ impl ZoneData {
             };
             let nodes = &mut touched[slot].1;
             let new_set = Rrset::encode(&change.name, change.rtype, &change.records);
-            let pos = nodes.partition_point(|n| *n.key < *key);
-            let existing = nodes.get(pos).filter(|n| *n.key == *key).cloned();
-            let mut rrsets: Vec<Rrset> = existing
-                .as_ref()
-                .map(|n| n.rrsets.to_vec())
-                .unwrap_or_default();
+            let pos = nodes.partition_point(|n| n.key() < &key[..]);
+            let existing = nodes.get(pos).filter(|n| n.key() == &key[..]).cloned();
+            let mut rrsets: Vec<Rrset> = existing.as_ref().map(Node::to_sets).unwrap_or_default();
             rrsets.retain(|r| r.rtype != change.rtype);
             if let Some(set) = new_set {
                 let at = rrsets.partition_point(|r| r.rtype < set.rtype);
@@ -253,20 +393,9 @@ impl ZoneData {
                     nodes.remove(pos);
                     names -= 1;
                 }
-                (true, false) => {
-                    nodes[pos] = Arc::new(Node {
-                        key: key.into_boxed_slice(),
-                        rrsets: rrsets.into_boxed_slice(),
-                    })
-                }
+                (true, false) => nodes[pos] = Node::new(&key, &rrsets),
                 (false, false) => {
-                    nodes.insert(
-                        pos,
-                        Arc::new(Node {
-                            key: key.into_boxed_slice(),
-                            rrsets: rrsets.into_boxed_slice(),
-                        }),
-                    );
+                    nodes.insert(pos, Node::new(&key, &rrsets));
                     names += 1;
                 }
                 (false, true) => {}
@@ -278,7 +407,7 @@ impl ZoneData {
         // Grow the shard table as the zone grows (amortised like a Vec: each doubling
         // rebuilds once), so writes stay O(sqrt n).
         if shard_count_for(names) > 2 * shards.len() {
-            let all: Vec<Arc<Node>> = shards.iter().flat_map(|s| s.iter().cloned()).collect();
+            let all: Vec<Node> = shards.iter().flat_map(|s| s.iter().cloned()).collect();
             return ZoneData::build(hasher, serial, all);
         }
         ZoneData {
@@ -290,8 +419,11 @@ impl ZoneData {
 }
 
 /// The key of a relative name given as its labels, leftmost first (`["www", "a"]`).
-pub(crate) fn key_from_labels<'a>(labels: impl DoubleEndedIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut key = Vec::with_capacity(32);
+pub(crate) fn key_from_labels<'a>(
+    labels: impl DoubleEndedIterator<Item = &'a [u8]> + Clone,
+) -> Vec<u8> {
+    // Exact capacity: keys are kept (boxed) for the life of the zone.
+    let mut key = Vec::with_capacity(labels.clone().map(|l| l.len() + 1).sum());
     for label in labels.rev() {
         // Labels are at most 63 octets (RFC 1035 §2.3.4), so the length fits in a byte.
         key.push(label.len() as u8);
@@ -338,8 +470,14 @@ impl Zone {
     }
 
     /// Replace the whole contents.
-    pub fn load(&self, hasher: &impl BuildHasher, serial: u32, rrsets: Vec<RrsetChange>) {
-        let mut sets: Vec<(Vec<u8>, Rrset)> = Vec::with_capacity(rrsets.len());
+    pub fn load(
+        &self,
+        hasher: &impl BuildHasher,
+        serial: u32,
+        rrsets: impl IntoIterator<Item = RrsetChange>,
+    ) {
+        let rrsets = rrsets.into_iter();
+        let mut sets: Vec<(Vec<u8>, Rrset)> = Vec::with_capacity(rrsets.size_hint().0);
         for change in rrsets {
             if change.rtype == RType::Soa {
                 continue;
@@ -359,7 +497,7 @@ impl Zone {
         }
         // Sort by key then type; a repeated (key, type) keeps the last one given.
         sets.sort_by(|a, b| (&a.0, a.1.rtype).cmp(&(&b.0, b.1.rtype)));
-        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut nodes: Vec<Node> = Vec::new();
         let mut iter = sets.into_iter().peekable();
         while let Some((key, first)) = iter.next() {
             let mut group = vec![first];
@@ -369,10 +507,7 @@ impl Zone {
                     _ => group.push(set),
                 }
             }
-            nodes.push(Arc::new(Node {
-                key: key.into_boxed_slice(),
-                rrsets: group.into_boxed_slice(),
-            }));
+            nodes.push(Node::new(&key, &group));
         }
         let data = ZoneData::build(hasher, serial, nodes);
         let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
@@ -532,7 +667,7 @@ mod tests {
         let Found::Node(n) = d2.find(&h, b"\x02h3") else {
             panic!()
         };
-        assert_eq!(n.rrsets.len(), 2);
+        assert_eq!(n.rrsets().count(), 2);
         // The old snapshot is untouched.
         assert!(matches!(d.find(&h, b"\x02h1"), Found::Node(_)));
     }

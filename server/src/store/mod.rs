@@ -62,6 +62,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     // FULL: a committed transaction survives power loss, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // 1 MiB of page cache (SQLite's default is 2 MiB): the OS caches the file as well, and a
+    // router or small VPS counts every MiB.
+    conn.pragma_update(None, "cache_size", -1024)?;
     schema::migrate(&mut conn)?.map_err(StoreError::Schema)?;
     Ok(conn)
 }
@@ -174,6 +177,9 @@ impl Store {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             r.busy_timeout(Duration::from_secs(10))?;
+            // Readers look up a token or a few rows each: a small page cache is plenty, and
+            // the OS page cache holds the file anyway.
+            r.pragma_update(None, "cache_size", -256)?;
             idle.push(r);
         }
         let store = Store {
@@ -266,11 +272,10 @@ impl Store {
                     self.dns.apply(&zone, serial, changes);
                 }
                 Publish::Reload(id) => {
-                    if let Some(content) = queries::zone_content(&inner.conn, id, &self.apex)? {
-                        inner
-                            .served
-                            .insert(id, (content.name.clone(), content.serial));
-                        self.dns.load_zone(content);
+                    if let Some(loaded) =
+                        queries::load_zone_into(&inner.conn, id, &self.apex, &self.dns)?
+                    {
+                        inner.served.insert(id, loaded);
                     }
                 }
                 Publish::Remove(name) => {
@@ -461,12 +466,11 @@ impl Store {
         }
         for (id, serial) in now {
             if inner.served.get(&id).map(|x| x.1) != Some(serial) {
-                if let Some(content) = queries::zone_content(&inner.conn, id, &self.apex)? {
-                    log::debug!("loading zone {} (serial {})", content.name, content.serial);
-                    inner
-                        .served
-                        .insert(id, (content.name.clone(), content.serial));
-                    self.dns.load_zone(content);
+                if let Some(loaded) =
+                    queries::load_zone_into(&inner.conn, id, &self.apex, &self.dns)?
+                {
+                    log::debug!("loaded zone {} (serial {})", loaded.0, loaded.1);
+                    inner.served.insert(id, loaded);
                 }
             }
         }

@@ -1,12 +1,10 @@
 //! One function per statement: `(&Connection/&Transaction, args) -> domain type`. Every
 //! parameter is bound; nothing is formatted into SQL.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::clock;
-use crate::dns::{ApexConfig, RecordData, RrsetChange, ZoneContent};
+use crate::dns::{ApexConfig, DnsView, RecordData, RrsetChange};
 use crate::records::RType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,43 +133,12 @@ impl Hostname {
     /// DuckDNS semantics: the TXT value also answers for every name below the hostname
     /// (`_acme-challenge.host.zone`), published as a wildcard TXT (RFC 4592).
     pub fn rrsets(&self) -> Vec<RrsetChange> {
-        let fqdn = self.fqdn();
-        let one = |v: &Option<String>| -> Vec<RecordData> {
-            v.iter()
-                .map(|c| RecordData {
-                    ttl: self.ttl,
-                    content: c.clone(),
-                })
-                .collect()
-        };
-        // A hostname's TXT is a value, not content text: encode it (a value in quotes stays
-        // in quotes on the wire).
-        let txt: Option<String> = self.txt.clone().map(crate::records::txt_content);
-        let mut out = vec![
-            RrsetChange {
-                name: fqdn.clone(),
-                rtype: RType::A,
-                records: one(&self.ipv4),
-            },
-            RrsetChange {
-                name: fqdn.clone(),
-                rtype: RType::Aaaa,
-                records: one(&self.ipv6),
-            },
-            RrsetChange {
-                name: fqdn.clone(),
-                rtype: RType::Txt,
-                records: one(&txt),
-            },
-        ];
-        if !self.label.is_empty() && !self.label.starts_with('_') {
-            out.push(RrsetChange {
-                name: format!("*.{fqdn}"),
-                rtype: RType::Txt,
-                records: one(&txt),
-            });
-        }
-        out
+        host_rrsets(
+            &self.fqdn(),
+            &self.label,
+            self.ttl,
+            [self.ipv4.clone(), self.ipv6.clone(), self.txt.clone()],
+        )
     }
 
     /// The same RRsets, all emptied (for deletion).
@@ -182,6 +149,49 @@ impl Hostname {
         }
         v
     }
+}
+
+/// A hostname's RRsets from its values `[ipv4, ipv6, txt]` (None = absent). DuckDNS
+/// semantics: the TXT value also answers for every name below the hostname
+/// (`_acme-challenge.host.zone`), published as a wildcard TXT (RFC 4592).
+pub fn host_rrsets(
+    fqdn: &str,
+    label: &str,
+    ttl: u32,
+    [ipv4, ipv6, txt]: [Option<String>; 3],
+) -> Vec<RrsetChange> {
+    let one = |v: Option<String>| -> Vec<RecordData> {
+        v.into_iter()
+            .map(|content| RecordData { ttl, content })
+            .collect()
+    };
+    // A hostname's TXT is a value, not content text: encode it (a value in quotes stays in
+    // quotes on the wire).
+    let txt = txt.map(crate::records::txt_content);
+    let wildcard = (!label.is_empty() && !label.starts_with('_')).then(|| RrsetChange {
+        name: format!("*.{fqdn}"),
+        rtype: RType::Txt,
+        records: one(txt.clone()),
+    });
+    let mut out = vec![
+        RrsetChange {
+            name: fqdn.to_string(),
+            rtype: RType::A,
+            records: one(ipv4),
+        },
+        RrsetChange {
+            name: fqdn.to_string(),
+            rtype: RType::Aaaa,
+            records: one(ipv6),
+        },
+        RrsetChange {
+            name: fqdn.to_string(),
+            rtype: RType::Txt,
+            records: one(txt),
+        },
+    ];
+    out.extend(wildcard);
+    out
 }
 
 const HOST_COLS: &str = "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
@@ -493,75 +503,101 @@ pub fn add_queries(c: &Connection, zone: &str, n: u64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Everything the DNS view needs for one zone: apex NS (from the config for shared zones,
-/// from the zone's NS records for hosted ones), hostnames and records, grouped in RRsets.
-pub fn zone_content(
+/// Load one zone from the store into the DNS view, streaming: apex NS (from the config for
+/// shared zones, from the zone's NS records for hosted ones), then every hostname's RRsets,
+/// then the records grouped by (name, type). Returns the zone's name and serial, or None when
+/// there is no such zone.
+pub fn load_zone_into(
     c: &Connection,
     zone_id: i64,
     apex: &ApexConfig,
-) -> rusqlite::Result<Option<ZoneContent>> {
+    view: &DnsView,
+) -> rusqlite::Result<Option<(String, u32)>> {
     let Some(zone) = zone_by_id(c, zone_id)? else {
         return Ok(None);
     };
-    let mut sets: BTreeMap<(String, RType), Vec<RecordData>> = BTreeMap::new();
+    let mut shared_ns = Vec::new();
     if zone.kind == ZoneKind::Shared {
-        sets.insert(
-            (zone.name.clone(), RType::Ns),
-            apex.nameservers
+        shared_ns.push(RrsetChange {
+            name: zone.name.clone(),
+            rtype: RType::Ns,
+            records: apex
+                .nameservers
                 .iter()
                 .map(|n| RecordData {
                     ttl: apex.ns_ttl,
                     content: format!("{n}."),
                 })
                 .collect(),
-        );
+        });
     }
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id WHERE h.zone_id = ?1"
-    ))?;
-    for h in st.query_map(params![zone_id], host_row)? {
-        for rr in h?.rrsets() {
-            if !rr.records.is_empty() {
-                sets.entry((rr.name, rr.rtype))
-                    .or_default()
-                    .extend(rr.records);
+    // Hosted-zone records, grouped; few compared with hostnames, so collected first.
+    let mut records: Vec<RrsetChange> = Vec::new();
+    {
+        let mut st = c.prepare_cached(
+            "SELECT name, type, content, ttl FROM records WHERE zone_id = ?1 AND type != 'SOA' \
+             ORDER BY name, type, id",
+        )?;
+        let mut rows = st.query(params![zone_id])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            let ty: String = r.get(1)?;
+            let Ok(rtype) = ty.parse::<RType>() else {
+                log::warn!("zone {}: skipping record of unknown type {ty}", zone.name);
+                continue;
+            };
+            let rec = RecordData {
+                ttl: r.get(3)?,
+                content: r.get(2)?,
+            };
+            match records.last_mut() {
+                Some(last) if last.name == name && last.rtype == rtype => last.records.push(rec),
+                _ => records.push(RrsetChange {
+                    name,
+                    rtype,
+                    records: vec![rec],
+                }),
             }
         }
     }
-    let mut st = c.prepare_cached(
-        "SELECT name, type, content, ttl FROM records WHERE zone_id = ?1 AND type != 'SOA' \
-         ORDER BY id",
-    )?;
+    let mut st =
+        c.prepare_cached("SELECT label, ipv4, ipv6, txt, ttl FROM hostnames WHERE zone_id = ?1")?;
+    let mut failed: Option<rusqlite::Error> = None;
     let rows = st.query_map(params![zone_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, u32>(3)?,
+            [r.get(1)?, r.get(2)?, r.get(3)?],
+            r.get::<_, u32>(4)?,
         ))
     })?;
-    for row in rows {
-        let (name, ty, content, ttl) = row?;
-        let Ok(rtype) = ty.parse::<RType>() else {
-            log::warn!("zone {}: skipping record of unknown type {ty}", zone.name);
-            continue;
-        };
-        sets.entry((name, rtype))
-            .or_default()
-            .push(RecordData { ttl, content });
+    let zone_name = zone.name.clone();
+    let hosts = rows
+        .map_while(|row| match row {
+            Ok(x) => Some(x),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        })
+        .flat_map(|(label, values, ttl)| {
+            let fqdn = if label.is_empty() {
+                zone_name.clone()
+            } else {
+                format!("{label}.{zone_name}")
+            };
+            host_rrsets(&fqdn, &label, ttl, values)
+                .into_iter()
+                .filter(|rr| !rr.records.is_empty())
+        });
+    view.load_zone_from(
+        &zone.name,
+        zone.serial,
+        shared_ns.into_iter().chain(records).chain(hosts),
+    );
+    if let Some(e) = failed {
+        return Err(e);
     }
-    Ok(Some(ZoneContent {
-        name: zone.name,
-        serial: zone.serial,
-        rrsets: sets
-            .into_iter()
-            .map(|((name, rtype), records)| RrsetChange {
-                name,
-                rtype,
-                records,
-            })
-            .collect(),
-    }))
+    Ok(Some((zone.name, zone.serial)))
 }
 
 /// The SOA text of a zone (LuaDNS content form).
