@@ -95,12 +95,13 @@ spawn() {
 # cpu_ticks PID: utime+stime (clock ticks) of PID and every descendant, threads included.
 cpu_ticks() {
   local root=$1
-  awk -v root="$root" '
-    FNR == 1 {
+  # cat, not awk on the files: a process that ends between the glob and the read is skipped.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$root" '
+    {
       line = $0
+      pid = line; sub(/ .*/, "", pid)
       sub(/^[0-9]+ \(.*\) /, "", line)   # comm may hold spaces
       split(line, f, " ")
-      pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
       ppid[pid] = f[2]; ticks[pid] = f[12] + f[13]
     }
     END {
@@ -113,7 +114,7 @@ cpu_ticks() {
       t = 0
       for (p in in_tree) t += ticks[p]
       print t
-    }' /proc/[0-9]*/stat 2>/dev/null
+    }'
 }
 # shellcheck disable=SC2034 # used by the scripts that source this
 CLK_TCK=$(getconf CLK_TCK)

@@ -35,9 +35,13 @@ TOKEN=$(cat "$DB.token")
 APIKEY=bench-$RANDOM$RANDOM
 CHECK_WANT=$(sqlite3 "$DB" "SELECT ipv4 FROM hostnames WHERE label = 'h7'")
 
-declare -A HTTP DNSP PID SECRET MODE
+declare -A HTTP DNSP PID SECRET MODE FORM
 start_lucentd "$DB" "$CONF" lucentd
 HTTP[lucentd]=$L_HTTP DNSP[lucentd]=$L_DNS PID[lucentd]=$L_PID SECRET[lucentd]=$TOKEN MODE[lucentd]=lucent
+FORM[lucentd]=label
+# The same server, addressed with full names (domains=hN.ZONE) instead of bare labels.
+HTTP[lucentd-fqdn]=$L_HTTP DNSP[lucentd-fqdn]=$L_DNS PID[lucentd-fqdn]=$L_PID SECRET[lucentd-fqdn]=$TOKEN
+MODE[lucentd-fqdn]=lucent FORM[lucentd-fqdn]=fqdn
 
 # start_pdns NAME EXTRA_SETTING: PowerDNS with the API on its own copy of the zone.
 start_pdns() {
@@ -65,6 +69,7 @@ $extra
 EOF
   spawn "$d/out" "$d/err" pdns_server --config-dir="$d"
   HTTP[$name]=127.0.0.1:$wport DNSP[$name]=$port PID[$name]=$SPAWNED SECRET[$name]=$APIKEY MODE[$name]=pdns
+  FORM[$name]=""
   for i in $(seq 1 100); do
     curl -fsS -m 2 -o /dev/null -H "X-API-Key: $APIKEY" "http://127.0.0.1:$wport/api/v1/servers/localhost" 2>/dev/null && return 0
     sleep 0.1
@@ -74,7 +79,7 @@ EOF
 }
 start_pdns pdns ""
 start_pdns pdns-norectify "default-api-rectify=no"
-SYSTEMS=(lucentd pdns pdns-norectify)
+SYSTEMS=(lucentd lucentd-fqdn pdns pdns-norectify)
 for s in "${SYSTEMS[@]}"; do
   wait_dns "${DNSP[$s]}" "h7.$ZONE" A "$CHECK_WANT" 100 || die "$s does not serve the zone"
 done
@@ -85,7 +90,7 @@ RES=$WORK/writes.tsv
 run_wrk() {
   local s=$1 c=$2 r=$3 t0 t1 out=$WORK/wrk.$1.$2.$3 line
   t0=$(cpu_ticks "${PID[$s]}")
-  MODE=${MODE[$s]} SECRET=${SECRET[$s]} ZONE=$ZONE HOSTS=$HOSTS taskset -c "$CLIENT_CPU" \
+  MODE=${MODE[$s]} FORM=${FORM[$s]} SECRET=${SECRET[$s]} ZONE=$ZONE HOSTS=$HOSTS taskset -c "$CLIENT_CPU" \
     wrk -t "$((c < 2 ? c : 2))" -c "$c" -d "${DURATION}s" --timeout 5s -s "$BENCH_DIR/wrk-update.lua" "http://${HTTP[$s]}/" \
     >"$out" 2>&1 || true
   t1=$(cpu_ticks "${PID[$s]}")
@@ -115,6 +120,7 @@ done
 echo
 echo "Writes: $HOSTS hostnames; wrk -t min(2,N) -c N -d ${DURATION}s on CPU $CLIENT_CPU, server on CPU $SERVER_CPU; median of $RUNS rounds"
 echo "(lucentd: GET /update?domains=hN&token=…&ip=…, answer 200 OK after a synchronous=FULL group commit;"
+echo " lucentd-fqdn: the same server with domains=hN.$ZONE;"
 echo " PowerDNS: PATCH /api/v1/servers/localhost/zones/$ZONE. REPLACE one A RRset, answer 204)"
 echo
 echo "| system | clients | successful updates/s (median) | range over rounds | failed answers + socket errors (all rounds) | p50 ms | p99 ms | server CPU s | updates per CPU-s | lucentd ÷ this |"
@@ -142,7 +148,7 @@ echo "carrying the new A value; includes one DNS round trip, shown alone as 'DNS
 echo
 echo "| system | median µs | p99 µs | max µs | seen on first query | timeouts (>2 s) | DNS RTT median µs | DNS RTT p99 µs |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for s in "${SYSTEMS[@]}"; do
+for s in lucentd pdns pdns-norectify; do
   out=$(taskset -c "$CLIENT_CPU" "$PY" "$BENCH_DIR/u2a.py" "${MODE[$s]}" "${HTTP[$s]}" "${DNSP[$s]}" \
     "${SECRET[$s]}" "$ZONE" "$SAMPLES" 2>&1) || out="error: $out"
   log "$s: $out"

@@ -1,5 +1,5 @@
 -- wrk script for bench/writes.sh: every request changes the A record of one hostname.
--- Environment: MODE=lucent|pdns, SECRET (update token or PowerDNS API key), ZONE, HOSTS.
+-- Environment: MODE=lucent|pdns, SECRET (update token or PowerDNS API key), ZONE, HOSTS, FORM.
 -- Hostnames rotate over h1..hHOSTS (threads interleaved, so two connections rarely hit the
 -- same name at once) and every request carries an address that differs from the name's
 -- previous one, so each answer is a real, durable change.
@@ -9,6 +9,8 @@ local mode = os.getenv("MODE") or "lucent"
 local secret = os.getenv("SECRET") or ""
 local zone = os.getenv("ZONE") or "dyn.example.net"
 local hosts = tonumber(os.getenv("HOSTS") or "10000")
+-- FORM=label (default: domains=hN, as DuckDNS clients send it) or fqdn (domains=hN.ZONE).
+local form = os.getenv("FORM") or "label"
 
 local threads = {}
 local counter = 1
@@ -33,7 +35,8 @@ function request()
   local label = "h" .. ((k % hosts) + 1)
   local ip = "198.18." .. (math.floor(k / 256) % 256) .. "." .. (k % 256)
   if mode == "lucent" then
-    return wrk.format("GET", "/update?domains=" .. label .. "&token=" .. secret .. "&ip=" .. ip)
+    local name = form == "fqdn" and (label .. "." .. zone) or label
+    return wrk.format("GET", "/update?domains=" .. name .. "&token=" .. secret .. "&ip=" .. ip)
   end
   local body = '{"rrsets":[{"name":"' .. label .. "." .. zone .. '.","type":"A","ttl":60,'
     .. '"changetype":"REPLACE","records":[{"content":"' .. ip .. '","disabled":false}]}]}'
