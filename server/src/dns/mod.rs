@@ -4,10 +4,13 @@
 //!
 //! Layout: `zone.rs` holds one zone (copy-on-write shards of nodes with wire RDATA),
 //! `lookup.rs` turns a question into answer sections (the RFC 1034 §4.3.2 algorithm),
-//! `server.rs` binds the sockets and does EDNS, truncation and counting around it.
+//! `server.rs` binds the sockets and does EDNS, truncation and counting around it, `udp.rs`
+//! serves UDP with `fast.rs` answering the common positive case straight from wire data.
 
+mod fast;
 mod lookup;
 mod server;
+mod udp;
 mod zone;
 
 use std::collections::hash_map::RandomState;

@@ -28,8 +28,11 @@ use super::DnsView;
 pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
 /// Without EDNS a UDP answer is at most 512 octets (RFC 1035 §4.2.1); EDNS offers below that
 /// are treated as 512 (RFC 6891 §6.2.3).
-const MIN_UDP_PAYLOAD: u16 = 512;
+pub(crate) const MIN_UDP_PAYLOAD: u16 = 512;
 /// Idle TCP connections are closed after this long (RFC 7766 §6.2.3 suggests seconds).
+/// Tasks draining each UDP socket (the runtime has two workers).
+const UDP_TASKS_PER_SOCKET: usize = 2;
+
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Responses queued per TCP connection.
 const TCP_RESPONSE_BUFFER: usize = 32;
@@ -100,12 +103,22 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
 }
 
 pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Result<DnsServer> {
-    let mut server = Server::new(Handler { view });
+    let mut server = Server::new(Handler { view: view.clone() });
     let mut bound = Vec::with_capacity(addrs.len());
+    let (udp_stop, udp_stop_rx) = tokio::sync::watch::channel(false);
     for &addr in addrs {
         let (udp, tcp) = bind_pair(addr).await?;
         bound.push(udp.local_addr()?);
-        server.register_socket(udp);
+        // UDP is served by our own loop (udp.rs), one task per runtime worker on the same
+        // socket; TCP by hickory's server.
+        let udp = Arc::new(udp);
+        for _ in 0..UDP_TASKS_PER_SOCKET {
+            tokio::spawn(super::udp::serve(
+                udp.clone(),
+                view.clone(),
+                udp_stop_rx.clone(),
+            ));
+        }
         server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
     }
     let (stop, stop_rx) = oneshot::channel::<()>();
@@ -114,6 +127,7 @@ pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Resul
     tokio::spawn(async move {
         // A dropped DnsServer (Err) leaves the listeners running.
         if stop_rx.await.is_ok() {
+            let _ = udp_stop.send(true);
             token.cancel();
         }
     });
@@ -248,7 +262,7 @@ fn fit_udp(
     answer.additional.clear();
 }
 
-async fn handle<R: ResponseHandler>(
+pub(super) async fn handle<R: ResponseHandler>(
     view: &DnsView,
     request: &Request,
     mut response_handle: R,

@@ -268,6 +268,13 @@ pub(crate) struct ZoneData {
     pub serial: u32,
     shards: Box<[Shard]>,
     names: usize,
+    /// Nodes below the apex holding NS: delegation points (the UDP fast path needs none).
+    cuts: usize,
+}
+
+/// Is this node a delegation point (NS below the apex)?
+fn is_cut(key: &[u8], has_ns: bool) -> bool {
+    !key.is_empty() && has_ns
 }
 
 /// What a key denotes in a snapshot.
@@ -304,7 +311,13 @@ impl ZoneData {
             serial,
             shards: vec![Shard::from(Vec::new())].into_boxed_slice(),
             names: 0,
+            cuts: 0,
         }
+    }
+
+    /// Number of delegation points in the zone.
+    pub fn cuts(&self) -> usize {
+        self.cuts
     }
 
     /// Number of names holding RRsets.
@@ -334,6 +347,10 @@ impl ZoneData {
         let mut shards: Vec<Vec<Node>> = vec![Vec::new(); count];
         nodes.sort_by(|a, b| a.key().cmp(b.key()));
         let names = nodes.len();
+        let cuts = nodes
+            .iter()
+            .filter(|n| is_cut(n.key(), n.get(RType::Ns).is_some()))
+            .count();
         for n in nodes {
             let i = (shard_hash(hasher, n.key()) as usize) & (count - 1);
             shards[i].push(n);
@@ -342,6 +359,7 @@ impl ZoneData {
             serial,
             shards: shards.into_iter().map(Shard::from).collect(),
             names,
+            cuts,
         }
     }
 
@@ -357,6 +375,7 @@ impl ZoneData {
         // Working copies of touched shards, by index; few per write, so a Vec beats a map.
         let mut touched: Vec<(usize, Vec<Node>)> = Vec::new();
         let mut names = self.names;
+        let mut cuts = self.cuts;
         for change in changes {
             if change.rtype == RType::Soa {
                 // The SOA is synthesised from the config and the serial.
@@ -383,11 +402,16 @@ impl ZoneData {
             let pos = nodes.partition_point(|n| n.key() < &key[..]);
             let existing = nodes.get(pos).filter(|n| n.key() == &key[..]).cloned();
             let mut rrsets: Vec<Rrset> = existing.as_ref().map(Node::to_sets).unwrap_or_default();
+            let was_cut = existing
+                .as_ref()
+                .is_some_and(|n| is_cut(n.key(), n.get(RType::Ns).is_some()));
             rrsets.retain(|r| r.rtype != change.rtype);
             if let Some(set) = new_set {
                 let at = rrsets.partition_point(|r| r.rtype < set.rtype);
                 rrsets.insert(at, set);
             }
+            let now_cut = is_cut(&key, rrsets.iter().any(|r| r.rtype == RType::Ns));
+            cuts = cuts + usize::from(now_cut) - usize::from(was_cut);
             match (existing.is_some(), rrsets.is_empty()) {
                 (true, true) => {
                     nodes.remove(pos);
@@ -414,6 +438,7 @@ impl ZoneData {
             serial,
             shards: shards.into_boxed_slice(),
             names,
+            cuts,
         }
     }
 }
