@@ -76,6 +76,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX records_zone ON records(zone_id, name, type);
     "#,
+    // 2: updates name a hostname by its bare label (`/update?domains=home`): look it up by
+    // (user, label) instead of scanning every hostname of the user.
+    r#"
+    CREATE INDEX hostnames_user_label ON hostnames(user_id, label);
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -100,4 +105,50 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
     }
     tx.commit()?;
     Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_and_older_files_reach_the_latest_version() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap().unwrap();
+        let v: i64 = fresh
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LATEST);
+
+        // A file as version 1 left it, with data: steps 2.. run, the data stays.
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(MIGRATIONS[0]).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute(
+            "INSERT INTO users (email, created_at) VALUES ('a@example.org', 'now')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut old).unwrap().unwrap();
+        let v: i64 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LATEST);
+        let idx: i64 = old
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'hostnames_user_label'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(idx, 1);
+        let users: i64 = old
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(users, 1);
+
+        // A newer file is refused.
+        old.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        assert!(migrate(&mut old).unwrap().is_err());
+    }
 }
