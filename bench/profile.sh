@@ -107,7 +107,10 @@ cp "$CG" "$ROOT/bench/out/callgrind.dns.out" 2>/dev/null || true
 # counts each byte of a `rep stosb` memset as one instruction, so it overstates memset).
 if perf record -e cpu-clock -o "$WORK/perf.probe" -- true >/dev/null 2>&1; then
   log "DNS: perf record -e cpu-clock (dwarf call graphs) at full load"
+  release_lucentd=$LUCENTD
+  LUCENTD=$PROFILE_LUCENTD # symbols for perf report
   start_lucentd "$DB" "$CONF" perf
+  LUCENTD=$release_lucentd
   PERF_PID=$L_PID
   taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$L_DNS" -d "$QFILE" -l 9 -c 10 -q 500 -T 1 \
     >"$WORK/dnsperf.perf.out" 2>&1 &
