@@ -25,7 +25,7 @@ LEVELS=${LEVELS:-500 100}
 QUERIES=${QUERIES:-200000}
 SERVERS=${SERVERS:-lucentd nsd knot pdns bind}
 
-need dnsperf:dnsperf dig:bind9-dnsutils sqlite3:sqlite3 taskset:util-linux
+need dnsperf:dnsperf dig:bind9-dnsutils sqlite3:sqlite3 taskset:util-linux /usr/bin/python3:python3
 for s in $SERVERS; do
   case $s in
     nsd) need nsd:nsd ;;
