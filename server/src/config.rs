@@ -442,6 +442,37 @@ mod tests {
         assert_eq!(c.limits.requests_per_5min, 1200);
     }
 
+    /// The configs the packages install parse, also with their placeholders switched on.
+    #[test]
+    fn packaged_configs_parse() {
+        for text in [
+            include_str!("../../packaging/lucentd.toml"),
+            include_str!("../../openwrt/lucent-drift/files/lucentd.toml"),
+        ] {
+            RawConfig::from_toml(text).unwrap().validate(None).unwrap();
+            let enabled: String = text
+                .lines()
+                .map(|l| match l.strip_prefix("# ") {
+                    Some(rest)
+                        if rest.starts_with('[')
+                            || rest.starts_with("listen")
+                            || rest.starts_with("nameservers")
+                            || rest.starts_with("soa_contact") =>
+                    {
+                        rest
+                    }
+                    _ => l,
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let c = RawConfig::from_toml(&enabled)
+                .unwrap_or_else(|e| panic!("{}\n{enabled}", e.0))
+                .validate(None)
+                .unwrap();
+            assert!(!c.dns_listen.is_empty());
+        }
+    }
+
     #[test]
     fn errors_name_the_key() {
         let e = RawConfig::from_toml("bogus = 1").unwrap_err().0;
