@@ -51,6 +51,8 @@ for t in "${targets[@]}"; do
         >"$log" 2>&1; then
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" >&2 || true
     else
+        # The panic message first (a backtrace can push it out of the tail), then the tail.
+        grep -E -A4 "panicked at" "$log" | head -n 20 >&2 || true
         tail -n 60 "$log" >&2
         failed+=("$t")
     fi

@@ -116,7 +116,7 @@ fn ask(f: &Fixture, q: &[u8], id: u16) -> Option<Vec<u8>> {
     while f.sock.recv_from(&mut buf).is_ok() {}
     f.sock.set_nonblocking(false).expect("blocking");
     f.sock
-        .set_read_timeout(Some(Duration::from_secs(2)))
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     f.sock.send_to(q, f.addr).expect("send");
     loop {
