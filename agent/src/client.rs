@@ -46,6 +46,7 @@ pub fn parse_certs(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
 
 /// System CA bundles, first found wins: Debian, Ubuntu, OpenWrt (ca-bundle), Alpine;
 /// Fedora/RHEL; BSDs and others.
+#[cfg(all(feature = "tls", not(feature = "bundled-roots")))]
 const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/tls/certs/ca-bundle.crt",

@@ -6,47 +6,26 @@
 //! does not own, so it stops the agent until the config changes. Lucent Drift's compatible
 //! endpoint adds 401/403/404/429 statuses, mapped like the lucent protocol.
 
-use super::{encode, host_list, parse_ok_ko, status_outcome, Outcome, Reply, Request};
+use super::{duck_url, parse_duck, Outcome, Reply, Request};
 use crate::config::Secret;
-use crate::error::Failure;
 use crate::state::Plan;
 
 pub fn build(server: &str, token: &Secret, plan: &Plan) -> Request {
-    let mut url = format!(
-        "{server}/update?domains={}&token={}",
-        host_list(&plan.hostnames),
-        encode(token.expose())
-    );
-    if let Some(ip) = plan.addrs.v4 {
-        url.push_str(&format!("&ip={ip}"));
-    }
-    if let Some(ip) = plan.addrs.v6 {
-        url.push_str(&format!("&ipv6={ip}"));
-    }
-    url.push_str("&verbose=true");
     Request {
-        url,
+        url: duck_url(server, plan, Some(token.expose())),
         authorization: None,
     }
 }
 
+/// DuckDNS's 200 `KO` means a bad token or a foreign hostname: stop until the config changes.
 pub fn parse(reply: &Reply, hostnames: &[String]) -> Outcome {
-    if let Some(failed) = status_outcome(reply) {
-        return failed;
-    }
-    match parse_ok_ko(&reply.body) {
-        Ok(changed) => Outcome::Acked {
-            hostnames: hostnames.to_vec(),
-            changed,
-        },
-        Err(first) if first == "KO" => Outcome::stop(Failure::Rejected),
-        Err(first) => Outcome::retry(Failure::BadResponse(first)),
-    }
+    parse_duck(reply, hostnames, Outcome::stop)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Failure;
     use crate::protocol::{
         redact,
         tests::{plan, reply},

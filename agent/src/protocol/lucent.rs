@@ -5,44 +5,26 @@
 //!
 //! Pure request building and reply parsing; client.rs sends.
 
-use super::{host_list, parse_ok_ko, status_outcome, Outcome, Reply, Request};
+use super::{duck_url, parse_duck, Outcome, Reply, Request};
 use crate::config::Secret;
-use crate::error::Failure;
 use crate::state::Plan;
 
 pub fn build(server: &str, token: &Secret, plan: &Plan) -> Request {
-    let mut url = format!("{server}/update?domains={}", host_list(&plan.hostnames));
-    if let Some(ip) = plan.addrs.v4 {
-        url.push_str(&format!("&ip={ip}"));
-    }
-    if let Some(ip) = plan.addrs.v6 {
-        url.push_str(&format!("&ipv6={ip}"));
-    }
-    url.push_str("&verbose=true");
     Request {
-        url,
+        url: duck_url(server, plan, None),
         authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
     }
 }
 
+/// Our server signals failures by status; a bare 200 `KO` is unexpected, so retry.
 pub fn parse(reply: &Reply, hostnames: &[String]) -> Outcome {
-    if let Some(failed) = status_outcome(reply) {
-        return failed;
-    }
-    match parse_ok_ko(&reply.body) {
-        Ok(changed) => Outcome::Acked {
-            hostnames: hostnames.to_vec(),
-            changed,
-        },
-        // Our server signals failures by status; a bare 200 `KO` is unexpected, so retry.
-        Err(first) if first == "KO" => Outcome::retry(Failure::Rejected),
-        Err(first) => Outcome::retry(Failure::BadResponse(first)),
-    }
+    parse_duck(reply, hostnames, Outcome::retry)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Failure;
     use crate::protocol::tests::{plan, reply};
 
     #[test]

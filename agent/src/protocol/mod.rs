@@ -196,6 +196,43 @@ pub fn status_outcome(reply: &Reply) -> Option<Outcome> {
 
 /// Reads a DuckDNS-style 200 body: `OK` (optionally verbose: `OK`, ipv4, ipv6,
 /// `UPDATED|NOCHANGE`) or `KO`. `Ok(changed)` on success, `Err(first line)` otherwise.
+/// The DuckDNS-style update URL both `lucent` and `duckdns` send; `token` is the query-string
+/// token (DuckDNS) or `None` when it travels in a header (lucent).
+pub fn duck_url(server: &str, plan: &crate::state::Plan, token: Option<&str>) -> String {
+    let mut url = format!("{server}/update?domains={}", host_list(&plan.hostnames));
+    if let Some(t) = token {
+        url.push_str(&format!("&token={}", encode(t)));
+    }
+    if let Some(ip) = plan.addrs.v4 {
+        url.push_str(&format!("&ip={ip}"));
+    }
+    if let Some(ip) = plan.addrs.v6 {
+        url.push_str(&format!("&ipv6={ip}"));
+    }
+    url.push_str("&verbose=true");
+    url
+}
+
+/// A DuckDNS-style answer: failure statuses first, then `OK`/verbose lines; a 200 `KO` is
+/// turned into an outcome by `on_ko` (the protocols disagree on whether it is final).
+pub fn parse_duck(
+    reply: &Reply,
+    hostnames: &[String],
+    on_ko: fn(crate::error::Failure) -> Outcome,
+) -> Outcome {
+    if let Some(failed) = status_outcome(reply) {
+        return failed;
+    }
+    match parse_ok_ko(&reply.body) {
+        Ok(changed) => Outcome::Acked {
+            hostnames: hostnames.to_vec(),
+            changed,
+        },
+        Err(first) if first == "KO" => on_ko(crate::error::Failure::Rejected),
+        Err(first) => Outcome::retry(crate::error::Failure::BadResponse(first)),
+    }
+}
+
 pub fn parse_ok_ko(body: &str) -> Result<Option<bool>, String> {
     let mut lines = body.lines().map(str::trim);
     match lines.next() {
