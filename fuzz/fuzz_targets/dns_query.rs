@@ -109,22 +109,43 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// Send `q`; wait for the answer with `id` (None if nothing within 2 s).
+/// Send `q`; wait for the answer with `id` (None if nothing within 10 s). libFuzzer's
+/// `-timeout` arms a SIGALRM every few seconds without SA_RESTART, so a blocking receive can
+/// fail with EINTR long before the deadline: that is retried, not taken as silence.
 fn ask(f: &Fixture, q: &[u8], id: u16) -> Option<Vec<u8>> {
+    use std::io::ErrorKind;
+    use std::time::Instant;
     let mut buf = vec![0u8; 65535];
     f.sock.set_nonblocking(true).expect("nonblocking");
-    while f.sock.recv_from(&mut buf).is_ok() {}
-    f.sock.set_nonblocking(false).expect("blocking");
-    f.sock
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    f.sock.send_to(q, f.addr).expect("send");
     loop {
-        let Ok((n, _)) = f.sock.recv_from(&mut buf) else {
+        match f.sock.recv_from(&mut buf) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    f.sock.set_nonblocking(false).expect("blocking");
+    loop {
+        match f.sock.send_to(q, f.addr) {
+            Ok(_) => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => panic!("send: {e}"),
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
             return None;
-        };
-        if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-            return Some(buf[..n].to_vec());
+        }
+        f.sock.set_read_timeout(Some(left)).expect("timeout");
+        match f.sock.recv_from(&mut buf) {
+            Ok((n, _)) if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id => {
+                return Some(buf[..n].to_vec());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return None,
         }
     }
 }
