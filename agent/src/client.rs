@@ -88,10 +88,10 @@ fn system_roots(cfg: &crate::config::Config) -> Option<Vec<u8>> {
 }
 
 fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
-    // ureq is built without a crypto provider of its own: install ring as rustls's default
-    // (a no-op after the first call).
+    // ureq is built without a crypto provider of its own: install ours (ring's parts, see
+    // tls.rs) as rustls's default (a no-op after the first call).
     #[cfg(feature = "tls")]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = crate::tls::provider().install_default();
     let builder = Agent::config_builder();
     #[cfg(feature = "tls")]
     let builder = match roots {

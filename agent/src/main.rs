@@ -13,6 +13,8 @@ mod protocol;
 mod signals;
 mod state;
 mod tick;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::io::Write;
 use std::path::PathBuf;

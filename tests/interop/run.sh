@@ -4,7 +4,8 @@
 #
 #   cargo build --workspace --bins && tests/interop/run.sh
 #
-# Environment: LUCENTD=path (default target/debug/lucentd), KEEP=1 keeps the temp dir,
+# Environment: LUCENTD=path (default target/debug/lucentd), AGENT=path (default lucent-agent
+# next to lucentd), KEEP=1 keeps the temp dir,
 # LUCENT_INTEROP_NO_NETNS=1 skips the private network namespace, PYTHON=path picks the
 # interpreter that has dns-lexicon (default /usr/bin/python3, Debian's python3-lexicon).
 # Needs: ddclient, libio-socket-ssl-perl, inadyn, dig, openssl, curl, python3 with dns-lexicon
@@ -32,6 +33,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 LUCENTD=${LUCENTD:-$ROOT/target/debug/lucentd}
 case "$LUCENTD" in /*) ;; *) LUCENTD="$PWD/$LUCENTD" ;; esac
 [ -x "$LUCENTD" ] || { echo "lucentd not found at $LUCENTD: run cargo build --workspace --bins" >&2; exit 2; }
+AGENT=${AGENT:-$(dirname "$LUCENTD")/lucent-agent}
+case "$AGENT" in /*) ;; *) AGENT="$PWD/$AGENT" ;; esac
+[ -x "$AGENT" ] || { echo "lucent-agent not found at $AGENT: run cargo build --workspace --bins" >&2; exit 2; }
 
 # Python for JSON checks and for lexicon: the system one (Debian's python3-lexicon) unless set.
 if [ -z "${PYTHON:-}" ]; then
@@ -387,6 +391,45 @@ else
   pass "lexicon with a wrong API key fails"
 fi
 show "$WORK/lexicon.out"
+
+# --- 6. lucent-agent over HTTPS -----------------------------------------------------------
+# Our agent's rustls client (its own ring-based provider) against lucentd's rustls listener
+# with the test CA's ECDSA P-256 certificate: echo and update both over TLS.
+section "6. lucent-agent over HTTPS ($TBASE, test CA)"
+H=agent-tls.dyn.example.net
+create_host agent-tls
+# agent_conf NAME [EXTRA]: a config for $H against the HTTPS server, state in $WORK/NAME.state.
+agent_conf() {
+  cat >"$WORK/$1.toml" <<EOF
+server = "$TBASE"
+token = "$TOKEN"
+hostnames = ["$H"]
+state_file = "$WORK/$1.state"
+$2
+[ipv4]
+source = "http"
+allow_private = true
+[ipv6]
+source = "off"
+EOF
+}
+agent_conf agent-tls "ca_file = \"$CA\""
+if "$AGENT" --config "$WORK/agent-tls.toml" --once -v >"$WORK/agent-tls.out" 2>&1; then
+  pass "lucent-agent HTTPS with ca_file: exits 0"
+else
+  fail "lucent-agent HTTPS with ca_file: exits 0"
+fi
+show "$WORK/agent-tls.out"
+check "lucent-agent HTTPS: API shows ipv4 127.0.0.1 (echoed over TLS)" api_is "$H" ipv4 127.0.0.1
+check "lucent-agent HTTPS: dig A $H = 127.0.0.1 (HTTPS server's DNS)" dns_is "$DNS_TLS" "$H" A 127.0.0.1
+# Without the test CA the system roots do not vouch for the server: a clear failure, no push.
+agent_conf agent-notrust ""
+if "$AGENT" --config "$WORK/agent-notrust.toml" --once >"$WORK/agent-notrust.out" 2>&1; then
+  fail "lucent-agent HTTPS without the CA: refuses the certificate"
+else
+  check "lucent-agent HTTPS without the CA: refuses the certificate" has "$WORK/agent-notrust.out" '[Cc]ertificate|[Ii]ssuer'
+fi
+show "$WORK/agent-notrust.out"
 
 # --- summary -------------------------------------------------------------------------------
 echo
