@@ -1,6 +1,7 @@
-//! The listeners: hickory-server's `Server` on UDP and TCP with our own `RequestHandler`
-//! (no Catalog: one lookup over our snapshots), EDNS(0) payload negotiation, truncation to the
-//! UDP size (TCP never truncates), and the per-zone counters.
+//! The listeners: hickory-server's `Server` on TCP and our own threads on UDP (`udp.rs`),
+//! both answering through one handler (no Catalog: one lookup over our snapshots), EDNS(0)
+//! payload negotiation, truncation to the UDP size (TCP never truncates), and the per-zone
+//! counters.
 
 use std::future::Future;
 use std::io;
@@ -17,10 +18,12 @@ use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 use hickory_server::Server;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::lookup::{answer_request, Answer};
+use super::udp::UdpWorkers;
 use super::DnsView;
 
 /// Largest UDP payload we answer with, whatever the client offers: the DNS flag day 2020
@@ -30,9 +33,6 @@ pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
 /// are treated as 512 (RFC 6891 §6.2.3).
 pub(crate) const MIN_UDP_PAYLOAD: u16 = 512;
 /// Idle TCP connections are closed after this long (RFC 7766 §6.2.3 suggests seconds).
-/// Tasks draining each UDP socket (the runtime has two workers).
-const UDP_TASKS_PER_SOCKET: usize = 2;
-
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Responses queued per TCP connection.
 const TCP_RESPONSE_BUFFER: usize = 32;
@@ -54,7 +54,7 @@ impl DnsServer {
 /// A UDP socket on `addr`. IPv6 sockets are IPv6-only, so `0.0.0.0:53` and `[::]:53` can be
 /// listed together (Linux refuses the second bind otherwise); the receive buffer is raised so
 /// a burst of queries is queued rather than dropped.
-fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -62,9 +62,23 @@ fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     }
     // Best effort: the kernel caps it at net.core.rmem_max.
     let _ = s.set_recv_buffer_size(4 << 20);
-    s.set_nonblocking(true)?;
+    // RFC 9715 (and DNS Flag Day 2020): responses go out with DF set and are never
+    // fragmented, and ICMP "fragmentation needed" / "packet too big" cannot lower the size
+    // we send (PROBE: DF set, path MTU ignored). Answers are held to 1232 octets of payload,
+    // so they fit any link that carries IPv6. Best effort: a kernel without it still serves.
+    {
+        use rustix::net::sockopt;
+        let r = if addr.is_ipv6() {
+            sockopt::set_ipv6_mtu_discover(&s, sockopt::Ipv6PathMtuDiscovery::PROBE)
+        } else {
+            sockopt::set_ip_mtu_discover(&s, sockopt::Ipv4PathMtuDiscovery::PROBE)
+        };
+        if let Err(e) = r {
+            log::debug!("dns: {addr}: path MTU discovery option: {e}");
+        }
+    }
     s.bind(&addr.into())?;
-    UdpSocket::from_std(s.into())
+    Ok(s.into())
 }
 
 /// A TCP listener on `addr` (IPv6-only for IPv6 addresses, SO_REUSEADDR for quick restarts).
@@ -83,7 +97,7 @@ fn tcp_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Bind one UDP socket and one TCP listener on `addr`. With port 0 both must share one port:
 /// take a free UDP port and try TCP on it, retrying when that TCP port is taken.
-async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+async fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, TcpListener)> {
     if addr.port() != 0 {
         let udp = udp_socket(addr)?;
         let tcp = tcp_listener(addr)?;
@@ -105,36 +119,39 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
 pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Result<DnsServer> {
     let mut server = Server::new(Handler { view: view.clone() });
     let mut bound = Vec::with_capacity(addrs.len());
-    let (udp_stop, udp_stop_rx) = tokio::sync::watch::channel(false);
+    let mut udp_workers = Vec::with_capacity(addrs.len());
+    let threads = super::udp::threads_per_socket();
     for &addr in addrs {
         let (udp, tcp) = bind_pair(addr).await?;
         bound.push(udp.local_addr()?);
-        // UDP is served by our own loop (udp.rs), one task per runtime worker on the same
-        // socket; TCP by hickory's server.
-        let udp = Arc::new(udp);
-        for _ in 0..UDP_TASKS_PER_SOCKET {
-            tokio::spawn(super::udp::serve(
-                udp.clone(),
-                view.clone(),
-                udp_stop_rx.clone(),
-            ));
+        // UDP is served by our own threads (udp.rs), TCP by hickory's server.
+        match UdpWorkers::spawn(udp, view.clone(), threads, Handle::current()) {
+            Ok(w) => udp_workers.push(w),
+            Err(e) => {
+                udp_workers.into_iter().for_each(UdpWorkers::stop);
+                return Err(e);
+            }
         }
         server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
     }
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (done_tx, done) = oneshot::channel::<()>();
     let token = server.shutdown_token().clone();
+    let (udp_done_tx, udp_done) = oneshot::channel::<()>();
     tokio::spawn(async move {
-        // A dropped DnsServer (Err) leaves the listeners running.
+        // A dropped DnsServer (Err) leaves the listeners running (the UDP threads detached).
         if stop_rx.await.is_ok() {
-            let _ = udp_stop.send(true);
             token.cancel();
+            let stop_all = move || udp_workers.into_iter().for_each(UdpWorkers::stop);
+            let _ = tokio::task::spawn_blocking(stop_all).await;
         }
+        let _ = udp_done_tx.send(());
     });
     tokio::spawn(async move {
         if let Err(e) = server.block_until_done().await {
             log::error!("dns: listener stopped: {e}");
         }
+        let _ = udp_done.await;
         let _ = done_tx.send(());
     });
     Ok(DnsServer { bound, stop, done })
@@ -321,6 +338,29 @@ pub(super) async fn handle<R: ResponseHandler>(
                 metadata: meta,
                 counts: HeaderCounts::default(),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::net::sockopt;
+
+    #[test]
+    fn udp_sockets_never_fragment_and_ignore_path_mtu() {
+        let v4 = udp_socket("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert_eq!(
+            sockopt::ip_mtu_discover(&v4).unwrap(),
+            sockopt::Ipv4PathMtuDiscovery::PROBE
+        );
+        // A host without IPv6 loopback cannot bind ::1; IPv4 has been checked either way.
+        match udp_socket("[::1]:0".parse().unwrap()) {
+            Ok(v6) => assert_eq!(
+                sockopt::ipv6_mtu_discover(&v6).unwrap(),
+                sockopt::Ipv6PathMtuDiscovery::PROBE
+            ),
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::AddrNotAvailable, "{e}"),
         }
     }
 }

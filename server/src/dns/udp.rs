@@ -1,13 +1,20 @@
 //! Our own UDP loop (hickory's `Server` keeps TCP). hickory's UDP path allocates and zeroes a
-//! receive buffer and spawns work per datagram; here each socket task drains the socket in
-//! batches (`recvmmsg`/`sendmmsg`: one system call per 32 datagrams) into reused buffers,
-//! answers the common case through `fast::answer`, and hands everything else to the full
-//! handler in `server.rs` with a capturing `ResponseHandler`, so every rule lives in one place.
+//! receive buffer and spawns work per datagram; here a few plain threads per socket (not
+//! runtime tasks: two tasks on one CPU woke each other for every batch) drain the socket in
+//! batches (`recvmmsg`/`sendmmsg`: one system call per up to 32 datagrams) into reused
+//! buffers, answer the common case through `fast::answer`, and hand everything else to the
+//! full handler in `server.rs` with a capturing `ResponseHandler`, so every rule lives in one
+//! place; both kinds of answer leave in the batch's one `sendmmsg`.
 
+use std::future::Future;
 use std::io::{IoSlice, IoSliceMut};
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use hickory_proto::op::{Header, MessageType, Metadata, ResponseCode};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
@@ -17,76 +24,114 @@ use hickory_server::proto::rr::Record;
 use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponse;
 use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::runtime::Handle;
 
 use super::server::{handle, MAX_UDP_PAYLOAD};
 use super::{fast, DnsView};
 
 /// Datagrams received (and answers sent) per system call.
-const BATCH: usize = 32;
+const BATCH: usize = 64;
 /// Datagrams beyond our largest EDNS payload are not DNS we answer; 4 KiB leaves room.
 const RECV_BUF: usize = 4096;
+/// A blocked receive looks at the stop flag at least this often (`UdpWorkers::stop` also
+/// wakes it at once).
+const STOP_POLL: Duration = Duration::from_millis(500);
 
-/// Serve one UDP socket until `stop` turns true.
-pub(super) async fn serve(
+/// Threads per UDP socket: one per CPU this process may use (affinity and cgroup quota
+/// count), at most 4. They block in `recvmmsg` on the shared socket and the kernel wakes
+/// one of them per arrival, so a one-CPU box runs one thread and never switches between
+/// two that wait for the same packets.
+pub(super) fn threads_per_socket() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// The threads serving one UDP socket.
+pub(super) struct UdpWorkers {
     sock: Arc<UdpSocket>,
-    view: Arc<DnsView>,
-    mut stop: watch::Receiver<bool>,
-) {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl UdpWorkers {
+    /// Serve `sock` (blocking mode) on `threads` threads; `rt` runs the rare answer that
+    /// would need to wait.
+    pub fn spawn(
+        sock: UdpSocket,
+        view: Arc<DnsView>,
+        threads: usize,
+        rt: Handle,
+    ) -> std::io::Result<UdpWorkers> {
+        sock.set_nonblocking(false)?;
+        sock.set_read_timeout(Some(STOP_POLL))?;
+        let sock = Arc::new(sock);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut workers = UdpWorkers {
+            sock: sock.clone(),
+            stop: stop.clone(),
+            threads: Vec::with_capacity(threads),
+        };
+        for _ in 0..threads.max(1) {
+            let (sock, view, stop, rt) = (sock.clone(), view.clone(), stop.clone(), rt.clone());
+            let t = std::thread::Builder::new()
+                .name("lucentd-udp".into())
+                .spawn(move || serve(&sock, &view, &stop, &rt));
+            match t {
+                Ok(t) => workers.threads.push(t),
+                Err(e) => {
+                    workers.stop();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(workers)
+    }
+
+    /// Stop and join the threads. `shutdown(SHUT_RD)` wakes a thread blocked in a receive
+    /// at once on Linux (the call itself reports ENOTCONN on an unconnected UDP socket,
+    /// which is expected); elsewhere the receive timeout does within `STOP_POLL`.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = socket2::SockRef::from(&*self.sock).shutdown(Shutdown::Read);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One thread's loop: a blocking `recvmmsg` that returns as soon as one datagram is there
+/// (with whatever else is queued, up to `BATCH`), the answers, one `sendmmsg`.
+fn serve(sock: &UdpSocket, view: &DnsView, stop: &AtomicBool, rt: &Handle) {
     let fd = sock.as_raw_fd();
     let mut rbufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; RECV_BUF]).collect();
     let mut outs: Vec<Vec<u8>> = (0..BATCH)
         .map(|_| Vec::with_capacity(usize::from(MAX_UDP_PAYLOAD)))
         .collect();
-    let mut slow: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
-    let mut unsent: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
-    loop {
-        tokio::select! {
-            r = sock.readable() => {
-                if let Err(e) = r {
-                    log::error!("dns: udp socket: {e}");
-                    return;
-                }
-            }
-            _ = stop.changed() => return,
-        }
-        // Drain what is queued, a batch per system call, then wait for readiness again.
-        loop {
-            let r = sock.try_io(Interest::READABLE, || {
-                drain_batch(fd, &view, &mut rbufs, &mut outs, &mut slow, &mut unsent)
-            });
-            match r {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    log::debug!("dns: udp receive: {e}");
-                    break;
-                }
-            }
-            for (pkt, peer) in slow.drain(..) {
-                if let Some(bytes) = full(&view, &pkt, peer).await {
-                    send(&sock, &bytes, peer).await;
-                }
-            }
-            for (bytes, peer) in unsent.drain(..) {
-                send(&sock, &bytes, peer).await;
+    while !stop.load(Ordering::Relaxed) {
+        match drain_batch(fd, view, rt, &mut rbufs, &mut outs) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                log::debug!("dns: udp receive: {e}");
+                // Do not spin on an error that repeats.
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
     }
 }
 
-/// One `recvmmsg`: answer what the fast path can and send those answers with one
-/// `sendmmsg`; queue the rest (`slow`) and whatever the socket would not take (`unsent`) for
-/// the caller, which may wait. `WouldBlock` when nothing was queued.
+/// One `recvmmsg` (waiting for the first datagram), every answer, one `sendmmsg`.
 fn drain_batch(
     fd: RawFd,
     view: &DnsView,
+    rt: &Handle,
     rbufs: &mut [Vec<u8>],
     outs: &mut [Vec<u8>],
-    slow: &mut Vec<(Vec<u8>, SocketAddr)>,
-    unsent: &mut Vec<(Vec<u8>, SocketAddr)>,
 ) -> std::io::Result<usize> {
     let mut metas: [(usize, Option<SockaddrStorage>); BATCH] = [(0, None); BATCH];
     let n = {
@@ -99,7 +144,7 @@ fn drain_batch(
             fd,
             &mut headers,
             iovs.iter_mut(),
-            MsgFlags::MSG_DONTWAIT,
+            MsgFlags::MSG_WAITFORONE,
             None,
         )
         .map_err(std::io::Error::from)?;
@@ -120,32 +165,43 @@ fn drain_batch(
         if fast::answer(view, pkt, &mut outs[i]) {
             ready.push(i);
             addrs.push(Some(*addr));
-        } else {
-            slow.push((pkt.to_vec(), peer));
+            continue;
+        }
+        // The full path never waits (`Capture` only encodes), so one poll finishes it and its
+        // answer joins this batch's `sendmmsg`; should it ever wait, the runtime finishes it.
+        let mut answer = std::pin::pin!(full(view, pkt, peer));
+        let bytes = match answer
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(b) => b,
+            Poll::Pending => rt.block_on(answer),
+        };
+        if let Some(bytes) = bytes {
+            outs[i].clear();
+            outs[i].extend_from_slice(&bytes);
+            ready.push(i);
+            addrs.push(Some(*addr));
         }
     }
-    if !ready.is_empty() {
-        let iov: Vec<[IoSlice<'_>; 1]> = ready.iter().map(|&i| [IoSlice::new(&outs[i])]).collect();
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(ready.len(), None);
-        let sent = match sendmmsg(
+    let iov: Vec<[IoSlice<'_>; 1]> = ready.iter().map(|&i| [IoSlice::new(&outs[i])]).collect();
+    let mut start = 0;
+    while start < iov.len() {
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iov.len() - start, None);
+        match sendmmsg(
             fd,
             &mut headers,
-            iov.iter(),
-            &addrs,
+            iov[start..].iter(),
+            &addrs[start..],
             [],
-            MsgFlags::MSG_DONTWAIT,
+            MsgFlags::empty(),
         ) {
-            Ok(r) => r.count(),
-            Err(nix::errno::Errno::EAGAIN) => 0,
+            Ok(r) => start += r.count().max(1),
+            Err(nix::errno::Errno::EINTR) => {}
+            // One answer the kernel refuses (an unroutable peer, say) must not cost the rest.
             Err(e) => {
-                log::debug!("dns: udp sendmmsg: {e}");
-                ready.len()
-            }
-        };
-        // What the socket did not take yet goes out one by one, waiting for it.
-        for (k, &i) in ready.iter().enumerate().skip(sent) {
-            if let Some(peer) = addrs[k].as_ref().and_then(to_std) {
-                unsent.push((outs[i].clone(), peer));
+                log::debug!("dns: udp send: {e}");
+                start += 1;
             }
         }
     }
@@ -157,18 +213,6 @@ fn to_std(a: &SockaddrStorage) -> Option<SocketAddr> {
         return Some(SocketAddr::V4((*v4).into()));
     }
     a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
-}
-
-async fn send(sock: &UdpSocket, bytes: &[u8], peer: SocketAddr) {
-    match sock.try_send_to(bytes, peer) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            if let Err(e) = sock.send_to(bytes, peer).await {
-                log::debug!("dns: udp send to {peer}: {e}");
-            }
-        }
-        Err(e) => log::debug!("dns: udp send to {peer}: {e}"),
-    }
 }
 
 /// The full path: parse with hickory and run the shared handler; `None` = no answer (too

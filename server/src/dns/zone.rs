@@ -176,9 +176,13 @@ impl<'a> RrsetRef<'a> {
 /// Every RRset at one owner name, packed into one allocation (a DDNS zone is mostly tiny
 /// nodes, so per-allocation overhead would dominate): `[key_len u8][key]` then, per RRset in
 /// type order, `[type u16][ttl u32][len u32][len bytes of length-prefixed RDATAs]`. Never
-/// empty in a stored node. Cloning shares the allocation.
+/// empty in a stored node. Cloning shares the allocation. `prefix` repeats the key's first
+/// bytes inline (see `key_prefix`), so a shard's binary search rarely reads the allocation.
 #[derive(Clone)]
-pub(crate) struct Node(Arc<[u8]>);
+pub(crate) struct Node {
+    prefix: u64,
+    data: Arc<[u8]>,
+}
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -203,19 +207,27 @@ impl Node {
             b.extend_from_slice(&(s.data.len() as u32).to_be_bytes());
             b.extend_from_slice(&s.data);
         }
-        Node(Arc::from(b))
+        Node {
+            prefix: key_prefix(key),
+            data: Arc::from(b),
+        }
     }
 
     pub fn key(&self) -> &[u8] {
-        let n = usize::from(self.0[0]);
-        &self.0[1..1 + n]
+        let n = usize::from(self.data[0]);
+        &self.data[1..1 + n]
+    }
+
+    /// Does this node's key sort before `key` (whose `key_prefix` is `prefix`)?
+    fn before(&self, key: &[u8], prefix: u64) -> bool {
+        self.prefix < prefix || (self.prefix == prefix && self.key() < key)
     }
 
     /// The RRsets in type order.
     pub fn rrsets(&self) -> NodeIter<'_> {
-        let n = usize::from(self.0[0]);
+        let n = usize::from(self.data[0]);
         NodeIter {
-            rest: &self.0[1 + n..],
+            rest: &self.data[1 + n..],
         }
     }
 
@@ -258,6 +270,24 @@ impl<'a> Iterator for NodeIter<'a> {
         let rtype = RType::from_code(code)?;
         Some(RrsetRef { rtype, ttl, data })
     }
+}
+
+/// The first 8 octets of a key as a big-endian number, zero-padded. If `a < b` they differ in
+/// one of those octets (then the prefixes differ the same way), or `a` is a shorter prefix of
+/// `b` (its zero padding is not above `b`'s octets), or they differ later (equal prefixes): so
+/// `a < b` implies `key_prefix(a) <= key_prefix(b)`, and comparing prefixes first keeps the
+/// order while most comparisons never read a node's allocation.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Position of the first node in `nodes` (sorted by key) whose key is not below `key`.
+fn search(nodes: &[Node], key: &[u8]) -> usize {
+    let prefix = key_prefix(key);
+    nodes.partition_point(|n| n.before(key, prefix))
 }
 
 /// Sorted by key.
@@ -333,7 +363,7 @@ impl ZoneData {
 
     pub fn find(&self, hasher: &impl BuildHasher, key: &[u8]) -> Found<'_> {
         let shard = &self.shards[self.shard_index(hasher, key)];
-        let pos = shard.partition_point(|n| n.key() < key);
+        let pos = search(shard, key);
         match shard.get(pos) {
             Some(n) if n.key() == key => Found::Node(n),
             Some(n) if n.key().starts_with(key) => Found::Empty,
@@ -344,16 +374,25 @@ impl ZoneData {
     /// Build from scratch (zone load or re-shard).
     fn build(hasher: &impl BuildHasher, serial: u32, mut nodes: Vec<Node>) -> Self {
         let count = shard_count_for(nodes.len());
-        let mut shards: Vec<Vec<Node>> = vec![Vec::new(); count];
         nodes.sort_by(|a, b| a.key().cmp(b.key()));
         let names = nodes.len();
         let cuts = nodes
             .iter()
             .filter(|n| is_cut(n.key(), n.get(RType::Ns).is_some()))
             .count();
-        for n in nodes {
-            let i = (shard_hash(hasher, n.key()) as usize) & (count - 1);
-            shards[i].push(n);
+        // Shard sizes first, so every shard is allocated once at its size: the load's peak
+        // memory is what the process keeps (freed heap is rarely returned to the system).
+        let idx: Vec<u32> = nodes
+            .iter()
+            .map(|n| ((shard_hash(hasher, n.key()) as usize) & (count - 1)) as u32)
+            .collect();
+        let mut sizes = vec![0usize; count];
+        for &i in &idx {
+            sizes[i as usize] += 1;
+        }
+        let mut shards: Vec<Vec<Node>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for (n, i) in nodes.into_iter().zip(idx) {
+            shards[i as usize].push(n);
         }
         ZoneData {
             serial,
@@ -399,7 +438,7 @@ impl ZoneData {
             };
             let nodes = &mut touched[slot].1;
             let new_set = Rrset::encode(&change.name, change.rtype, &change.records);
-            let pos = nodes.partition_point(|n| n.key() < &key[..]);
+            let pos = search(nodes, &key);
             let existing = nodes.get(pos).filter(|n| n.key() == &key[..]).cloned();
             let mut rrsets: Vec<Rrset> = existing.as_ref().map(Node::to_sets).unwrap_or_default();
             let was_cut = existing
@@ -522,7 +561,9 @@ impl Zone {
         }
         // Sort by key then type; a repeated (key, type) keeps the last one given.
         sets.sort_by(|a, b| (&a.0, a.1.rtype).cmp(&(&b.0, b.1.rtype)));
-        let mut nodes: Vec<Node> = Vec::new();
+        // Exact capacity: at 1M names a doubling Vec would leave megabytes of slack behind.
+        let distinct = sets.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
+        let mut nodes: Vec<Node> = Vec::with_capacity(distinct.min(sets.len()));
         let mut iter = sets.into_iter().peekable();
         while let Some((key, first)) = iter.next() {
             let mut group = vec![first];
@@ -577,6 +618,53 @@ mod tests {
         );
         assert_eq!(key_for_owner("wwwexample.org", "example.org"), None);
         assert_eq!(key_for_owner("example.net", "example.org"), None);
+    }
+
+    #[test]
+    fn prefix_search_matches_a_plain_binary_search() {
+        // Keys that share 8-octet prefixes, are prefixes of each other, hold zero octets and
+        // 0xff, in sorted order: `search` must agree with a search on whole keys everywhere.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for a in [
+            &b""[..],
+            b"\x01a",
+            b"\x07abcdefg",
+            b"\x08abcdefgh",
+            b"\x01\x00",
+            b"\x01\xff",
+        ] {
+            for b in [
+                &b""[..],
+                b"\x01b",
+                b"\x03\x00\x00\x00",
+                b"\x02zz",
+                b"\x01\xff",
+            ] {
+                let mut k = a.to_vec();
+                k.extend_from_slice(b);
+                keys.push(k);
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let set = Rrset::encode("x", RType::A, &[rec("192.0.2.1")]).unwrap();
+        let nodes: Vec<Node> = keys
+            .iter()
+            .map(|k| Node::new(k, std::slice::from_ref(&set)))
+            .collect();
+        let mut probes = keys.clone();
+        for k in &keys {
+            let mut longer = k.clone();
+            longer.push(0);
+            probes.push(longer);
+            if let Some((_, short)) = k.split_last() {
+                probes.push(short.to_vec());
+            }
+        }
+        for p in &probes {
+            let want = keys.partition_point(|k| k < p);
+            assert_eq!(search(&nodes, p), want, "probe {p:?}");
+        }
     }
 
     #[test]
