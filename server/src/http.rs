@@ -225,9 +225,9 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
     let (route, reply, close) = match body_result {
         Ok(b) => {
             areq.body = b.to_vec();
-            let ctx2 = ctx.clone();
-            let areq2 = areq.clone();
-            match tokio::task::spawn_blocking(move || api::handle(&ctx2, &areq2)).await {
+            // A task of its own so a panicking handler becomes a 500, not a dead connection
+            // task; spawned from this worker it runs here next, without a thread hand-off.
+            match tokio::spawn(api::handle_async(ctx.clone(), areq.clone())).await {
                 Ok((route, reply)) => (route, reply, false),
                 Err(e) => {
                     log::error!("request {}: handler panicked: {e}", areq.id);

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use crate::api::hostnames::{find_owned, user_of, zone_of, Changes};
-use crate::api::{unmap, ApiRequest, Ctx, Reply};
+use crate::api::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::auth;
 use crate::clock;
 use crate::error::ApiError;
@@ -89,8 +89,23 @@ fn addresses(req: &ApiRequest) -> Result<(Option<String>, Option<String>), ApiEr
 }
 
 pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
+    plan(ctx, req)?.run(ctx)
+}
+
+/// What became of one hostname of the request.
+enum Outcome {
+    NotFqdn,
+    NoHost,
+    Good(String),
+    NoChange,
+}
+
+/// Up to the write: authenticated, hostnames and addresses parsed.
+pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     let p = auth::authenticate(ctx, req, auth::token_from(req))?;
-    let user = user_of(&p).map_err(|_| ApiError::Unauthorized("operator token".into()))?;
+    let user = user_of(&p)
+        .map_err(|_| ApiError::Unauthorized("operator token".into()))?
+        .clone();
     let hosts: Vec<String> = req
         .param("hostname")
         .unwrap_or("")
@@ -99,10 +114,10 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
         .filter(|h| !h.is_empty())
         .collect();
     if hosts.is_empty() {
-        return Ok(Reply::text(200, NOTFQDN));
+        return Ok(Plan::Reply(Reply::text(200, NOTFQDN)));
     }
     if hosts.len() > MAX_HOSTS {
-        return Ok(Reply::text(200, NUMHOST));
+        return Ok(Plan::Reply(Reply::text(200, NUMHOST)));
     }
     let (v4, v6) = addresses(req)?;
     let shown = match (&v4, &v6) {
@@ -115,17 +130,17 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
         ipv6: v6.map(Some),
         ..Default::default()
     };
-    let lines = ctx.store.write(|w| {
-        let mut lines = Vec::with_capacity(hosts.len());
+    Ok(Plan::Write(Box::new(move |w| {
+        let mut outcomes = Vec::with_capacity(hosts.len());
         for h in &hosts {
             if !h.contains('.') || validate::domain_name(h).is_err() {
-                lines.push(NOTFQDN.to_string());
+                outcomes.push(Outcome::NotFqdn);
                 continue;
             }
-            let mut host = match find_owned(w.tx, user, h) {
+            let mut host = match find_owned(w.tx, &user, h) {
                 Ok(x) => x,
                 Err(ApiError::NotFound(..)) => {
-                    lines.push(NOHOST.to_string());
+                    outcomes.push(Outcome::NoHost);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -135,17 +150,32 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
                 crate::store::queries::update_hostname(w.tx, &host)?;
                 let zone = zone_of(w.tx, &host)?;
                 w.publish(&zone, host.rrsets())?;
-                ctx.metrics.updates.fetch_add(1, Ordering::Relaxed);
-                log::info!("update {} (dyndns2): {shown}", host.fqdn());
-                lines.push(format!("{GOOD} {shown}"));
+                outcomes.push(Outcome::Good(host.fqdn()));
             } else {
-                ctx.metrics.updates_nochg.fetch_add(1, Ordering::Relaxed);
-                lines.push(format!("{NOCHG} {shown}"));
+                outcomes.push(Outcome::NoChange);
             }
         }
-        Ok::<_, ApiError>(lines)
-    })?;
-    Ok(Reply::text(200, lines.join("\n")))
+        let render: Render = Box::new(move |ctx| {
+            let lines: Vec<String> = outcomes
+                .iter()
+                .map(|o| match o {
+                    Outcome::NotFqdn => NOTFQDN.to_string(),
+                    Outcome::NoHost => NOHOST.to_string(),
+                    Outcome::Good(fqdn) => {
+                        ctx.metrics.updates.fetch_add(1, Ordering::Relaxed);
+                        log::info!("update {fqdn} (dyndns2): {shown}");
+                        format!("{GOOD} {shown}")
+                    }
+                    Outcome::NoChange => {
+                        ctx.metrics.updates_nochg.fetch_add(1, Ordering::Relaxed);
+                        format!("{NOCHG} {shown}")
+                    }
+                })
+                .collect();
+            Reply::text(200, lines.join("\n"))
+        });
+        Ok(render)
+    })))
 }
 
 #[cfg(test)]

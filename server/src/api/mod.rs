@@ -10,6 +10,7 @@ pub mod luadns;
 pub mod update;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Decision, RateLimiter};
-use crate::store::Store;
+use crate::store::{Store, WriteTx};
 
 /// Shared state of the HTTP side.
 pub struct Ctx {
@@ -226,20 +227,90 @@ pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
     r
 }
 
+/// Renders a write route's reply from what its committed write produced.
+pub type Render = Box<dyn FnOnce(&Ctx) -> Reply + Send>;
+
+/// A write route's one store write, producing its reply's renderer.
+pub type WriteFn = Box<dyn FnOnce(&mut WriteTx) -> Result<Render, ApiError> + Send>;
+
+/// A write route after parsing, authentication and validation: its reply already, or the one
+/// store write whose result renders it. The same plan runs in place (`run`, blocking) or
+/// through the store's writer thread (`run_async`, from a request task).
+pub enum Plan {
+    Reply(Reply),
+    Write(WriteFn),
+}
+
+impl Plan {
+    pub fn run(self, ctx: &Ctx) -> Result<Reply, ApiError> {
+        match self {
+            Plan::Reply(r) => Ok(r),
+            Plan::Write(w) => Ok(ctx.store.write(w)?(ctx)),
+        }
+    }
+
+    pub async fn run_async(self, ctx: &Ctx) -> Result<Reply, ApiError> {
+        match self {
+            Plan::Reply(r) => Ok(r),
+            Plan::Write(w) => Ok(ctx.store.write_async(w).await?(ctx)),
+        }
+    }
+}
+
+/// The per-address limit, checked before any route but the health and metrics ones.
+fn ip_limited(ctx: &Ctx, req: &ApiRequest, route: &str, family: Family) -> Option<Reply> {
+    if route == "healthz" || route == "metrics" {
+        return None;
+    }
+    let d = ctx.ip_limits.check(&req.peer, clock::unix_now());
+    (!d.allowed).then(|| render_error(family, &ApiError::RateLimited(d.retry_after), req))
+}
+
+/// Answer one request from a request task. The DDNS update routes (`/update`, its path form,
+/// dyndns2) run here up to their write, which joins the store's writer thread's next group:
+/// no blocking-pool thread, no hand-off per request. Every other route runs `handle` on the
+/// blocking pool. A panic anywhere propagates to the caller's task (an HTTP 500 there).
+pub async fn handle_async(ctx: Arc<Ctx>, req: ApiRequest) -> (&'static str, Reply) {
+    let (route, family) = {
+        let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+        classify(&segs, &req)
+    };
+    let plan: fn(&Ctx, &ApiRequest) -> Result<Plan, ApiError> = match (route, req.method.as_str()) {
+        ("update", "GET" | "POST") => update::plan,
+        ("update_path", "GET") => update::plan_path,
+        ("dyndns2", "GET" | "POST") => dyndns2::plan,
+        _ => {
+            return match tokio::task::spawn_blocking(move || handle(&ctx, &req)).await {
+                Ok(r) => r,
+                Err(e) => match e.try_into_panic() {
+                    Ok(p) => std::panic::resume_unwind(p),
+                    // Cancelled: the runtime is shutting down.
+                    Err(_) => (route, Reply::text(503, "shutting down")),
+                },
+            };
+        }
+    };
+    if let Some(r) = ip_limited(&ctx, &req, route, family) {
+        return (route, r);
+    }
+    let reply = match plan(&ctx, &req) {
+        Ok(p) => p.run_async(&ctx).await,
+        Err(e) => Err(e),
+    };
+    (
+        route,
+        reply.unwrap_or_else(|e| render_error(family, &e, &req)),
+    )
+}
+
 /// Answer one request. Returns the route label (for metrics) and the reply.
 pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let m = req.method.as_str();
     let (route, family) = classify(&segs, req);
 
-    if route != "healthz" && route != "metrics" {
-        let d = ctx.ip_limits.check(&req.peer, clock::unix_now());
-        if !d.allowed {
-            return (
-                route,
-                render_error(family, &ApiError::RateLimited(d.retry_after), req),
-            );
-        }
+    if let Some(r) = ip_limited(ctx, req, route, family) {
+        return (route, r);
     }
 
     if family == Family::Lua {

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Map, Value};
 
 use crate::api::hostnames::{self, find_owned, view, Changes};
-use crate::api::{unmap, ApiRequest, Ctx, Reply};
+use crate::api::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::auth::{self, Principal};
 use crate::clock;
 use crate::error::ApiError;
@@ -200,6 +200,16 @@ fn parse_json(ctx: &Ctx, m: &Map<String, Value>, peer: IpAddr) -> Result<UpdateR
 
 /// `GET/POST /update`.
 pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
+    plan(ctx, req)?.run(ctx)
+}
+
+/// `GET /update/{domain}/{token}[/{ip}]`.
+pub fn handle_path(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
+    plan_path(ctx, req)?.run(ctx)
+}
+
+/// `/update` up to its write: parsed, authenticated, validated.
+pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     let mut params = req.query.clone();
     let parsed = if wants_json(req) {
         let m = hostnames::json_object(req)?;
@@ -223,21 +233,22 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
         let p = auth::authenticate(ctx, req, token)?;
         (p, parse_params(ctx, &params, req.peer)?)
     };
-    run(ctx, &parsed.0, parsed.1)
+    plan_write(ctx, parsed.0, parsed.1)
 }
 
-/// `GET /update/{domain}/{token}[/{ip}]`.
-pub fn handle_path(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
+/// The path form up to its write.
+pub fn plan_path(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     let s = &req.segments;
     let p = auth::authenticate(ctx, req, Some(Secret::new(s[2].clone())))?;
     let mut params = vec![("domains".to_string(), s[1].clone())];
     if let Some(ip) = s.get(3) {
         params.push(("ip".to_string(), ip.clone()));
     }
-    run(ctx, &p, parse_params(ctx, &params, req.peer)?)
+    let u = parse_params(ctx, &params, req.peer)?;
+    plan_write(ctx, p, u)
 }
 
-fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
+fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiError> {
     if u.domains.is_empty() {
         return Err(ApiError::BadRequest("'domains' is required".into()));
     }
@@ -246,12 +257,20 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
             "at most 100 domains per request".into(),
         ));
     }
-    let (hosts, changed) = ctx.store.write(|w| {
-        let mut hosts: Vec<Hostname> = Vec::with_capacity(u.domains.len());
-        for d in &u.domains {
-            let h = match p {
+    let default_ttl = ctx.config.limits.default_ttl;
+    let UpdateRequest {
+        domains,
+        changes,
+        txt_mode,
+        verbose,
+        json,
+    } = u;
+    Ok(Plan::Write(Box::new(move |w| {
+        let mut hosts: Vec<Hostname> = Vec::with_capacity(domains.len());
+        for d in &domains {
+            let h = match &p {
                 Principal::User(user) => find_owned(w.tx, user, d)?,
-                Principal::Operator => operator_name(w.tx, d, ctx.config.limits.default_ttl)?,
+                Principal::Operator => operator_name(w.tx, d, default_ttl)?,
             };
             if !hosts.iter().any(|x| x.id == h.id) {
                 hosts.push(h);
@@ -260,7 +279,7 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
         let mut changed = false;
         for h in &mut hosts {
             let is_new = h.created_at.is_empty();
-            if u.changes.apply(h) || is_new {
+            if changes.apply(h) || is_new {
                 changed = true;
                 let now = clock::now_rfc3339();
                 h.updated_at = now.clone();
@@ -274,8 +293,21 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
                 w.publish(&zone, h.rrsets())?;
             }
         }
-        Ok::<_, ApiError>((hosts, changed))
-    })?;
+        let render: Render =
+            Box::new(move |ctx| answer(ctx, &hosts, changed, txt_mode, verbose, json));
+        Ok(render)
+    })))
+}
+
+/// The reply once the write has committed.
+fn answer(
+    ctx: &Ctx,
+    hosts: &[Hostname],
+    changed: bool,
+    txt_mode: bool,
+    verbose: bool,
+    json: bool,
+) -> Reply {
     let counter = if changed {
         &ctx.metrics.updates
     } else {
@@ -283,7 +315,7 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
     };
     counter.fetch_add(hosts.len() as u64, Ordering::Relaxed);
     if changed {
-        for h in &hosts {
+        for h in hosts {
             log::info!(
                 "update {}: ipv4={} ipv6={} txt={}",
                 h.fqdn(),
@@ -293,22 +325,22 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
             );
         }
     }
-    if u.json {
-        return Ok(Reply::json(
+    if json {
+        return Reply::json(
             200,
             &serde_json::json!({
                 "status": OK,
                 "changed": changed,
                 "hostnames": hosts.iter().map(view).collect::<Vec<_>>(),
             }),
-        ));
+        );
     }
-    if !u.verbose {
-        return Ok(Reply::text(200, OK));
+    if !verbose {
+        return Reply::text(200, OK);
     }
     let first = &hosts[0];
     let word = if changed { UPDATED } else { NOCHANGE };
-    let body = if u.txt_mode {
+    let body = if txt_mode {
         format!("{OK}\n{}\n{word}", first.txt.as_deref().unwrap_or(""))
     } else {
         format!(
@@ -317,7 +349,7 @@ fn run(ctx: &Ctx, p: &Principal, u: UpdateRequest) -> Result<Reply, ApiError> {
             first.ipv6.as_deref().unwrap_or("")
         )
     };
-    Ok(Reply::text(200, body))
+    Reply::text(200, body)
 }
 
 /// An operator-managed name: an fqdn in a shared zone that no user owns (created on first

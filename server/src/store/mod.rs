@@ -10,6 +10,12 @@
 //! order and wakes the group. Nobody answers before the COMMIT that holds their change has
 //! returned, so every 2xx is durable, and the next DNS query after it sees the change.
 //!
+//! The hot DDNS writes (`/update`, dyndns2) take a second door to the same groups:
+//! `write_async` queues the write for one writer thread (`run_writer`), which takes whatever
+//! is queued, runs each in its savepoint, commits once and then answers each waiting
+//! request task. The request never leaves its runtime worker for a blocking thread, and a
+//! group forms from everything that arrived during the previous commit's fsync.
+//!
 //! Changes made by another process (e.g. `lucentd zone add` while `serve` runs) are noticed by
 //! `sync_external` through `PRAGMA data_version` and reloaded zone by zone.
 
@@ -145,6 +151,19 @@ impl BatchDone {
 /// Most writes sharing one commit (bounds the wait of the first one).
 const MAX_BATCH: usize = 64;
 
+/// SQLite's extended result code of an error (1, SQLITE_ERROR, when it has none).
+fn code_of(e: &rusqlite::Error) -> i32 {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+        _ => 1,
+    }
+}
+
+/// An error carrying a group's outcome back to one of its writes.
+fn sqlite_error(code: i32, msg: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(msg))
+}
+
 /// Read connections: WAL lets them read the last commit while the writer works, so reads
 /// (every request's token lookup) neither wait for a write group nor cut it short.
 struct ReadPool {
@@ -155,8 +174,30 @@ struct ReadPool {
 /// How many read connections (each a few hundred KiB of page cache at most).
 const READERS: usize = 4;
 
+/// A queued write: run inside its savepoint (`None`: the group could not start, with why),
+/// it says whether to keep its changes and returns what to do once the COMMIT is settled.
+type Job = Box<dyn FnOnce(Result<&mut WriteTx, &rusqlite::Error>) -> (bool, Completion) + Send>;
+/// Told the commit's outcome (or the write's own failure to release its savepoint).
+type Completion = Box<dyn FnOnce(Result<(), (i32, String)>) + Send>;
+
+/// The writer thread's queue.
+#[derive(Default)]
+struct JobQueue {
+    state: Mutex<Jobs>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct Jobs {
+    queue: Vec<Job>,
+    /// A writer thread is taking jobs (else `write_async` runs the write itself).
+    running: bool,
+    stop: bool,
+}
+
 pub struct Store {
     inner: Mutex<Inner>,
+    jobs: JobQueue,
     readers: ReadPool,
     /// Writers waiting for the lock: a writer that sees one leaves its batch open for it.
     writers_waiting: AtomicUsize,
@@ -195,6 +236,7 @@ impl Store {
                 loaded: false,
                 batch: None,
             }),
+            jobs: JobQueue::default(),
             writers_waiting: AtomicUsize::new(0),
             dns,
             apex,
@@ -248,26 +290,35 @@ impl Store {
             }
             Err(e) => {
                 log::error!("commit of {} writes failed: {e}", batch.size);
-                let code = match &e {
-                    rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
-                    _ => 1,
-                };
                 let _ = inner.conn.execute_batch("ROLLBACK");
-                Err((code, e.to_string()))
+                Err((code_of(&e), e.to_string()))
             }
         };
         batch.done.finish(result);
     }
 
     fn publish(&self, inner: &mut Inner, pending: Vec<Publish>) -> rusqlite::Result<()> {
-        for p in pending {
+        let mut pending = pending.into_iter().peekable();
+        while let Some(p) = pending.next() {
             match p {
                 Publish::Rrsets {
                     zone_id,
                     zone,
-                    serial,
-                    changes,
+                    mut serial,
+                    mut changes,
                 } => {
+                    // A group's consecutive changes to one zone become one new snapshot (in
+                    // order, with the last serial): readers see them together, as committed.
+                    while let Some(Publish::Rrsets {
+                        serial: s,
+                        changes: c,
+                        ..
+                    }) = pending.next_if(
+                        |n| matches!(n, Publish::Rrsets { zone_id: z, .. } if *z == zone_id),
+                    ) {
+                        serial = s;
+                        changes.extend(c);
+                    }
                     inner.served.insert(zone_id, (zone.clone(), serial));
                     self.dns.apply(&zone, serial, changes);
                 }
@@ -383,6 +434,164 @@ impl Store {
         self.finish_write(start, out, &done)
     }
 
+    /// `write` for request tasks: the same atomic, durable write, run by the writer thread
+    /// (`run_writer`) in a group with whatever else is queued. Resolves after the COMMIT
+    /// holding it and the publication of its DNS changes. Without a writer thread (tests,
+    /// one-shot tools) it runs `write` in place. A panic inside `f` rolls back its savepoint
+    /// and fails this write only.
+    pub async fn write_async<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        let start = Instant::now();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |w| {
+            let out = match w {
+                Ok(w) => f(w),
+                Err(e) => Err(sqlite_error(code_of(e), e.to_string()).into()),
+            };
+            let keep = out.is_ok();
+            let done: Completion = Box::new(move |commit| {
+                let r = match (out, commit) {
+                    (Err(e), _) => Err(e),
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err((code, msg))) => Err(sqlite_error(code, msg).into()),
+                };
+                let _ = tx.send(r);
+            });
+            (keep, done)
+        });
+        let mut job = Some(job);
+        {
+            let mut jobs = self.jobs.state.lock().unwrap_or_else(|p| p.into_inner());
+            if jobs.running {
+                jobs.queue.extend(job.take());
+            }
+        }
+        match job {
+            // No writer thread: run the group here.
+            Some(job) => self.run_group(vec![job]),
+            None => self.jobs.cv.notify_one(),
+        }
+        let r = match rx.await {
+            Ok(r) => r,
+            // The job was dropped unanswered: it panicked (its savepoint was rolled back).
+            Err(_) => Err(sqlite_error(1, "write aborted by a panic".into()).into()),
+        };
+        self.latency.observe(start.elapsed());
+        r
+    }
+
+    /// The writer thread's loop: until `stop_writer`, take up to `MAX_BATCH` queued writes,
+    /// run them as one group (one COMMIT, one fsync), publish, answer them. Jobs still
+    /// queued at the stop are run before it returns.
+    pub fn run_writer(&self) {
+        {
+            let mut jobs = self.jobs.state.lock().unwrap_or_else(|p| p.into_inner());
+            jobs.running = true;
+            jobs.stop = false;
+        }
+        loop {
+            let batch: Vec<Job> = {
+                let mut jobs = self.jobs.state.lock().unwrap_or_else(|p| p.into_inner());
+                while jobs.queue.is_empty() && !jobs.stop {
+                    jobs = self.jobs.cv.wait(jobs).unwrap_or_else(|p| p.into_inner());
+                }
+                if jobs.queue.is_empty() {
+                    jobs.running = false;
+                    return;
+                }
+                let n = jobs.queue.len().min(MAX_BATCH);
+                jobs.queue.drain(..n).collect()
+            };
+            self.run_group(batch);
+        }
+    }
+
+    /// Ask the writer thread to finish what is queued and return.
+    pub fn stop_writer(&self) {
+        self.jobs
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stop = true;
+        self.jobs.cv.notify_all();
+    }
+
+    fn run_group(&self, batch: Vec<Job>) {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let mut done: Vec<(Completion, Option<(i32, String)>)> = Vec::with_capacity(batch.len());
+        if let Err(e) = inner.conn.execute_batch("BEGIN IMMEDIATE") {
+            drop(g);
+            for job in batch {
+                let (_, d) = job(Err(&e));
+                d(Ok(()));
+            }
+            return;
+        }
+        let mut pending = Vec::new();
+        let size = batch.len();
+        for job in batch {
+            if let Err(e) = inner.conn.execute_batch("SAVEPOINT w") {
+                let (_, d) = job(Err(&e));
+                done.push((d, None));
+                continue;
+            }
+            let mut w = WriteTx {
+                tx: &inner.conn,
+                pending: Vec::new(),
+            };
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(&mut w))));
+            let publish = w.pending;
+            match ran {
+                Ok((true, d)) => match inner.conn.execute_batch("RELEASE w") {
+                    Ok(()) => {
+                        pending.extend(publish);
+                        done.push((d, None));
+                    }
+                    Err(e) => {
+                        let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+                        done.push((d, Some((code_of(&e), e.to_string()))));
+                    }
+                },
+                Ok((false, d)) => {
+                    let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+                    done.push((d, None));
+                }
+                Err(_) => {
+                    // The job (and its answer channel) is gone: its request sees an error.
+                    log::error!("a write panicked; its changes were rolled back");
+                    let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+                }
+            }
+        }
+        let group = Arc::new(BatchDone::default());
+        inner.batch = Some(Batch {
+            done: group.clone(),
+            pending,
+            size,
+        });
+        self.commit_batch(inner);
+        drop(g);
+        let commit = group
+            .result
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| Err((1, "write group never committed".into())));
+        for (d, own) in done {
+            d(match own {
+                Some(e) => Err(e),
+                None => commit.clone(),
+            });
+        }
+    }
+
     /// The answer of a write once its group is settled: its own error, or the commit's.
     fn finish_write<T, E: From<rusqlite::Error>>(
         &self,
@@ -399,16 +608,8 @@ impl Store {
             .clone();
         match r {
             Some(Ok(())) => Ok(out),
-            Some(Err((code, msg))) => Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(code),
-                Some(msg),
-            )
-            .into()),
-            None => Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(1),
-                Some("write group never committed".into()),
-            )
-            .into()),
+            Some(Err((code, msg))) => Err(sqlite_error(code, msg).into()),
+            None => Err(sqlite_error(1, "write group never committed".into()).into()),
         }
     }
 
@@ -506,5 +707,98 @@ impl Store {
         let backup = rusqlite::backup::Backup::new(conn, &mut out)?;
         backup.run_to_completion(256, Duration::from_millis(5), None)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_at(dir: &Path) -> Arc<Store> {
+        let apex = crate::dns::tests::apex_config();
+        let view = Arc::new(DnsView::new(apex.clone()));
+        let store = Store::new(&dir.join("t.db"), view, apex).unwrap();
+        store
+            .write(|w| w.tx.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)"))
+            .unwrap();
+        Arc::new(store)
+    }
+
+    fn rows(store: &Store) -> Vec<i64> {
+        store
+            .read(|tx| {
+                let mut st = tx.prepare("SELECT x FROM t ORDER BY x")?;
+                let r = st.query_map([], |r| r.get(0))?.collect();
+                r
+            })
+            .unwrap()
+    }
+
+    /// Through the writer thread: every write is answered after its group committed; a
+    /// failing write (constraint) and a panicking one fail alone, the rest of their groups
+    /// commit; the thread stops after draining.
+    #[test]
+    fn writer_thread_groups_isolate_failures() {
+        let dir = std::env::temp_dir().join(format!("lucent-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = store_at(&dir);
+        let writer = {
+            let s = store.clone();
+            std::thread::spawn(move || s.run_writer())
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let results: Vec<Result<i64, rusqlite::Error>> = rt.block_on(async {
+            let tasks: Vec<_> = (0..200i64)
+                .map(|i| {
+                    let s = store.clone();
+                    tokio::spawn(async move {
+                        s.write_async(move |w| {
+                            // 107 and 113 write 7 and 13 again: unique violations.
+                            let x = if i == 107 || i == 113 { i - 100 } else { i };
+                            if i == 150 {
+                                panic!("a write that panics");
+                            }
+                            w.tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                            Ok::<_, rusqlite::Error>(x)
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        // 7/107 and 13/113 race for one key each: exactly one of each pair fails.
+        let failed: Vec<usize> = (0..200).filter(|&i| results[i].is_err()).collect();
+        assert_eq!(failed.len(), 3, "{failed:?}");
+        assert!(failed.contains(&150));
+        assert!(failed.contains(&7) != failed.contains(&107), "{failed:?}");
+        assert!(failed.contains(&13) != failed.contains(&113), "{failed:?}");
+        // What the successful writes returned is exactly what is stored.
+        let mut want: Vec<i64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .copied()
+            .collect();
+        want.sort();
+        assert_eq!(want.len(), 197);
+        assert_eq!(rows(&store), want);
+        store.stop_writer();
+        writer.join().unwrap();
+        // Without the thread, write_async runs the write in place.
+        let r = rt.block_on(store.write_async(|w| {
+            w.tx.execute("INSERT INTO t (x) VALUES (500)", [])?;
+            Ok::<_, rusqlite::Error>(())
+        }));
+        assert!(r.is_ok());
+        assert!(rows(&store).contains(&500));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
