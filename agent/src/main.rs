@@ -9,6 +9,7 @@ mod client;
 mod config;
 mod detect;
 mod error;
+mod json;
 mod protocol;
 mod signals;
 mod state;

@@ -12,29 +12,23 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::detect::Detected;
+use crate::json;
 
-/// What the server acknowledged for one hostname.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the server acknowledged for one hostname (a missing key in the file is the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostState {
-    #[serde(default)]
     pub ipv4: Option<Ipv4Addr>,
-    #[serde(default)]
     pub ipv6: Option<Ipv6Addr>,
     /// Unix seconds of the last acknowledged update.
-    #[serde(default)]
     pub updated: u64,
 }
 
-/// The whole state file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The whole state file (its JSON form is in json.rs; a missing key is the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     /// Server base URL the acknowledgements came from; another server means an empty state.
-    #[serde(default)]
     pub server: String,
-    #[serde(default)]
     pub hosts: BTreeMap<String, HostState>,
 }
 
@@ -65,7 +59,7 @@ impl State {
                 return State::empty(server);
             }
         };
-        match serde_json::from_str::<State>(&text) {
+        match json::read(&text) {
             Ok(s) if s.server == server => s,
             Ok(_) => {
                 log::info!(
@@ -99,10 +93,10 @@ impl State {
         let mut tmp_name = path.as_os_str().to_owned();
         tmp_name.push(".tmp");
         let tmp = Path::new(&tmp_name);
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        let json = json::write(self);
         let result = (|| {
             let mut f = std::fs::File::create(tmp)?;
-            f.write_all(&json)?;
+            f.write_all(json.as_bytes())?;
             f.write_all(b"\n")?;
             f.sync_all()?;
             std::fs::rename(tmp, path)
