@@ -15,6 +15,11 @@
 //!   with such a hook, built by the same rustc, flags and linker as the agent, that must link
 //!   with the script, panic and exit through its hook. Debuggers and profilers lose the tables
 //!   too (the release binary is stripped anyway).
+//! - Identical code folding (`--icf=all`, rust-lld's and gold's; GNU ld has none): functions
+//!   whose machine code and relocations are identical, mostly generic instances, are kept once
+//!   (~8 KiB). Rust does not promise distinct addresses for distinct functions (rustc marks them
+//!   `unnamed_addr`), and neither the agent nor its dependencies compare function pointers; data
+//!   is never folded. Same Rust probe as above, linked with the flag.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -37,6 +42,9 @@ fn main() {
     }
     if let Some(arg) = no_unwind_tables(&out, &target) {
         println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    if rust_probe_runs(&out, &target, "icf", "-Wl,--icf=all") {
+        println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
     }
 }
 
@@ -70,7 +78,7 @@ INSERT AFTER .text;
 ";
 
 /// A program that panics with a hook that exits 42, as the agent's does with 101.
-const NO_UNWIND_PROBE: &str = "\
+const PROBE: &str = "\
 fn main() {
     std::panic::set_hook(Box::new(|_| std::process::exit(42)));
     if std::env::args().count() < 1000 {
@@ -83,12 +91,20 @@ fn main() {
 /// through its panic hook.
 fn no_unwind_tables(out: &Path, target: &str) -> Option<String> {
     let script = out.join("no-unwind-tables.ld");
-    let src = out.join("no_unwind_probe.rs");
-    let exe = out.join("no_unwind_probe");
     // `-Wl,` splits at commas: a path with one cannot be passed this way.
     let arg = format!("-Wl,-T,{}", script.to_str().filter(|s| !s.contains(','))?);
     std::fs::write(&script, NO_UNWIND_SCRIPT).ok()?;
-    std::fs::write(&src, NO_UNWIND_PROBE).ok()?;
+    rust_probe_runs(out, target, "no_unwind", &arg).then_some(arg)
+}
+
+/// Builds the probe program with `link_arg` as the agent would be built (same rustc, target,
+/// flags and linker), runs it, and tells whether it exited through its panic hook.
+fn rust_probe_runs(out: &Path, target: &str, name: &str, link_arg: &str) -> bool {
+    let src = out.join(format!("{name}_probe.rs"));
+    let exe = out.join(format!("{name}_probe"));
+    if std::fs::write(&src, PROBE).is_err() {
+        return false;
+    }
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let mut cmd = Command::new(rustc);
     cmd.args(["--edition=2021", "--crate-type=bin", "--target", target]);
@@ -103,7 +119,7 @@ fn no_unwind_tables(out: &Path, target: &str) -> Option<String> {
     }
     let linked = cmd
         .arg("-C")
-        .arg(format!("link-arg={arg}"))
+        .arg(format!("link-arg={link_arg}"))
         .arg("-o")
         .arg(&exe)
         .arg(&src)
@@ -111,7 +127,7 @@ fn no_unwind_tables(out: &Path, target: &str) -> Option<String> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    (linked && runs_with(&exe, 42)).then_some(arg)
+    linked && runs_with(&exe, 42)
 }
 
 fn runs_with(exe: &Path, code: i32) -> bool {
