@@ -225,8 +225,7 @@ impl Parser<'_> {
                 "hosts" => {
                     p.once(&mut hosts, "duplicate field `hosts`")?;
                     p.object("invalid type, expected a map", &mut |p, name| {
-                        let h = p.host()?;
-                        state.hosts.insert(name, h);
+                        *state.hosts.entry(&name) = p.host()?;
                         Ok(())
                     })?;
                 }
@@ -452,10 +451,14 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::state::Hosts;
 
-    fn hosts(v: &[(&str, HostState)]) -> BTreeMap<String, HostState> {
-        v.iter().map(|(k, h)| (k.to_string(), h.clone())).collect()
+    fn hosts(v: &[(&str, HostState)]) -> Hosts {
+        let mut hosts = Hosts::default();
+        for (k, h) in v {
+            *hosts.entry(k) = h.clone();
+        }
+        hosts
     }
 
     /// Written by the serde_json-based code this module replaces (`to_vec_pretty` of a State),
@@ -548,7 +551,7 @@ mod tests {
     fn reads_what_serde_json_read() {
         let only = |server: &str| State {
             server: server.into(),
-            hosts: BTreeMap::new(),
+            hosts: Hosts::default(),
         };
         let one = |h: HostState| State {
             server: "a".into(),

@@ -6,7 +6,6 @@
 //! corrupt file is an empty state (with a warning): at worst one extra update. Nothing here talks
 //! to the network; the clock is a parameter.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -29,7 +28,52 @@ pub struct HostState {
 pub struct State {
     /// Server base URL the acknowledgements came from; another server means an empty state.
     pub server: String,
-    pub hosts: BTreeMap<String, HostState>,
+    pub hosts: Hosts,
+}
+
+/// Hostname -> what was acknowledged, in hostname order (the order the file lists them in):
+/// the few map operations the state needs, on a sorted Vec (a handful of entries; a BTreeMap's
+/// code was ~6 KiB of the binary).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hosts(Vec<(String, HostState)>);
+
+impl Hosts {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&HostState> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The entry for `name`, added with defaults if missing.
+    pub fn entry(&mut self, name: &str) -> &mut HostState {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (name.to_string(), HostState::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.0.retain(|(k, _)| keep(k));
+    }
+
+    /// In hostname order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &HostState)> {
+        self.0.iter().map(|(k, h)| (k.as_str(), h))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// One update to send: these hostnames, with these addresses (`None` = leave that family alone).
@@ -81,7 +125,7 @@ impl State {
     pub fn empty(server: &str) -> State {
         State {
             server: server.to_string(),
-            hosts: BTreeMap::new(),
+            hosts: Hosts::default(),
         }
     }
 
@@ -146,7 +190,7 @@ impl State {
     /// are no longer configured.
     pub fn ack(&mut self, hostnames: &[String], sent: Detected, now: u64, configured: &[String]) {
         for h in hostnames {
-            let e = self.hosts.entry(h.clone()).or_default();
+            let e = self.hosts.entry(h);
             if let Some(ip) = sent.v4 {
                 e.ipv4 = Some(ip);
             }
@@ -155,7 +199,7 @@ impl State {
             }
             e.updated = now;
         }
-        self.hosts.retain(|h, _| configured.contains(h));
+        self.hosts.retain(|h| configured.iter().any(|c| c == h));
     }
 }
 
@@ -248,7 +292,7 @@ mod tests {
         s.ack(&all, det6, 2000, &all);
         assert_eq!(s.plan(&all, det, 2001, None), None);
         // Only the hostname that differs.
-        s.hosts.get_mut("b").unwrap().ipv4 = Some(Ipv4Addr::new(198, 51, 100, 1));
+        s.hosts.entry("b").ipv4 = Some(Ipv4Addr::new(198, 51, 100, 1));
         assert_eq!(
             s.plan(&all, det6, 2002, None).unwrap().hostnames,
             hosts(&["b"])
@@ -272,7 +316,7 @@ mod tests {
             2,
             &hosts(&["a"]),
         );
-        assert_eq!(s.hosts.keys().collect::<Vec<_>>(), vec!["a"]);
-        assert_eq!(s.hosts["a"].updated, 2);
+        assert_eq!(s.hosts.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(s.hosts.get("a").unwrap().updated, 2);
     }
 }
