@@ -18,6 +18,22 @@ pub struct Detected {
     pub v6: Option<Ipv6Addr>,
 }
 
+/// `ipv4=ADDR ipv6=ADDR`, `-` for a family not detected (log lines and `--dry-run`).
+impl std::fmt::Display for Detected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ipv4=")?;
+        match self.v4 {
+            Some(ip) => write!(f, "{ip}")?,
+            None => f.write_str("-")?,
+        }
+        f.write_str(" ipv6=")?;
+        match self.v6 {
+            Some(ip) => write!(f, "{ip}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// Whether an IPv4 address may be published. Link-local, multicast, broadcast, unspecified and
 /// reserved (240/4) never; private (RFC 1918), CGNAT/shared (100.64/10), loopback, "this
 /// network" (0/8), IETF (192.0.0/24) and benchmarking (198.18/15) only with `allow_private`.

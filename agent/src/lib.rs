@@ -180,13 +180,6 @@ pub fn run() -> i32 {
 fn once(cfg: &Config, dry_run: bool) -> i32 {
     let client = Client::for_config(cfg);
     let mut state = State::load(&cfg.state_file, &cfg.server);
-    let fmt_addrs = |d: &detect::Detected| {
-        format!(
-            "ipv4={} ipv6={}",
-            d.v4.map_or("-".into(), |ip| ip.to_string()),
-            d.v6.map_or("-".into(), |ip| ip.to_string())
-        )
-    };
     let fail = |f: &Failure| {
         eprintln!("lucent-agent: {f}");
         f.exit_code()
@@ -195,15 +188,15 @@ fn once(cfg: &Config, dry_run: bool) -> i32 {
         Tick::Updated => exit::OK,
         Tick::UpToDate(d) => {
             if dry_run {
-                println!("detected {}", fmt_addrs(&d));
+                println!("detected {d}");
                 println!("nothing to send: the server already has these addresses");
             } else {
-                log::info!("up to date ({})", fmt_addrs(&d));
+                log::info!("up to date ({d})");
             }
             exit::OK
         }
         Tick::DryRun { request, detected } => {
-            println!("detected {}", fmt_addrs(&detected));
+            println!("detected {detected}");
             println!("would send: {request}");
             exit::OK
         }

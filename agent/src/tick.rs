@@ -82,12 +82,7 @@ pub fn tick(cfg: &Config, client: &Client, state: &mut State, dry_run: bool) -> 
             _ if plan.forced => "refreshed",
             _ => "updated",
         };
-        log::info!(
-            "{what}: {} ipv4={} ipv6={}",
-            acked.join(","),
-            plan.addrs.v4.map_or("-".into(), |ip| ip.to_string()),
-            plan.addrs.v6.map_or("-".into(), |ip| ip.to_string()),
-        );
+        log::info!("{what}: {} {}", acked.join(","), plan.addrs);
         state.ack(acked, plan.addrs, now, &cfg.hostnames);
         if let Err(e) = state.save(&cfg.state_file) {
             // Not fatal: the next start re-pushes once.
