@@ -87,24 +87,9 @@ fn system_roots(cfg: &crate::config::Config) -> Option<Vec<u8>> {
     None
 }
 
-fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
-    // ureq is built without a crypto provider of its own: install ours (ring's parts, see
-    // tls.rs) as rustls's default (a no-op after the first call).
-    #[cfg(feature = "tls")]
-    let _ = crate::tls::provider().install_default();
-    let builder = Agent::config_builder();
-    #[cfg(feature = "tls")]
-    let builder = match roots {
-        Some(pem) => builder.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::new_with_certs(&parse_certs(pem)))
-                .build(),
-        ),
-        None => builder,
-    };
-    #[cfg(not(feature = "tls"))]
-    let _ = roots;
-    builder
+/// The settings of every Agent.
+fn agent_config(timeout: Duration, family: IpFamily) -> ureq::config::Config {
+    Agent::config_builder()
         .http_status_as_error(false)
         .user_agent(USER_AGENT)
         .ip_family(family)
@@ -124,7 +109,6 @@ fn agent(timeout: Duration, family: IpFamily, roots: Option<&[u8]>) -> Agent {
         .input_buffer_size(20 * 1024)
         .output_buffer_size(8 * 1024)
         .build()
-        .new_agent()
 }
 
 impl Client {
@@ -136,10 +120,26 @@ impl Client {
 
     /// Agents trusting only the certificates of `roots` (a PEM bundle) when given.
     pub fn with_roots(timeout: Duration, roots: Option<&[u8]>) -> Client {
+        // With TLS: our connector chain (tls.rs) around one rustls config for the three Agents,
+        // and ureq's default resolver. Without: ureq's default chain (proxies, TCP).
+        #[cfg(feature = "tls")]
+        let agent = {
+            let tls = crate::tls::settings(roots);
+            move |family| {
+                let resolver = ureq::unversioned::resolver::DefaultResolver::default();
+                let connector = crate::tls::connector(tls.clone());
+                Agent::with_parts(agent_config(timeout, family), connector, resolver)
+            }
+        };
+        #[cfg(not(feature = "tls"))]
+        let agent = {
+            let _ = roots;
+            |family| agent_config(timeout, family).new_agent()
+        };
         Client {
-            update: agent(timeout, IpFamily::Any, roots),
-            echo_v4: agent(timeout, IpFamily::Ipv4Only, roots),
-            echo_v6: agent(timeout, IpFamily::Ipv6Only, roots),
+            update: agent(IpFamily::Any),
+            echo_v4: agent(IpFamily::Ipv4Only),
+            echo_v6: agent(IpFamily::Ipv6Only),
         }
     }
 
