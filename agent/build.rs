@@ -57,15 +57,11 @@ fn relr_works(out: &Path) -> bool {
         return false;
     }
     let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let linked = Command::new(cc)
-        .args(["-pie", "-fPIE", "-Wl,-z,pack-relative-relocs", "-o"])
+    let mut cmd = Command::new(cc);
+    cmd.args(["-pie", "-fPIE", "-Wl,-z,pack-relative-relocs", "-o"])
         .arg(&exe)
-        .arg(&src)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    linked && runs_with(&exe, 0)
+        .arg(&src);
+    succeeds(&mut cmd) && runs_with(&exe, 0)
 }
 
 const NO_UNWIND_SCRIPT: &str = "\
@@ -117,17 +113,20 @@ fn rust_probe_runs(out: &Path, target: &str, name: &str, link_arg: &str) -> bool
         l.push(linker);
         cmd.arg("-C").arg(l);
     }
-    let linked = cmd
-        .arg("-C")
+    cmd.arg("-C")
         .arg(format!("link-arg={link_arg}"))
         .arg("-o")
         .arg(&exe)
-        .arg(&src)
-        .stdout(Stdio::null())
+        .arg(&src);
+    succeeds(&mut cmd) && runs_with(&exe, 42)
+}
+
+/// Run `cmd` with its output discarded; did it exit 0?
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    linked && runs_with(&exe, 42)
+        .is_ok_and(|s| s.success())
 }
 
 fn runs_with(exe: &Path, code: i32) -> bool {

@@ -243,19 +243,11 @@ impl Parser<'_> {
             match key.as_str() {
                 "ipv4" => {
                     p.once(&mut v4, "duplicate field `ipv4`")?;
-                    if !p.null()? {
-                        let s = p.string_value()?;
-                        let ip: Ipv4Addr = s.parse().map_err(|_| p.err("invalid IPv4 address"))?;
-                        h.ipv4 = Some(ip);
-                    }
+                    h.ipv4 = p.nullable_parsed::<Ipv4Addr>("invalid IPv4 address")?;
                 }
                 "ipv6" => {
                     p.once(&mut v6, "duplicate field `ipv6`")?;
-                    if !p.null()? {
-                        let s = p.string_value()?;
-                        let ip: Ipv6Addr = s.parse().map_err(|_| p.err("invalid IPv6 address"))?;
-                        h.ipv6 = Some(ip);
-                    }
+                    h.ipv6 = p.nullable_parsed::<Ipv6Addr>("invalid IPv6 address")?;
                 }
                 "updated" => {
                     p.once(&mut updated, "duplicate field `updated`")?;
@@ -273,6 +265,18 @@ impl Parser<'_> {
             return Err(self.err(what));
         }
         Ok(())
+    }
+
+    /// `null` (`None`), or a string that parses as `T`; `what` is the error otherwise.
+    fn nullable_parsed<T: std::str::FromStr>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<Option<T>, Error> {
+        if self.null()? {
+            return Ok(None);
+        }
+        let s = self.string_value()?;
+        s.parse().map(Some).map_err(|_| self.err(what))
     }
 
     fn string_value(&mut self) -> Result<String, Error> {

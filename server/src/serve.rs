@@ -22,10 +22,7 @@ pub enum ServeError {
 }
 
 pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
-    // One worker per CPU this process may use (affinity and cgroup quota count), 1 to 4:
-    // more workers than CPUs only wake each other (a lucentd pinned to one CPU switched
-    // threads ~2x as often with two).
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let workers = crate::usable_cpus();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .max_blocking_threads(config.http.workers.max(1) + 2)

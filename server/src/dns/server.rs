@@ -120,7 +120,9 @@ pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Resul
     let mut server = Server::new(Handler { view: view.clone() });
     let mut bound = Vec::with_capacity(addrs.len());
     let mut udp_workers = Vec::with_capacity(addrs.len());
-    let threads = super::udp::threads_per_socket();
+    // They block in `recvmmsg` on the shared socket and the kernel wakes one per arrival, so a
+    // one-CPU box runs one thread and never switches between two waiting for the same packets.
+    let threads = crate::usable_cpus();
     for &addr in addrs {
         let (udp, tcp) = bind_pair(addr).await?;
         bound.push(udp.local_addr()?);

@@ -37,14 +37,6 @@ const RECV_BUF: usize = 4096;
 /// wakes it at once).
 const STOP_POLL: Duration = Duration::from_millis(500);
 
-/// Threads per UDP socket: one per CPU this process may use (affinity and cgroup quota
-/// count), at most 4. They block in `recvmmsg` on the shared socket and the kernel wakes
-/// one of them per arrival, so a one-CPU box runs one thread and never switches between
-/// two that wait for the same packets.
-pub(super) fn threads_per_socket() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
-
 /// The threads serving one UDP socket.
 pub(super) struct UdpWorkers {
     sock: Arc<UdpSocket>,

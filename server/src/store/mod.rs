@@ -151,6 +151,15 @@ impl BatchDone {
 /// Most writes sharing one commit (bounds the wait of the first one).
 const MAX_BATCH: usize = 64;
 
+/// End savepoint `w`: keep its changes, or undo them.
+fn end_savepoint(conn: &Connection, keep: bool) -> rusqlite::Result<()> {
+    if keep {
+        conn.execute_batch("RELEASE w")
+    } else {
+        conn.execute_batch("ROLLBACK TO w; RELEASE w")
+    }
+}
+
 /// SQLite's extended result code of an error (1, SQLITE_ERROR, when it has none).
 fn code_of(e: &rusqlite::Error) -> i32 {
     match e {
@@ -403,10 +412,7 @@ impl Store {
         };
         let out = f(&mut w);
         let pending = w.pending;
-        let step = match &out {
-            Ok(_) => inner.conn.execute_batch("RELEASE w"),
-            Err(_) => inner.conn.execute_batch("ROLLBACK TO w; RELEASE w"),
-        };
+        let step = end_savepoint(&inner.conn, out.is_ok());
         let Some(batch) = inner.batch.as_mut() else {
             unreachable!("a batch is open while its member holds the lock");
         };
@@ -548,26 +554,25 @@ impl Store {
             };
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(&mut w))));
             let publish = w.pending;
-            match ran {
-                Ok((true, d)) => match inner.conn.execute_batch("RELEASE w") {
-                    Ok(()) => {
-                        pending.extend(publish);
-                        done.push((d, None));
-                    }
-                    Err(e) => {
-                        let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
-                        done.push((d, Some((code_of(&e), e.to_string()))));
-                    }
-                },
-                Ok((false, d)) => {
-                    let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
-                    done.push((d, None));
-                }
+            let (keep, d) = match ran {
+                Ok((keep, d)) => (keep, Some(d)),
                 Err(_) => {
                     // The job (and its answer channel) is gone: its request sees an error.
                     log::error!("a write panicked; its changes were rolled back");
-                    let _ = inner.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+                    (false, None)
                 }
+            };
+            let ended = end_savepoint(&inner.conn, keep);
+            match ended {
+                Ok(()) if keep => pending.extend(publish),
+                Ok(()) => {}
+                Err(_) => {
+                    let _ = end_savepoint(&inner.conn, false);
+                }
+            }
+            if let Some(d) = d {
+                // A write that failed by itself answers with its own error whatever this says.
+                done.push((d, ended.err().map(|e| (code_of(&e), e.to_string()))));
             }
         }
         let group = Arc::new(BatchDone::default());
