@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::dns::{ApexConfig, DnsView, RrsetChange};
 
@@ -151,13 +151,19 @@ impl BatchDone {
 /// Most writes sharing one commit (bounds the wait of the first one).
 const MAX_BATCH: usize = 64;
 
+/// Run one control statement (BEGIN, SAVEPOINT, COMMIT, ...) through the connection's
+/// statement cache: the hot paths run a few per request, and parsing each anew cost more
+/// than the statement itself.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// End savepoint `w`: keep its changes, or undo them.
 fn end_savepoint(conn: &Connection, keep: bool) -> rusqlite::Result<()> {
-    if keep {
-        conn.execute_batch("RELEASE w")
-    } else {
-        conn.execute_batch("ROLLBACK TO w; RELEASE w")
+    if !keep {
+        control(conn, "ROLLBACK TO w")?;
     }
+    control(conn, "RELEASE w")
 }
 
 /// SQLite's extended result code of an error (1, SQLITE_ERROR, when it has none).
@@ -202,6 +208,58 @@ struct Jobs {
     /// A writer thread is taking jobs (else `write_async` runs the write itself).
     running: bool,
     stop: bool,
+    gather: Gather,
+}
+
+/// How many writes the writer thread waits for before it starts a group, and how long.
+///
+/// With a few busy clients, groups alternate: while one group's fsync runs, only the clients
+/// not in it can send, so four clients make groups of two and pay an fsync (and a COMMIT, a
+/// BEGIN, a DNS publication) for every two writes. After each group the writer notes how
+/// many writes were waiting on the disk at once (the group plus what queued behind it); the
+/// next group waits, at most about as long as the last group took, for the queue to reach the
+/// largest of the last `GATHER_WINDOW` such counts. The clients just answered come back in
+/// that time, the groups merge, and each fsync serves all of them. A lone client never
+/// waits (its count is 1), and once a burst is over the first wait that runs out resets the
+/// count to what came.
+#[derive(Default)]
+struct Gather {
+    /// Writes in flight together, after each of the last groups (ring).
+    seen: [usize; GATHER_WINDOW],
+    next: usize,
+    /// How long the last group took, from BEGIN to its answers.
+    last_group: Duration,
+}
+
+const GATHER_WINDOW: usize = 8;
+/// The longest a group waits for more writes: a slow disk's fsync does not stretch it.
+const GATHER_MAX_WAIT: Duration = Duration::from_millis(1);
+
+impl Gather {
+    /// After a group of `size` writes that took `took`, with `queued` writes waiting.
+    fn observe(&mut self, size: usize, queued: usize, took: Duration) {
+        self.seen[self.next] = size + queued;
+        self.next = (self.next + 1) % GATHER_WINDOW;
+        self.last_group = took;
+    }
+    /// A wait ran out with only `got` writes queued: the clients counted before are gone (or
+    /// slower than a group), so stop expecting more than came.
+    fn missed(&mut self, got: usize) {
+        for s in &mut self.seen {
+            *s = (*s).min(got);
+        }
+    }
+    /// How many writes the next group waits for (at least 1), and for how long at most.
+    fn target(&self) -> (usize, Duration) {
+        let want = self
+            .seen
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .clamp(1, MAX_BATCH);
+        (want, self.last_group.min(GATHER_MAX_WAIT))
+    }
 }
 
 pub struct Store {
@@ -290,7 +348,7 @@ impl Store {
         let Some(batch) = inner.batch.take() else {
             return;
         };
-        let result = match inner.conn.execute_batch("COMMIT") {
+        let result = match control(&inner.conn, "COMMIT") {
             Ok(()) => {
                 if let Err(e) = self.publish(inner, batch.pending) {
                     log::error!("publishing committed changes to DNS: {e}");
@@ -351,10 +409,10 @@ impl Store {
     /// last commit (never of a write group still in flight).
     pub fn read<T, E: From<rusqlite::Error>>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, E>,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         let start = Instant::now();
-        let mut conn = {
+        let conn = {
             let mut idle = self.readers.idle.lock().unwrap_or_else(|p| p.into_inner());
             loop {
                 if let Some(c) = idle.pop() {
@@ -367,10 +425,15 @@ impl Store {
                     .unwrap_or_else(|p| p.into_inner());
             }
         };
-        let out = match conn.transaction() {
-            Ok(tx) => f(&tx),
+        let out = match control(&conn, "BEGIN") {
+            Ok(()) => f(&conn),
             Err(e) => Err(e.into()),
         };
+        // Read-only: nothing to commit. A failed ROLLBACK must not leave the connection
+        // inside a transaction (its next BEGIN would fail).
+        if !conn.is_autocommit() && control(&conn, "ROLLBACK").is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         self.readers
             .idle
             .lock()
@@ -394,14 +457,14 @@ impl Store {
         self.writers_waiting.fetch_sub(1, Ordering::SeqCst);
         let inner = &mut *g;
         if inner.batch.is_none() {
-            inner.conn.execute_batch("BEGIN IMMEDIATE")?;
+            control(&inner.conn, "BEGIN IMMEDIATE")?;
             inner.batch = Some(Batch {
                 done: Arc::new(BatchDone::default()),
                 pending: Vec::new(),
                 size: 0,
             });
         }
-        if let Err(e) = inner.conn.execute_batch("SAVEPOINT w") {
+        if let Err(e) = control(&inner.conn, "SAVEPOINT w") {
             // The group cannot go on; commit what it holds and fail this write.
             self.commit_batch(inner);
             return Err(e.into());
@@ -480,7 +543,9 @@ impl Store {
         }
         match job {
             // No writer thread: run the group here.
-            Some(job) => self.run_group(vec![job]),
+            Some(job) => {
+                self.run_group(vec![job]);
+            }
             None => self.jobs.cv.notify_one(),
         }
         let r = match rx.await {
@@ -511,10 +576,35 @@ impl Store {
                     jobs.running = false;
                     return;
                 }
+                let (want, wait) = jobs.gather.target();
+                let deadline = Instant::now() + wait;
+                while jobs.queue.len() < want && !jobs.stop {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        let got = jobs.queue.len();
+                        jobs.gather.missed(got);
+                        break;
+                    }
+                    jobs = self
+                        .jobs
+                        .cv
+                        .wait_timeout(jobs, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
                 let n = jobs.queue.len().min(MAX_BATCH);
                 jobs.queue.drain(..n).collect()
             };
-            self.run_group(batch);
+            let size = batch.len();
+            let start = Instant::now();
+            let queued = self.run_group(batch);
+            let took = start.elapsed();
+            self.jobs
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .gather
+                .observe(size, queued, took);
         }
     }
 
@@ -528,22 +618,23 @@ impl Store {
         self.jobs.cv.notify_all();
     }
 
-    fn run_group(&self, batch: Vec<Job>) {
+    /// Returns how many writes were queued when the group had committed.
+    fn run_group(&self, batch: Vec<Job>) -> usize {
         let mut g = self.lock();
         let inner = &mut *g;
         let mut done: Vec<(Completion, Option<(i32, String)>)> = Vec::with_capacity(batch.len());
-        if let Err(e) = inner.conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&inner.conn, "BEGIN IMMEDIATE") {
             drop(g);
             for job in batch {
                 let (_, d) = job(Err(&e));
                 d(Ok(()));
             }
-            return;
+            return 0;
         }
         let mut pending = Vec::new();
         let size = batch.len();
         for job in batch {
-            if let Err(e) = inner.conn.execute_batch("SAVEPOINT w") {
+            if let Err(e) = control(&inner.conn, "SAVEPOINT w") {
                 let (_, d) = job(Err(&e));
                 done.push((d, None));
                 continue;
@@ -589,12 +680,22 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .unwrap_or_else(|| Err((1, "write group never committed".into())));
+        // Writes that queued while this group ran (sampled before its answers go out, so a
+        // client answered now and quick to send again is not counted twice).
+        let queued = self
+            .jobs
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queue
+            .len();
         for (d, own) in done {
             d(match own {
                 Some(e) => Err(e),
                 None => commit.clone(),
             });
         }
+        queued
     }
 
     /// The answer of a write once its group is settled: its own error, or the commit's.
@@ -718,6 +819,37 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gather_waits_for_the_writers_seen_together_and_forgets_them_on_a_miss() {
+        let ms = Duration::from_millis;
+        let mut g = Gather::default();
+        // Nothing seen yet: a group starts with whatever is queued.
+        assert_eq!(g.target(), (1, Duration::ZERO));
+        // A lone client: groups of one, nothing queued behind them.
+        g.observe(1, 0, Duration::from_micros(150));
+        assert_eq!(g.target(), (1, Duration::from_micros(150)));
+        // Four clients in two alternating groups of two: wait for all four.
+        g.observe(2, 2, Duration::from_micros(300));
+        g.observe(2, 2, Duration::from_micros(250));
+        assert_eq!(g.target(), (4, Duration::from_micros(250)));
+        // The largest count of the last GATHER_WINDOW groups holds...
+        for _ in 0..GATHER_WINDOW - 1 {
+            g.observe(1, 0, Duration::from_micros(200));
+        }
+        assert_eq!(g.target().0, 4);
+        // ...and falls back once it leaves the window.
+        g.observe(1, 0, Duration::from_micros(200));
+        assert_eq!(g.target().0, 1);
+        // A slow disk does not stretch the wait past GATHER_MAX_WAIT; at most MAX_BATCH.
+        g.observe(MAX_BATCH, 500, ms(40));
+        assert_eq!(g.target(), (MAX_BATCH, GATHER_MAX_WAIT));
+        // A wait that ran out with three queued: expect three from now on.
+        g.missed(3);
+        assert_eq!(g.target().0, 3);
+        g.missed(0);
+        assert_eq!(g.target().0, 1);
+    }
 
     fn store_at(dir: &Path) -> Arc<Store> {
         let apex = crate::dns::tests::apex_config();

@@ -42,7 +42,14 @@ pub struct User {
     pub zones_restricted: bool,
 }
 
-const USER_COLS: &str = "id, email, status, max_hostnames, api_enabled, zones_restricted";
+// Column lists are macros so that each statement is one compile-time literal (`concat!`):
+// the statement cache is then looked up without building the SQL string on every call.
+macro_rules! user_cols {
+    () => {
+        "id, email, status, max_hostnames, api_enabled, zones_restricted"
+    };
+}
+const USER_COLS: &str = user_cols!();
 
 fn user_row(r: &Row) -> rusqlite::Result<User> {
     let status: String = r.get(2)?;
@@ -83,7 +90,12 @@ pub struct Zone {
     pub updated_at: String,
 }
 
-const ZONE_COLS: &str = "id, name, kind, owner_id, serial, queries_count, created_at, updated_at";
+macro_rules! zone_cols {
+    () => {
+        "id, name, kind, owner_id, serial, queries_count, created_at, updated_at"
+    };
+}
+const ZONE_COLS: &str = zone_cols!();
 
 fn zone_row(r: &Row) -> rusqlite::Result<Zone> {
     let kind: String = r.get(2)?;
@@ -194,8 +206,12 @@ pub fn host_rrsets(
     out
 }
 
-const HOST_COLS: &str = "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
-     h.ttl, h.note, h.created_at, h.updated_at";
+macro_rules! host_cols {
+    () => {
+        "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
+     h.ttl, h.note, h.created_at, h.updated_at"
+    };
+}
 
 fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
     Ok(Hostname {
@@ -268,7 +284,7 @@ pub fn restrict_user_zones(c: &Connection, user_id: i64, zone_ids: &[i64]) -> ru
 pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
     one(
         c,
-        &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
+        concat!("SELECT ", user_cols!(), " FROM users WHERE email = ?1"),
         params![email],
         user_row,
     )
@@ -278,7 +294,7 @@ pub fn user_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<Use
 pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
     one(
         c,
-        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        concat!("SELECT ", user_cols!(), " FROM users WHERE id = ?1"),
         params![id],
         user_row,
     )
@@ -290,7 +306,7 @@ pub fn user_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
 pub fn user_by_token_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<User>> {
     one(
         c,
-        &format!("SELECT {USER_COLS} FROM users WHERE token_hash = ?1"),
+        concat!("SELECT ", user_cols!(), " FROM users WHERE token_hash = ?1"),
         params![hash],
         user_row,
     )
@@ -335,8 +351,10 @@ pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite:
 
 /// Every user with their hostname count, by email.
 pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {USER_COLS}, (SELECT COUNT(*) FROM hostnames h WHERE h.user_id = users.id) \
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        user_cols!(),
+        ", (SELECT COUNT(*) FROM hostnames h WHERE h.user_id = users.id) \
          FROM users ORDER BY email"
     ))?;
     let rows = st.query_map([], |r| Ok((user_row(r)?, r.get(6)?)))?;
@@ -392,7 +410,12 @@ pub fn allowed_zones(c: &Connection, user: &User) -> rusqlite::Result<Vec<Zone>>
                 .join(", ")
         )
     } else {
-        format!("SELECT {ZONE_COLS} FROM zones WHERE kind = 'shared' AND ?1 = ?1 ORDER BY id")
+        concat!(
+            "SELECT ",
+            zone_cols!(),
+            " FROM zones WHERE kind = 'shared' AND ?1 = ?1 ORDER BY id"
+        )
+        .to_string()
     };
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params![user.id], zone_row)?;
@@ -431,7 +454,7 @@ pub fn insert_zone(
 pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>> {
     one(
         c,
-        &format!("SELECT {ZONE_COLS} FROM zones WHERE name = ?1"),
+        concat!("SELECT ", zone_cols!(), " FROM zones WHERE name = ?1"),
         params![name],
         zone_row,
     )
@@ -441,7 +464,7 @@ pub fn zone_by_name(c: &Connection, name: &str) -> rusqlite::Result<Option<Zone>
 pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
     one(
         c,
-        &format!("SELECT {ZONE_COLS} FROM zones WHERE id = ?1"),
+        concat!("SELECT ", zone_cols!(), " FROM zones WHERE id = ?1"),
         params![id],
         zone_row,
     )
@@ -449,7 +472,11 @@ pub fn zone_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Zone>> {
 }
 
 pub fn list_zones(c: &Connection) -> rusqlite::Result<Vec<Zone>> {
-    let mut st = c.prepare_cached(&format!("SELECT {ZONE_COLS} FROM zones ORDER BY name"))?;
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        zone_cols!(),
+        " FROM zones ORDER BY name"
+    ))?;
     let rows = st.query_map([], zone_row)?;
     rows.collect()
 }
@@ -690,8 +717,10 @@ pub fn hostname_by_zone_label(
 ) -> rusqlite::Result<Option<Hostname>> {
     one(
         c,
-        &format!(
-            "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
              WHERE h.zone_id = ?1 AND h.label = ?2"
         ),
         params![zone_id, label],
@@ -702,8 +731,10 @@ pub fn hostname_by_zone_label(
 
 /// A user's hostnames, oldest first.
 pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Hostname>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        host_cols!(),
+        " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
          WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"
     ))?;
     let rows = st.query_map(params![user_id], host_row)?;
@@ -718,8 +749,10 @@ pub fn user_hostname_by_id(
 ) -> rusqlite::Result<Option<Hostname>> {
     one(
         c,
-        &format!(
-            "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
              WHERE h.id = ?1 AND h.user_id = ?2"
         ),
         params![id, user_id],
@@ -734,12 +767,18 @@ pub fn user_hostnames_by_label(
     user_id: i64,
     label: &str,
 ) -> rusqlite::Result<Vec<Hostname>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {HOST_COLS} FROM hostnames h JOIN zones z ON z.id = h.zone_id \
-         WHERE h.user_id = ?1 AND h.label = ?2 ORDER BY h.zone_id"
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        host_cols!(),
+        " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+         WHERE h.user_id = ?1 AND h.label = ?2"
     ))?;
     let rows = st.query_map(params![user_id, label], host_row)?;
-    rows.collect()
+    // Sorted here, not by ORDER BY: the (user_id, label) index does not cover zone_id, and
+    // SQLite would open a temporary b-tree on every update to sort one or two rows.
+    let mut hosts = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    hosts.sort_by_key(|h| h.zone_id);
+    Ok(hosts)
 }
 
 pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
@@ -771,7 +810,11 @@ pub struct Record {
     pub updated_at: String,
 }
 
-const REC_COLS: &str = "id, zone_id, name, type, content, ttl, external_id, created_at, updated_at";
+macro_rules! rec_cols {
+    () => {
+        "id, zone_id, name, type, content, ttl, external_id, created_at, updated_at"
+    };
+}
 
 fn rec_row(r: &Row) -> rusqlite::Result<Record> {
     Ok(Record {
@@ -789,16 +832,20 @@ fn rec_row(r: &Row) -> rusqlite::Result<Record> {
 
 /// Hosted zones of a user, by id.
 pub fn zones_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Zone>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {ZONE_COLS} FROM zones WHERE owner_id = ?1 AND kind = 'hosted' ORDER BY id"
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        zone_cols!(),
+        " FROM zones WHERE owner_id = ?1 AND kind = 'hosted' ORDER BY id"
     ))?;
     let rows = st.query_map(params![user_id], zone_row)?;
     rows.collect()
 }
 
 pub fn records_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<Record>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 ORDER BY id"
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        rec_cols!(),
+        " FROM records WHERE zone_id = ?1 ORDER BY id"
     ))?;
     let rows = st.query_map(params![zone_id], rec_row)?;
     rows.collect()
@@ -816,7 +863,11 @@ pub fn records_count(c: &Connection, zone_id: i64) -> rusqlite::Result<u32> {
 pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<Option<Record>> {
     one(
         c,
-        &format!("SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND id = ?2"),
+        concat!(
+            "SELECT ",
+            rec_cols!(),
+            " FROM records WHERE zone_id = ?1 AND id = ?2"
+        ),
         params![zone_id, id],
         rec_row,
     )
@@ -825,8 +876,10 @@ pub fn record_by_id(c: &Connection, zone_id: i64, id: i64) -> rusqlite::Result<O
 
 /// Records at one name (any type).
 pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<Vec<Record>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REC_COLS} FROM records WHERE zone_id = ?1 AND name = ?2 ORDER BY id"
+    let mut st = c.prepare_cached(concat!(
+        "SELECT ",
+        rec_cols!(),
+        " FROM records WHERE zone_id = ?1 AND name = ?2 ORDER BY id"
     ))?;
     let rows = st.query_map(params![zone_id, name], rec_row)?;
     rows.collect()
