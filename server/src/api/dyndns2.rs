@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use crate::api::hostnames::{find_owned, user_of, zone_of, Changes};
+use crate::api::hostnames::{find_owned, user_of, Changes};
 use crate::api::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::auth;
 use crate::clock;
@@ -148,8 +148,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
             if changes.apply(&mut host) {
                 host.updated_at = clock::now_rfc3339();
                 crate::store::queries::update_hostname(w.tx, &host)?;
-                let zone = zone_of(w.tx, &host)?;
-                w.publish(&zone, host.rrsets())?;
+                w.publish_host(&host)?;
                 outcomes.push(Outcome::Good(host.fqdn()));
             } else {
                 outcomes.push(Outcome::NoChange);

@@ -397,8 +397,7 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, p: &Principal, key: &str) -> Result<Re
         if changes.apply(&mut h) {
             h.updated_at = clock::now_rfc3339();
             queries::update_hostname(w.tx, &h)?;
-            let zone = zone_of(w.tx, &h)?;
-            w.publish(&zone, h.rrsets())?;
+            w.publish_host(&h)?;
         }
         Ok::<_, ApiError>(h)
     })?;

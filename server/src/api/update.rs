@@ -289,8 +289,7 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
                 } else {
                     queries::update_hostname(w.tx, h)?;
                 }
-                let zone = hostnames::zone_of(w.tx, h)?;
-                w.publish(&zone, h.rrsets())?;
+                w.publish_host(h)?;
             }
         }
         let render: Render =

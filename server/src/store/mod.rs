@@ -14,7 +14,8 @@
 //! `write_async` queues the write for one writer thread (`run_writer`), which takes whatever
 //! is queued, runs each in its savepoint, commits once and then answers each waiting
 //! request task. The request never leaves its runtime worker for a blocking thread, and a
-//! group forms from everything that arrived during the previous commit's fsync.
+//! group forms from everything that arrived during the previous commit's fsync; when more
+//! writes were in flight together lately, it first waits briefly for them (`Gather`).
 //!
 //! Changes made by another process (e.g. `lucentd zone add` while `serve` runs) are noticed by
 //! `sync_external` through `PRAGMA data_version` and reloaded zone by zone.
@@ -102,6 +103,18 @@ impl WriteTx<'_> {
             zone: zone.name.clone(),
             serial,
             changes,
+        });
+        Ok(())
+    }
+    /// `publish` for a hostname's RRsets, with the zone it names (no zone lookup: the hot
+    /// update path knows the zone from the hostname's row).
+    pub fn publish_host(&mut self, h: &Hostname) -> rusqlite::Result<()> {
+        let serial = queries::bump_serial(self.tx, h.zone_id)?;
+        self.pending.push(Publish::Rrsets {
+            zone_id: h.zone_id,
+            zone: h.zone.clone(),
+            serial,
+            changes: h.rrsets(),
         });
         Ok(())
     }
