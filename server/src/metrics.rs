@@ -79,7 +79,7 @@ impl Metrics {
         *m.entry(reason).or_default() += 1;
     }
 
-    pub fn render(&self, store_latency: &Histogram, out: &mut String) {
+    pub fn render(&self, store: &crate::store::Store, out: &mut String) {
         let _ = writeln!(out, "# TYPE lucent_http_requests_total counter");
         let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         for ((route, status), n) in m.iter() {
@@ -109,6 +109,18 @@ impl Metrics {
             "lucent_updates_total{{result=\"nochange\"}} {}",
             self.updates_nochg.load(Ordering::Relaxed)
         );
-        store_latency.render("lucent_store_seconds", out);
+        store.latency.render("lucent_store_seconds", out);
+        let _ = writeln!(out, "# TYPE lucent_store_commits_total counter");
+        let _ = writeln!(
+            out,
+            "lucent_store_commits_total {}",
+            store.commits.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# TYPE lucent_store_writes_total counter");
+        let _ = writeln!(
+            out,
+            "lucent_store_writes_total {}",
+            store.committed_writes.load(Ordering::Relaxed)
+        );
     }
 }

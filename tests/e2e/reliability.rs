@@ -486,6 +486,7 @@ fn crash_durability_acknowledged_writes_survive_sigkill() {
     let mut verified = 0u64;
     let mut in_flight_applied = 0u64;
     let mut metrics_checks = 0;
+    let (mut all_commits, mut all_writes) = (0u64, 0u64);
     for round in 0..=KILLS {
         // Let the clients write for a random while, scrape /metrics, then kill at once.
         std::thread::sleep(Duration::from_millis(400 + rng.below(1100) as u64));
@@ -510,6 +511,17 @@ fn crash_durability_acknowledged_writes_survive_sigkill() {
              {patch} < {seen_patch} or updates changed {changed} < {seen_update}"
         );
         assert!(metric_sum(&m.body, "lucent_store_seconds_count", &[]) > 0);
+        // Group commit (the counters start with each server process, like the ones above):
+        // every commit carried a write, and every write answered 200 went through one.
+        let commits = metric_sum(&m.body, "lucent_store_commits_total", &[]);
+        let writes = metric_sum(&m.body, "lucent_store_writes_total", &[]);
+        assert!(
+            commits > 0 && writes >= commits && writes >= upd + patch,
+            "store counters: {writes} writes in {commits} commits, but update 200 {upd} + \
+             hostname 200 {patch}"
+        );
+        all_commits += commits;
+        all_writes += writes;
         assert!(
             !m.body.contains("status=\"5"),
             "5xx counted in metrics:\n{}",
@@ -605,7 +617,8 @@ fn crash_durability_acknowledged_writes_survive_sigkill() {
     eprintln!(
         "reliability/crash: {} requests sent, {ok} acknowledged, {kills} SIGKILLs survived, \
          {verified} hostname checks (API + DNS), {in_flight_applied} unanswered writes found \
-         applied, {metrics_checks} metrics scrapes consistent, integrity_check ok ×{} ({:.1} s)",
+         applied, {metrics_checks} metrics scrapes consistent ({all_writes} writes in \
+         {all_commits} group commits up to the scrapes), integrity_check ok ×{} ({:.1} s)",
         sent_total.load(Ordering::SeqCst),
         kills + 1,
         t0.elapsed().as_secs_f64()

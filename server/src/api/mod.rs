@@ -422,7 +422,7 @@ pub fn check_token_limit(ctx: &Ctx, key: &[u8; 32]) -> Result<Decision, ApiError
 
 fn metrics(ctx: &Ctx) -> Reply {
     let mut out = String::new();
-    ctx.metrics.render(&ctx.store.latency, &mut out);
+    ctx.metrics.render(&ctx.store, &mut out);
     ctx.store.dns.render_metrics(&mut out);
     Reply {
         status: 200,

@@ -25,7 +25,7 @@ pub mod schema;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -97,24 +97,25 @@ pub struct WriteTx<'a> {
 impl WriteTx<'_> {
     /// Bump the zone's SOA serial and queue the new state of the given RRsets.
     pub fn publish(&mut self, zone: &Zone, changes: Vec<RrsetChange>) -> rusqlite::Result<()> {
-        let serial = queries::bump_serial(self.tx, zone.id)?;
+        self.publish_in(zone.id, &zone.name, changes)
+    }
+    /// `publish` for a hostname's RRsets, in the zone its row names (the hot update path
+    /// needs no zone lookup).
+    pub fn publish_host(&mut self, h: &Hostname) -> rusqlite::Result<()> {
+        self.publish_in(h.zone_id, &h.zone, h.rrsets())
+    }
+    fn publish_in(
+        &mut self,
+        zone_id: i64,
+        zone: &str,
+        changes: Vec<RrsetChange>,
+    ) -> rusqlite::Result<()> {
+        let serial = queries::bump_serial(self.tx, zone_id)?;
         self.pending.push(Publish::Rrsets {
-            zone_id: zone.id,
-            zone: zone.name.clone(),
+            zone_id,
+            zone: zone.to_string(),
             serial,
             changes,
-        });
-        Ok(())
-    }
-    /// `publish` for a hostname's RRsets, with the zone it names (no zone lookup: the hot
-    /// update path knows the zone from the hostname's row).
-    pub fn publish_host(&mut self, h: &Hostname) -> rusqlite::Result<()> {
-        let serial = queries::bump_serial(self.tx, h.zone_id)?;
-        self.pending.push(Publish::Rrsets {
-            zone_id: h.zone_id,
-            zone: h.zone.clone(),
-            serial,
-            changes: h.rrsets(),
         });
         Ok(())
     }
@@ -285,6 +286,10 @@ pub struct Store {
     apex: ApexConfig,
     /// Store latency: total microseconds and count, for /metrics.
     pub latency: crate::metrics::Histogram,
+    /// Group commits that succeeded (one fsync each) and the writes they carried, for
+    /// /metrics: their ratio is how well group commit works on this disk and load.
+    pub commits: AtomicU64,
+    pub committed_writes: AtomicU64,
 }
 
 impl Store {
@@ -321,6 +326,8 @@ impl Store {
             dns,
             apex,
             latency: crate::metrics::Histogram::default(),
+            commits: AtomicU64::new(0),
+            committed_writes: AtomicU64::new(0),
         };
         store.sync_external()?;
         Ok(store)
@@ -363,6 +370,9 @@ impl Store {
         };
         let result = match control(&inner.conn, "COMMIT") {
             Ok(()) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                self.committed_writes
+                    .fetch_add(batch.size as u64, Ordering::Relaxed);
                 if let Err(e) = self.publish(inner, batch.pending) {
                     log::error!("publishing committed changes to DNS: {e}");
                 }
