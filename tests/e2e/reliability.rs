@@ -3,7 +3,7 @@
 //! DNS agrees with the API), a deterministic barrage of malformed HTTP and DNS input (no 5xx,
 //! no hang, no change to stored data), slow-loris and idle connections against a small
 //! connection cap, rate limits hammered from several threads, and `/metrics` counters that move
-//! consistently with what the clients saw. Counts are printed (`--nocapture` shows them).
+//! consistently with what the clients saw. Each test prints its counts (`report!`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -20,6 +20,14 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use serde_json::json;
 
 use crate::harness::*;
+
+/// A test's summary line (what it sent, survived and verified), written to stderr directly so
+/// that `cargo test` shows it for passing tests too: the harness captures `eprintln!`, not this.
+macro_rules! report {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
 
 const SHARED: &str = "dyn.example.net";
 const HOSTED: &str = "example.org";
@@ -614,7 +622,7 @@ fn crash_durability_acknowledged_writes_survive_sigkill() {
         ok > 50,
         "too few acknowledged writes to mean anything: {ok}"
     );
-    eprintln!(
+    report!(
         "reliability/crash: {} requests sent, {ok} acknowledged, {kills} SIGKILLs survived, \
          {verified} hostname checks (API + DNS), {in_flight_applied} unanswered writes found \
          applied, {metrics_checks} metrics scrapes consistent ({all_writes} writes in \
@@ -1513,7 +1521,7 @@ fn bad_input_barrage_changes_nothing() {
     );
     assert_eq!(integrity_check(&e.dir.db()), "ok");
 
-    eprintln!(
+    report!(
         "reliability/barrage: {} HTTP requests ({} replies, {} closed without reply; by status \
          {by_status:?}), {} malformed UDP datagrams, {} TCP connections; data unchanged, \
          metrics http total {http_total} >= {n_counted} ({:.1} s)",
@@ -1723,7 +1731,7 @@ fn slow_loris_and_idle_connections_do_not_starve_the_server() {
     let start = Instant::now();
     assert_eq!(srv.get("/healthz", &[]).status, 200);
     assert!(start.elapsed() < Duration::from_secs(2));
-    eprintln!(
+    report!(
         "reliability/slow: {SLOW} slow-loris + {SILENT} silent + {IDLE} idle keep-alive \
          connections vs max_connections 64, header timeout 2 s: all closed by the server \
          (lifetimes {min_life:?}..{max_life:?}, slow-loris sent up to {slow_max_bytes} bytes); \
@@ -1886,7 +1894,7 @@ fn rate_limits_hold_under_concurrent_load() {
     // Stored values: the last accepted write of each token is what DNS serves.
     let m = srv.dig("ha.dyn.example.net.", RecordType::TXT);
     assert_eq!(m.answers.len(), 1);
-    eprintln!(
+    report!(
         "reliability/ratelimit: token A {} OK / {} 429, API key {} OK / {} 429, token B {} OK / \
          {} 429 (address budget {IP_LIMIT}), metrics update 200 = {m200}, 429 = {m429} ({:.1} s)",
         count(&ra, 200),
