@@ -85,6 +85,14 @@ pub struct RawDns {
     pub soa_ttl: u32,
     #[serde(default = "d_ns_ttl")]
     pub ns_ttl: u32,
+    /// UDP response rate limiting: answers per second per client network, kind and name;
+    /// 0 = off.
+    #[serde(default)]
+    pub rrl_responses_per_second: u32,
+    /// Every n-th answer held back by rate limiting goes out truncated (TC) instead of
+    /// dropped; 0 = drop them all.
+    #[serde(default = "d_rrl_slip")]
+    pub rrl_slip: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +191,9 @@ fn d_soa_ttl() -> u32 {
 fn d_ns_ttl() -> u32 {
     86400
 }
+fn d_rrl_slip() -> u32 {
+    2
+}
 fn d_rpm() -> u32 {
     1200
 }
@@ -242,6 +253,7 @@ pub struct Config {
     pub reserved_labels: Vec<String>,
     pub http: HttpConfig,
     pub dns_listen: Vec<SocketAddr>,
+    pub dns_rrl: crate::dns::RrlConfig,
     pub apex: ApexConfig,
     pub limits: Limits,
 }
@@ -356,6 +368,9 @@ impl RawConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let rname = validate::domain_name(&dns.soa_contact.replacen('@', ".", 1))
             .map_err(|e| ConfigError(format!("dns.soa_contact: {e}")))?;
+        if dns.rrl_slip > 10 {
+            return err("dns.rrl_slip must be between 0 and 10");
+        }
 
         if limits.min_ttl > limits.max_ttl {
             return err("limits.min_ttl is above limits.max_ttl");
@@ -388,6 +403,10 @@ impl RawConfig {
                 workers: http.workers,
             },
             dns_listen,
+            dns_rrl: crate::dns::RrlConfig {
+                responses_per_second: dns.rrl_responses_per_second,
+                slip: dns.rrl_slip,
+            },
             apex: ApexConfig {
                 nameservers,
                 rname,
@@ -457,7 +476,8 @@ mod tests {
                         if rest.starts_with('[')
                             || rest.starts_with("listen")
                             || rest.starts_with("nameservers")
-                            || rest.starts_with("soa_contact") =>
+                            || rest.starts_with("soa_contact")
+                            || rest.starts_with("rrl_") =>
                     {
                         rest
                     }
@@ -471,6 +491,30 @@ mod tests {
                 .unwrap();
             assert!(!c.dns_listen.is_empty());
         }
+    }
+
+    #[test]
+    fn rrl_is_off_by_default_and_checked() {
+        let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert_eq!(c.dns_rrl.responses_per_second, 0);
+        assert_eq!(c.dns_rrl.slip, 2);
+        let c = RawConfig::from_toml("[dns]\nrrl_responses_per_second = 20\nrrl_slip = 0")
+            .unwrap()
+            .validate(None)
+            .unwrap();
+        assert_eq!(
+            c.dns_rrl,
+            crate::dns::RrlConfig {
+                responses_per_second: 20,
+                slip: 0
+            }
+        );
+        let e = RawConfig::from_toml("[dns]\nrrl_slip = 11")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("dns.rrl_slip"), "{e}");
     }
 
     #[test]

@@ -40,7 +40,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
         Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
         None => None,
     };
-    let view = Arc::new(DnsView::new(config.apex.clone()));
+    let view = Arc::new(DnsView::new(config.apex.clone()).with_rrl(config.dns_rrl));
     let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(|e| {
         ServeError::Runtime(format!("cannot open database {}: {e}", config.db.display()))
     })?;

@@ -1906,3 +1906,99 @@ fn rate_limits_hold_under_concurrent_load() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// DNS response rate limiting: the real server, UDP bursts from 127.0.0.1, TCP unaffected.
+// ---------------------------------------------------------------------------------------------
+
+/// Send `n` queries for `name` at once on one socket; the replies that come back within a
+/// second: (full answers, truncated answers).
+fn udp_burst(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for id in 0..n {
+        sock.send_to(&query_bytes(name, RecordType::A, id), dns)
+            .expect("send");
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let (mut full, mut truncated) = (0, 0);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        sock.set_read_timeout(Some(left)).expect("timeout");
+        let Ok((len, _)) = sock.recv_from(&mut buf) else {
+            break;
+        };
+        let m = Message::from_bytes(&buf[..len]).expect("decode");
+        assert!(m.metadata.id < n, "reply to a query never sent");
+        if m.metadata.truncation {
+            assert!(m.answers.is_empty(), "a slipped answer carries no records");
+            assert!(len <= 512, "a slipped answer is no larger than a query");
+            truncated += 1;
+        } else {
+            assert_eq!(answers(&m), ["192.0.2.1"], "{name}");
+            full += 1;
+        }
+    }
+    (full, truncated)
+}
+
+#[test]
+fn dns_response_rate_limiting_holds_udp_bursts_and_spares_tcp() {
+    let t0 = Instant::now();
+    let dir = TestDir::new("rel-rrl");
+    admin(&dir, &["zone", "add", SHARED, "--shared"]);
+    let token = add_user(&dir, EMAIL, &[]);
+    let cfg = write_config(
+        &dir,
+        "[dns]\nrrl_responses_per_second = 5\nrrl_slip = 2\n\n[limits]\nrequests_per_5min = 0\n",
+    );
+    let srv = start_cfg(&dir, &cfg);
+    for label in ["one", "two"] {
+        let body = format!(r#"{{"hostname":"{label}","ipv4":"192.0.2.1"}}"#);
+        assert_eq!(srv.json("POST", "/v1/hostnames", &token, &body).status, 201);
+    }
+    // Forty queries at once for one name from one network: one second's worth (5) answered,
+    // every second one of the rest truncated, the others dropped.
+    const N: u16 = 40;
+    let (full, truncated) = udp_burst(srv.dns, "one.dyn.example.net.", N);
+    assert!(
+        (5..=7).contains(&full),
+        "{full} full answers at 5/s (a burst of 5, plus what refills meanwhile)"
+    );
+    let limited = usize::from(N) - full;
+    assert!(
+        truncated.abs_diff(limited / 2) <= 1,
+        "{truncated} truncated of {limited} limited, slip 2"
+    );
+    // Another name has a bucket of its own; TCP is never limited.
+    let (other, _) = udp_burst(srv.dns, "two.dyn.example.net.", 3);
+    assert_eq!(other, 3, "another name is not held back");
+    for _ in 0..10 {
+        let m = dns_tcp(srv.dns, "one.dyn.example.net.", RecordType::A);
+        assert_eq!(answers(&m), ["192.0.2.1"], "TCP answers in full");
+    }
+    // The counters say the same.
+    let m = srv.get("/metrics", &[]).body;
+    let dropped = metric_sum(&m, "lucent_dns_rrl_total", &[("action", "dropped")]);
+    let slipped = metric_sum(&m, "lucent_dns_rrl_total", &[("action", "slipped")]);
+    assert_eq!(slipped as usize, truncated, "metrics: slipped\n{m}");
+    assert_eq!(
+        dropped as usize,
+        limited - truncated,
+        "metrics: dropped\n{m}"
+    );
+    // A second later the budget is back.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (again, _) = udp_burst(srv.dns, "one.dyn.example.net.", 3);
+    assert_eq!(again, 3, "refilled after a second");
+    report!(
+        "reliability/rrl: {N} UDP queries at 5/s: {full} answered, {truncated} truncated (TC), \
+         {} dropped; metrics dropped {dropped}, slipped {slipped}; 10 TCP queries all answered \
+         ({:.1} s)",
+        limited - truncated,
+        t0.elapsed().as_secs_f64()
+    );
+}

@@ -9,6 +9,7 @@
 
 mod fast;
 mod lookup;
+mod rrl;
 mod server;
 mod udp;
 mod zone;
@@ -27,6 +28,7 @@ use hickory_proto::rr::Name;
 use crate::records::RType;
 use zone::{Zone, ZoneData};
 
+pub use rrl::RrlConfig;
 pub use server::DnsServer;
 
 /// Apex settings from the config (`[dns]`): SOA fields and the NS names of every zone.
@@ -122,6 +124,8 @@ pub struct DnsView {
     hasher: RandomState,
     /// Queries for no served zone (REFUSED) and malformed ones: `zone=""` in the metrics.
     other: Counters,
+    /// UDP response rate limiting, when configured (`with_rrl`).
+    rrl: Option<rrl::Rrl>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -176,7 +180,14 @@ impl DnsView {
             zones_write: Mutex::new(()),
             hasher: RandomState::default(),
             other: Counters::default(),
+            rrl: None,
         }
+    }
+
+    /// Limit UDP answers per client network (off when `cfg` sets no rate).
+    pub fn with_rrl(mut self, cfg: RrlConfig) -> Self {
+        self.rrl = rrl::Rrl::new(cfg);
+        self
     }
 
     fn zone(&self, name: &str) -> Option<Arc<Zone>> {
@@ -274,6 +285,17 @@ impl DnsView {
             line(name, counters, true);
         }
         line("", &self.other, false);
+        if let Some(r) = &self.rrl {
+            let _ = write!(
+                out,
+                "# HELP lucent_dns_rrl_total UDP answers held back by response rate limiting.\n\
+                 # TYPE lucent_dns_rrl_total counter\n\
+                 lucent_dns_rrl_total{{action=\"dropped\"}} {}\n\
+                 lucent_dns_rrl_total{{action=\"slipped\"}} {}\n",
+                r.dropped.load(Ordering::Relaxed),
+                r.slipped.load(Ordering::Relaxed)
+            );
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! batches (`recvmmsg`/`sendmmsg`: one system call per up to 32 datagrams) into reused
 //! buffers, answer the common case through `fast::answer`, and hand everything else to the
 //! full handler in `server.rs` with a capturing `ResponseHandler`, so every rule lives in one
-//! place; both kinds of answer leave in the batch's one `sendmmsg`.
+//! place; both kinds of answer leave in the batch's one `sendmmsg`, after response rate
+//! limiting (rrl.rs) when it is on.
 
 use std::future::Future;
 use std::io::{IoSlice, IoSliceMut};
@@ -26,6 +27,7 @@ use hickory_server::zone_handler::MessageResponse;
 use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use tokio::runtime::Handle;
 
+use super::rrl::{self, Verdict};
 use super::server::{handle, MAX_UDP_PAYLOAD};
 use super::{fast, DnsView};
 
@@ -155,8 +157,10 @@ fn drain_batch(
         };
         let pkt = &rbufs[i][..*len];
         if fast::answer(view, pkt, &mut outs[i]) {
-            ready.push(i);
-            addrs.push(Some(*addr));
+            if limit(view, peer, &mut outs[i]) {
+                ready.push(i);
+                addrs.push(Some(*addr));
+            }
             continue;
         }
         // The full path never waits (`Capture` only encodes), so one poll finishes it and its
@@ -172,8 +176,10 @@ fn drain_batch(
         if let Some(bytes) = bytes {
             outs[i].clear();
             outs[i].extend_from_slice(&bytes);
-            ready.push(i);
-            addrs.push(Some(*addr));
+            if limit(view, peer, &mut outs[i]) {
+                ready.push(i);
+                addrs.push(Some(*addr));
+            }
         }
     }
     let iov: Vec<[IoSlice<'_>; 1]> = ready.iter().map(|&i| [IoSlice::new(&outs[i])]).collect();
@@ -198,6 +204,19 @@ fn drain_batch(
         }
     }
     Ok(n)
+}
+
+/// Response rate limiting (rrl.rs), when on: whether to send `out` to `peer`, truncated on a
+/// slip.
+fn limit(view: &DnsView, peer: SocketAddr, out: &mut Vec<u8>) -> bool {
+    let Some(rrl) = &view.rrl else {
+        return true;
+    };
+    match rrl.check(peer.ip(), out) {
+        Verdict::Send => true,
+        Verdict::Slip => rrl::truncate(out),
+        Verdict::Drop => false,
+    }
 }
 
 fn to_std(a: &SockaddrStorage) -> Option<SocketAddr> {
