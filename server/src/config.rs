@@ -509,12 +509,17 @@ mod tests {
                 slip: 0
             }
         );
-        let e = RawConfig::from_toml("[dns]\nrrl_slip = 11")
+        let e = invalid("[dns]\nrrl_slip = 11");
+        assert!(e.contains("dns.rrl_slip"), "{e}");
+    }
+
+    /// The validation error of a config that parses but must be refused.
+    fn invalid(text: &str) -> String {
+        RawConfig::from_toml(text)
             .unwrap()
             .validate(None)
             .unwrap_err()
-            .0;
-        assert!(e.contains("dns.rrl_slip"), "{e}");
+            .0
     }
 
     #[test]
@@ -525,17 +530,9 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("requests_per_5min"), "{e}");
-        let e = RawConfig::from_toml("[http]\nlisten = \"nope\"")
-            .unwrap()
-            .validate(None)
-            .unwrap_err()
-            .0;
+        let e = invalid("[http]\nlisten = \"nope\"");
         assert!(e.contains("http.listen"), "{e}");
-        let e = RawConfig::from_toml("tls_cert = \"a.pem\"")
-            .unwrap()
-            .validate(None)
-            .unwrap_err()
-            .0;
+        let e = invalid("tls_cert = \"a.pem\"");
         assert!(e.contains("tls_key"), "{e}");
     }
 

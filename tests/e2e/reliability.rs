@@ -79,6 +79,16 @@ fn write_config(dir: &TestDir, text: &str) -> PathBuf {
     p
 }
 
+/// A shared zone, one user (its token) and the server started with `config` (TOML text).
+fn shared_zone_server(name: &str, config: &str) -> (TestDir, String, Server) {
+    let dir = TestDir::new(name);
+    admin(&dir, &["zone", "add", SHARED, "--shared"]);
+    let token = add_user(&dir, EMAIL, &[]);
+    let cfg = write_config(&dir, config);
+    let srv = start_cfg(&dir, &cfg);
+    (dir, token, srv)
+}
+
 fn start_cfg(dir: &TestDir, cfg: &Path) -> Server {
     let c = cfg.to_str().expect("utf-8 path");
     Server::start_with(
@@ -1574,15 +1584,11 @@ struct AbuseConn {
 #[test]
 fn slow_loris_and_idle_connections_do_not_starve_the_server() {
     let t0 = Instant::now();
-    let dir = TestDir::new("rel-slow");
-    admin(&dir, &["zone", "add", SHARED, "--shared"]);
-    let token = add_user(&dir, EMAIL, &[]);
-    let cfg = write_config(
-        &dir,
+    let (_dir, token, srv) = shared_zone_server(
+        "rel-slow",
         "[http]\nheader_timeout_secs = 2\nmax_connections = 64\n\n[limits]\n\
          requests_per_5min = 0\nip_requests_per_5min = 0\n",
     );
-    let srv = start_cfg(&dir, &cfg);
     let r = srv.json("POST", "/v1/hostnames", &token, r#"{"hostname":"probe"}"#);
     assert_eq!(r.status, 201, "{}", r.body);
 
@@ -1948,14 +1954,10 @@ fn udp_burst(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
 #[test]
 fn dns_response_rate_limiting_holds_udp_bursts_and_spares_tcp() {
     let t0 = Instant::now();
-    let dir = TestDir::new("rel-rrl");
-    admin(&dir, &["zone", "add", SHARED, "--shared"]);
-    let token = add_user(&dir, EMAIL, &[]);
-    let cfg = write_config(
-        &dir,
+    let (_dir, token, srv) = shared_zone_server(
+        "rel-rrl",
         "[dns]\nrrl_responses_per_second = 5\nrrl_slip = 2\n\n[limits]\nrequests_per_5min = 0\n",
     );
-    let srv = start_cfg(&dir, &cfg);
     for label in ["one", "two"] {
         let body = format!(r#"{{"hostname":"{label}","ipv4":"192.0.2.1"}}"#);
         assert_eq!(srv.json("POST", "/v1/hostnames", &token, &body).status, 201);
