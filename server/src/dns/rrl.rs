@@ -11,7 +11,7 @@
 //! NXDOMAIN and errors count per network alone, so a flood of random names shares one bucket.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -134,21 +134,21 @@ impl Rrl {
             .get(6..8)
             .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
         let mut h = self.hasher.build_hasher();
-        std::hash::Hasher::write(&mut h, &net);
+        h.write(&net);
         match rcode {
             // Answers and NODATA: per name (lowercased, as asked).
             0 => {
-                std::hash::Hasher::write_u8(&mut h, u8::from(answers > 0));
+                h.write_u8(u8::from(answers > 0));
                 if let Some(name) = question_name(response) {
                     for &c in name {
-                        std::hash::Hasher::write_u8(&mut h, c.to_ascii_lowercase());
+                        h.write_u8(c.to_ascii_lowercase());
                     }
                 }
             }
-            3 => std::hash::Hasher::write_u8(&mut h, 3),
-            _ => std::hash::Hasher::write_u8(&mut h, 4),
+            3 => h.write_u8(3),
+            _ => h.write_u8(4),
         }
-        std::hash::Hasher::finish(&h)
+        h.finish()
     }
 }
 
