@@ -18,7 +18,8 @@ pub(crate) fn answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> bool {
     try_answer(view, req, out).is_some()
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
+/// The big-endian u16 at `at`, if the message is that long.
+pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 

@@ -130,9 +130,7 @@ impl Rrl {
             },
         };
         let rcode = response.get(3).map_or(2, |b| b & 0x0f);
-        let answers = response
-            .get(6..8)
-            .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
+        let answers = super::fast::be16(response, 6).unwrap_or(0);
         let mut h = self.hasher.build_hasher();
         h.write(&net);
         match rcode {

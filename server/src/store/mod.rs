@@ -165,11 +165,11 @@ impl BatchDone {
 /// Most writes sharing one commit (bounds the wait of the first one).
 const MAX_BATCH: usize = 64;
 
-/// Run one control statement (BEGIN, SAVEPOINT, COMMIT, ...) through the connection's
-/// statement cache: the hot paths run a few per request, and parsing each anew cost more
+/// Run one control statement (BEGIN, SAVEPOINT, COMMIT, ...) through the statement cache
+/// (`queries::exec`): the hot paths run a few per request, and parsing each anew cost more
 /// than the statement itself.
 fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
+    queries::exec(conn, sql, []).map(drop)
 }
 
 /// End savepoint `w`: keep its changes, or undo them.

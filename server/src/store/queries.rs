@@ -240,7 +240,12 @@ fn one<T, P: rusqlite::Params>(
     c.prepare_cached(sql)?.query_row(p, f)
 }
 
-fn exec<P: rusqlite::Params>(c: &Connection, sql: &str, p: P) -> rusqlite::Result<usize> {
+/// Run one statement through the connection's statement cache; rows changed.
+pub(crate) fn exec<P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    p: P,
+) -> rusqlite::Result<usize> {
     c.prepare_cached(sql)?.execute(p)
 }
 
