@@ -13,8 +13,11 @@ use libfuzzer_sys::fuzz_target;
 use lucent_server::api::{self, ApiRequest, Ctx};
 use lucent_server::config::RawConfig;
 use lucent_server::dns::DnsView;
+use lucent_server::domain::zones as zone_ops;
+use lucent_server::model::ZoneKind;
 use lucent_server::secret;
-use lucent_server::store::{self, queries, Store, ZoneKind};
+use lucent_server::store::queries::{api_keys, users, zones};
+use lucent_server::store::{self, Store, WriteTx};
 
 struct Fixture {
     ctx: Ctx,
@@ -48,13 +51,19 @@ fn fixture() -> &'static Fixture {
         let key = secret::new_token().expose().to_string();
         let zid = {
             let conn = store::open(&db).expect("open db");
-            queries::insert_zone(&conn, "dyn.example.net", ZoneKind::Shared, None).expect("zone");
-            let uid = queries::insert_user(&conn, "me@example.org", 10, &secret::hash(&token))
+            zones::insert_zone(&conn, "dyn.example.net", ZoneKind::Shared, None).expect("zone");
+            let uid = users::insert_user(&conn, "me@example.org", 10, &secret::hash(&token))
                 .expect("user");
-            let z = queries::insert_zone(&conn, "example.org", ZoneKind::Hosted, Some(uid))
-                .expect("hosted zone");
-            queries::seed_hosted_records(&conn, &z, &config.apex).expect("seed");
-            queries::insert_api_key(&conn, uid, &secret::hash(&key), None).expect("key");
+            let mut w = WriteTx::detached(&conn);
+            let z = zone_ops::create(
+                &mut w,
+                &config.apex,
+                "example.org",
+                ZoneKind::Hosted,
+                Some(uid),
+            )
+            .expect("hosted zone");
+            api_keys::insert_api_key(&conn, uid, &secret::hash(&key), None).expect("key");
             z.id
         };
         let view = Arc::new(DnsView::new(config.apex.clone()));

@@ -16,7 +16,8 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use libfuzzer_sys::fuzz_target;
 use lucent_server::dns::{self, ApexConfig, DnsView, RecordData, RrsetChange, ZoneContent};
-use lucent_server::records::{normalize, RType};
+use lucent_server::model::content::normalize;
+use lucent_server::model::RType;
 
 struct Fixture {
     _rt: tokio::runtime::Runtime,

@@ -1,11 +1,13 @@
-//! Record validators: `records::normalize` for every type, then `records::to_rdata` on its
-//! output (what the DNS responder does with stored content), and `records::validate_name`.
+//! Record validators: `content::normalize` for every type, then `content::to_rdata` on its
+//! output (what the DNS responder does with stored content), and `name::owner_name`.
 //! The canonical form must be a fixed point (a client that GETs a record and PUTs it back
 //! unchanged must not see it change or be refused) and must always encode to RDATA.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lucent_server::records::{normalize, to_rdata, validate_name, RType};
+use lucent_server::model::content::{normalize, to_rdata};
+use lucent_server::model::name::owner_name;
+use lucent_server::model::RType;
 
 const CODES: [u16; 10] = [1, 28, 5, 15, 2, 33, 16, 257, 12, 6];
 
@@ -31,10 +33,10 @@ fuzz_target!(|data: &[u8]| {
             panic!("{rtype:?}: canonical form {n:?} does not encode: {}", e.0);
         }
     }
-    if let Ok(n) = validate_name(&content) {
+    if let Ok(n) = owner_name(&content) {
         assert!(n.len() <= 253, "{n:?}");
         assert_eq!(
-            validate_name(&n).ok().as_deref(),
+            owner_name(&n).ok().as_deref(),
             Some(n.as_str()),
             "name not a fixed point"
         );

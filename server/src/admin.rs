@@ -10,40 +10,56 @@ use rusqlite::Connection;
 use crate::cli::Command;
 use crate::config::Config;
 use crate::dns::ApexConfig;
+use crate::domain::zones::{self as zone_ops, CreateError};
+use crate::model::{name, Invalid, Status, User, ZoneKind};
 use crate::secret;
-use crate::store::{self, queries, Status, ZoneKind};
-use crate::validate;
+use crate::store::queries::{api_keys, hostnames, users, zones};
+use crate::store::{self, StoreError, WriteTx};
 
 pub type Out<'a> = &'a mut dyn Write;
 
 #[derive(Debug)]
-pub struct AdminError(pub String);
+pub enum AdminError {
+    /// The operator asked for something that cannot be done (unknown user, taken name, ...).
+    Refused(String),
+    Store(StoreError),
+    Io(std::io::Error),
+}
 
 impl std::fmt::Display for AdminError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            AdminError::Refused(m) => f.write_str(m),
+            AdminError::Store(e) => write!(f, "{e}"),
+            AdminError::Io(e) => write!(f, "{e}"),
+        }
     }
 }
 impl std::error::Error for AdminError {}
 
 impl From<rusqlite::Error> for AdminError {
     fn from(e: rusqlite::Error) -> Self {
-        AdminError(format!("database: {e}"))
+        AdminError::Store(StoreError::Sql(e))
     }
 }
-impl From<store::StoreError> for AdminError {
-    fn from(e: store::StoreError) -> Self {
-        AdminError(e.to_string())
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        AdminError::Store(e)
     }
 }
 impl From<std::io::Error> for AdminError {
     fn from(e: std::io::Error) -> Self {
-        AdminError(e.to_string())
+        AdminError::Io(e)
+    }
+}
+impl From<Invalid> for AdminError {
+    fn from(e: Invalid) -> Self {
+        AdminError::Refused(e.0)
     }
 }
 
 fn fail<T>(s: impl Into<String>) -> Result<T, AdminError> {
-    Err(AdminError(s.into()))
+    Err(AdminError::Refused(s.into()))
 }
 
 pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
@@ -76,34 +92,10 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
     }
 }
 
-fn user(conn: &Connection, email: &str) -> Result<queries::User, AdminError> {
-    queries::user_by_email(conn, email.trim())?
+fn user(conn: &Connection, email: &str) -> Result<User, AdminError> {
+    users::user_by_email(conn, email.trim())?
         .map(Ok)
         .unwrap_or_else(|| fail(format!("no user '{email}'")))
-}
-
-/// A new zone must not equal, contain or sit inside an existing one (that would split a
-/// zone's names between two owners).
-pub fn zone_conflict(conn: &Connection, name: &str) -> Result<Option<String>, rusqlite::Error> {
-    for z in queries::list_zones(conn)? {
-        if z.name == name {
-            return Ok(Some(format!("zone '{name}' already exists")));
-        }
-        if name.ends_with(&format!(".{}", z.name)) {
-            return Ok(Some(format!(
-                "'{name}' is inside the existing {} zone '{}'",
-                z.kind.as_str(),
-                z.name
-            )));
-        }
-        if z.name.ends_with(&format!(".{name}")) {
-            return Ok(Some(format!(
-                "'{name}' would contain the existing zone '{}'",
-                z.name
-            )));
-        }
-    }
-    Ok(None)
 }
 
 fn zone_add(
@@ -114,11 +106,8 @@ fn zone_add(
     owner: Option<&str>,
     out: Out,
 ) -> Result<(), AdminError> {
-    let name = validate::zone_name(name).map_err(AdminError)?;
+    let name = name::zone_name(name)?;
     let tx = conn.transaction()?;
-    if let Some(msg) = zone_conflict(&tx, &name)? {
-        return fail(msg);
-    }
     let (kind, owner_id) = match (shared, owner) {
         (true, None) => (ZoneKind::Shared, None),
         (false, Some(email)) => (ZoneKind::Hosted, Some(user(&tx, email)?.id)),
@@ -127,10 +116,11 @@ fn zone_add(
             return fail("give --shared (a DDNS zone users claim hostnames in) or --owner EMAIL")
         }
     };
-    let zone = queries::insert_zone(&tx, &name, kind, owner_id)?;
-    if kind == ZoneKind::Hosted {
-        queries::seed_hosted_records(&tx, &zone, apex)?;
-    }
+    let zone = match zone_ops::create(&mut WriteTx::detached(&tx), apex, &name, kind, owner_id) {
+        Ok(z) => z,
+        Err(CreateError::Conflict(why)) => return fail(format!("zone '{name}': {why}")),
+        Err(CreateError::Store(e)) => return Err(e.into()),
+    };
     tx.commit()?;
     writeln!(
         out,
@@ -148,9 +138,9 @@ fn zone_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
         "{:<6} {:<32} {:<7} {:<28} {:>10} {:>9}",
         "ID", "NAME", "KIND", "OWNER", "SERIAL", "QUERIES"
     )?;
-    for z in queries::list_zones(conn)? {
+    for z in zones::list_zones(conn)? {
         let owner = match z.owner_id {
-            Some(id) => queries::user_by_id(conn, id)?
+            Some(id) => users::user_by_id(conn, id)?
                 .map(|u| u.email)
                 .unwrap_or_default(),
             None => "-".into(),
@@ -170,11 +160,11 @@ fn zone_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
 }
 
 fn zone_rm(conn: &Connection, name: &str, out: Out) -> Result<(), AdminError> {
-    let name = validate::domain_name(name).map_err(AdminError)?;
-    let Some(z) = queries::zone_by_name(conn, &name)? else {
+    let name = name::domain_name(name)?;
+    let Some(z) = zones::zone_by_name(conn, &name)? else {
         return fail(format!("no zone '{name}'"));
     };
-    queries::delete_zone(conn, z.id)?;
+    zones::delete_zone(conn, z.id)?;
     writeln!(out, "removed zone {name} and its records")?;
     Ok(())
 }
@@ -190,10 +180,7 @@ fn check_email(email: &str) -> Result<String, AdminError> {
     if ok {
         Ok(e.to_string())
     } else {
-        fail(format!(
-            "'{}' is not an email address",
-            validate::printable(e)
-        ))
+        fail(format!("'{}' is not an email address", name::printable(e)))
     }
 }
 
@@ -206,11 +193,11 @@ fn user_add(
 ) -> Result<(), AdminError> {
     let email = check_email(email)?;
     let tx = conn.transaction()?;
-    if queries::user_by_email(&tx, &email)?.is_some() {
+    if users::user_by_email(&tx, &email)?.is_some() {
         return fail(format!("user '{email}' already exists"));
     }
     let token = secret::new_token();
-    let id = queries::insert_user(
+    let id = users::insert_user(
         &tx,
         &email,
         max_hostnames.unwrap_or(10),
@@ -219,14 +206,14 @@ fn user_add(
     if let Some(zs) = zones {
         let mut ids = Vec::new();
         for z in zs {
-            let name = validate::domain_name(&z).map_err(AdminError)?;
-            match queries::zone_by_name(&tx, &name)? {
+            let name = name::domain_name(&z)?;
+            match zones::zone_by_name(&tx, &name)? {
                 Some(zone) if zone.kind == ZoneKind::Shared => ids.push(zone.id),
                 Some(_) => return fail(format!("'{name}' is a hosted zone, not a shared one")),
                 None => return fail(format!("no zone '{name}'")),
             }
         }
-        queries::restrict_user_zones(&tx, id, &ids)?;
+        users::restrict_user_zones(&tx, id, &ids)?;
     }
     tx.commit()?;
     writeln!(out, "created user {email} (id {id}); update token:")?;
@@ -237,7 +224,7 @@ fn user_add(
 fn user_token(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
     let u = user(conn, email)?;
     let token = secret::new_token();
-    queries::set_user_token(conn, u.id, &secret::hash(token.expose()))?;
+    users::set_user_token(conn, u.id, &secret::hash(token.expose()))?;
     writeln!(
         out,
         "new update token for {} (the old one no longer works):",
@@ -257,8 +244,8 @@ fn user_apikey(
     let zone_id = match zone {
         None => None,
         Some(z) => {
-            let name = validate::domain_name(z).map_err(AdminError)?;
-            match queries::zone_by_name(conn, &name)? {
+            let name = name::domain_name(z)?;
+            match zones::zone_by_name(conn, &name)? {
                 Some(zone) if zone.owner_id == Some(u.id) => Some(zone.id),
                 Some(_) => return fail(format!("zone '{name}' is not hosted by {}", u.email)),
                 None => return fail(format!("no zone '{name}'")),
@@ -266,7 +253,7 @@ fn user_apikey(
         }
     };
     let key = secret::new_token();
-    queries::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
+    api_keys::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
     let scope = zone
         .map(|z| format!("zone {z}"))
         .unwrap_or_else(|| "all zones".into());
@@ -292,13 +279,13 @@ fn user_set(
         let s = Status::parse(&s).map(Ok).unwrap_or_else(|| {
             fail(format!("--status: '{s}' is not active, disabled or banned"))
         })?;
-        queries::set_user_status(&tx, u.id, s)?;
+        users::set_user_status(&tx, u.id, s)?;
     }
     if let Some(n) = max_hostnames {
-        queries::set_user_max_hostnames(&tx, u.id, n)?;
+        users::set_user_max_hostnames(&tx, u.id, n)?;
     }
     if let Some(on) = api_enabled {
-        queries::set_user_api_enabled(&tx, u.id, on)?;
+        users::set_user_api_enabled(&tx, u.id, on)?;
     }
     tx.commit()?;
     writeln!(out, "updated user {}", u.email)?;
@@ -311,9 +298,9 @@ fn user_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
         "{:<6} {:<32} {:<9} {:>9} {:>13} {:<5} ZONES",
         "ID", "EMAIL", "STATUS", "HOSTNAMES", "MAX_HOSTNAMES", "API"
     )?;
-    for (u, n) in queries::list_users(conn)? {
+    for (u, n) in users::list_users(conn)? {
         let zones = if u.zones_restricted {
-            queries::allowed_zones(conn, &u)?
+            users::allowed_zones(conn, &u)?
                 .into_iter()
                 .map(|z| z.name)
                 .collect::<Vec<_>>()
@@ -341,7 +328,7 @@ fn user_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
 fn backup(conn: &Connection, file: &Path, out: Out) -> Result<(), AdminError> {
     let tmp = file.with_extension("lucent-backup-tmp");
     let _ = std::fs::remove_file(&tmp);
-    store::Store::backup_to(conn, &tmp)?;
+    store::backup_to(conn, &tmp)?;
     std::fs::rename(&tmp, file)?;
     let check = Connection::open(file)?;
     let ok: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
@@ -351,7 +338,7 @@ fn backup(conn: &Connection, file: &Path, out: Out) -> Result<(), AdminError> {
             file.display()
         ));
     }
-    let hosts = queries::hostname_count(&check)?;
+    let hosts = hostnames::hostname_count(&check)?;
     writeln!(
         out,
         "backup written to {} ({hosts} hostnames)",

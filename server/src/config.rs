@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::dns::ApexConfig;
+use crate::model::name;
 use crate::secret::Secret;
-use crate::validate;
 
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -342,9 +342,7 @@ impl RawConfig {
 
         let reserved_labels = reserved_labels
             .iter()
-            .map(|l| {
-                validate::host_label(l).map_err(|e| ConfigError(format!("reserved_labels: {e}")))
-            })
+            .map(|l| name::host_label(l).map_err(|e| ConfigError(format!("reserved_labels: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
@@ -362,11 +360,9 @@ impl RawConfig {
         let nameservers = dns
             .nameservers
             .iter()
-            .map(|n| {
-                validate::domain_name(n).map_err(|e| ConfigError(format!("dns.nameservers: {e}")))
-            })
+            .map(|n| name::domain_name(n).map_err(|e| ConfigError(format!("dns.nameservers: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let rname = validate::domain_name(&dns.soa_contact.replacen('@', ".", 1))
+        let rname = name::domain_name(&dns.soa_contact.replacen('@', ".", 1))
             .map_err(|e| ConfigError(format!("dns.soa_contact: {e}")))?;
         if dns.rrl_slip > 10 {
             return err("dns.rrl_slip must be between 0 and 10");

@@ -5,21 +5,20 @@
 
 pub mod admin;
 pub mod api;
-pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dns;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod model;
 pub mod ratelimit;
-pub mod records;
 pub mod redact;
 pub mod secret;
 pub mod serve;
 pub mod store;
-pub mod validate;
 
 /// Threads worth running for work that keeps a CPU busy: one per CPU this process may use
 /// (affinity and cgroup quota count), 1 to 4. More than that only wake each other: a lucentd

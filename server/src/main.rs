@@ -84,7 +84,7 @@ fn run() -> Result<(), Failure> {
         cmd => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            admin::run(cmd, &config, &mut out).map_err(|e| Failure::Runtime(e.0))
+            admin::run(cmd, &config, &mut out).map_err(|e| Failure::Runtime(e.to_string()))
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Process-wide counters for `GET /metrics` (Prometheus text format 0.0.4): HTTP requests by
-//! route and status, accepted updates, store latency; DNS counters come from the DNS view.
+//! route and status, accepted updates, and the latency histogram type the store keeps. A leaf:
+//! the store and the DNS view render their own counters (`Store::render_metrics`,
+//! `DnsView::render_metrics`), the /metrics route puts the parts together.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -38,7 +40,7 @@ impl Histogram {
         self.sum_us.fetch_add(us, Ordering::Relaxed);
     }
 
-    fn render(&self, name: &str, out: &mut String) {
+    pub fn render(&self, name: &str, out: &mut String) {
         let _ = writeln!(out, "# TYPE {name} histogram");
         for (i, b) in BOUNDS_US.iter().enumerate() {
             let _ = writeln!(
@@ -79,7 +81,7 @@ impl Metrics {
         *m.entry(reason).or_default() += 1;
     }
 
-    pub fn render(&self, store: &crate::store::Store, out: &mut String) {
+    pub fn render(&self, out: &mut String) {
         let _ = writeln!(out, "# TYPE lucent_http_requests_total counter");
         let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         for ((route, status), n) in m.iter() {
@@ -108,19 +110,6 @@ impl Metrics {
             out,
             "lucent_updates_total{{result=\"nochange\"}} {}",
             self.updates_nochg.load(Ordering::Relaxed)
-        );
-        store.latency.render("lucent_store_seconds", out);
-        let _ = writeln!(out, "# TYPE lucent_store_commits_total counter");
-        let _ = writeln!(
-            out,
-            "lucent_store_commits_total {}",
-            store.commits.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(out, "# TYPE lucent_store_writes_total counter");
-        let _ = writeln!(
-            out,
-            "lucent_store_writes_total {}",
-            store.committed_writes.load(Ordering::Relaxed)
         );
     }
 }

@@ -13,8 +13,10 @@ use tokio::sync::watch;
 use crate::api::Ctx;
 use crate::config::Config;
 use crate::dns::{self, DnsView};
+use crate::model::ZoneKind;
 use crate::secret;
-use crate::store::{queries, Store, ZoneKind};
+use crate::store::queries::{users, zones};
+use crate::store::Store;
 
 pub enum ServeError {
     Config(String),
@@ -202,10 +204,10 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
     let mut conn = crate::store::open(&config.db).map_err(|e| e.to_string())?;
     let tx = conn.transaction().map_err(|e| e.to_string())?;
-    let empty = queries::list_zones(&tx)
+    let empty = zones::list_zones(&tx)
         .map_err(|e| e.to_string())?
         .is_empty()
-        && queries::list_users(&tx)
+        && users::list_users(&tx)
             .map_err(|e| e.to_string())?
             .is_empty();
     if !empty {
@@ -215,10 +217,10 @@ fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
         );
         return Ok(None);
     }
-    let zone = queries::insert_zone(&tx, "demo.test", ZoneKind::Shared, None)
-        .map_err(|e| e.to_string())?;
+    let zone =
+        zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None).map_err(|e| e.to_string())?;
     let token = secret::new_token();
-    queries::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
+    users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
         .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
     println!(

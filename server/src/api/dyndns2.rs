@@ -1,5 +1,5 @@
 //! dyndns2 (`/nic/update`, `/v3/update`, and `/update?hostname=…`) for the DDNS clients built
-//! into routers, ddclient and inadyn (PROTOCOLS.md §2). Basic auth with any username and the
+//! into routers, ddclient and inadyn (docs/protocols.md §2). Basic auth with any username and the
 //! update token as password; one answer line per hostname in request order; account-level
 //! failures answered once. Missing or wrong credentials get 401 + `WWW-Authenticate` +
 //! `badauth` (clients that only send credentials after a challenge need it); every other
@@ -8,12 +8,12 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use crate::api::hostnames::{find_owned, user_of, Changes};
-use crate::api::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
-use crate::auth;
-use crate::clock;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::{auth, unmap, ApiRequest, Ctx, Plan, Render, Reply};
+use crate::domain::hostnames as ops;
 use crate::error::ApiError;
-use crate::validate;
+use crate::model::{name, value, Changes};
 
 /// The return codes, byte for byte.
 pub const GOOD: &str = "good";
@@ -40,7 +40,7 @@ pub fn render_error(e: &ApiError) -> Reply {
         ApiError::BadRequest(_) => (400, BADIP),
         ApiError::RateLimited(_) => (200, ABUSE),
         // The store failing is a DNS back-end error; anything else a server problem.
-        ApiError::Internal(d) if d.starts_with("database") => (200, DNSERR),
+        ApiError::Store(_) => (200, DNSERR),
         ApiError::Internal(_) => (200, SERVER_ERROR),
         _ => (400, BADIP),
     };
@@ -62,7 +62,7 @@ pub fn is_dyndns2_update(req: &ApiRequest) -> bool {
 
 /// Addresses from `myip` (comma list of either family), `myipv4`/`myipv6`, `ip`/`ipv6`;
 /// none at all means the source address. A family not given is left untouched.
-fn addresses(req: &ApiRequest) -> Result<(Option<String>, Option<String>), ApiError> {
+fn addresses(req: &ApiRequest) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>), ApiError> {
     let mut v4 = None;
     let mut v6 = None;
     let mut any = false;
@@ -73,23 +73,19 @@ fn addresses(req: &ApiRequest) -> Result<(Option<String>, Option<String>), ApiEr
                 continue;
             }
             any = true;
-            match validate::ip(p).map_err(ApiError::BadRequest)? {
-                IpAddr::V4(a) => v4 = Some(a.to_string()),
-                IpAddr::V6(a) => v6 = Some(a.to_string()),
+            match value::ip(p)? {
+                IpAddr::V4(a) => v4 = Some(a),
+                IpAddr::V6(a) => v6 = Some(a),
             }
         }
     }
     if !any {
         match unmap(req.peer) {
-            IpAddr::V4(a) => v4 = Some(a.to_string()),
-            IpAddr::V6(a) => v6 = Some(a.to_string()),
+            IpAddr::V4(a) => v4 = Some(a),
+            IpAddr::V6(a) => v6 = Some(a),
         }
     }
     Ok((v4, v6))
-}
-
-pub fn handle(ctx: &Ctx, req: &ApiRequest) -> Result<Reply, ApiError> {
-    plan(ctx, req)?.run(ctx)
 }
 
 /// What became of one hostname of the request.
@@ -102,8 +98,9 @@ enum Outcome {
 
 /// Up to the write: authenticated, hostnames and addresses parsed.
 pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
-    let p = auth::authenticate(ctx, req, auth::token_from(req))?;
-    let user = user_of(&p)
+    let p = auth::authenticate(ctx, auth::token_from(req))?;
+    let user = p
+        .user()
         .map_err(|_| ApiError::Unauthorized("operator token".into()))?
         .clone();
     let hosts: Vec<String> = req
@@ -122,7 +119,8 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     let (v4, v6) = addresses(req)?;
     let shown = match (&v4, &v6) {
         (Some(a), Some(b)) => format!("{a},{b}"),
-        (Some(a), None) | (None, Some(a)) => a.clone(),
+        (Some(a), None) => a.to_string(),
+        (None, Some(b)) => b.to_string(),
         (None, None) => String::new(),
     };
     let changes = Changes {
@@ -133,11 +131,11 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     Ok(Plan::Write(Box::new(move |w| {
         let mut outcomes = Vec::with_capacity(hosts.len());
         for h in &hosts {
-            if !h.contains('.') || validate::domain_name(h).is_err() {
+            if !h.contains('.') || name::domain_name(h).is_err() {
                 outcomes.push(Outcome::NotFqdn);
                 continue;
             }
-            let mut host = match find_owned(w.tx, &user, h) {
+            let mut host = match ops::find_owned(w.tx, &user, h) {
                 Ok(x) => x,
                 Err(ApiError::NotFound(..)) => {
                     outcomes.push(Outcome::NoHost);
@@ -145,10 +143,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
                 }
                 Err(e) => return Err(e),
             };
-            if changes.apply(&mut host) {
-                host.updated_at = clock::now_rfc3339();
-                crate::store::queries::update_hostname(w.tx, &host)?;
-                w.publish_host(&host)?;
+            if ops::save(w, &mut host, &changes)? {
                 outcomes.push(Outcome::Good(host.fqdn()));
             } else {
                 outcomes.push(Outcome::NoChange);
@@ -182,23 +177,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_the_dyndns2_words() {
-        for (c, w) in [
-            (GOOD, "good"),
-            (NOCHG, "nochg"),
-            (BADAUTH, "badauth"),
-            (NOTFQDN, "notfqdn"),
-            (NOHOST, "nohost"),
-            (NUMHOST, "numhost"),
-            (ABUSE, "abuse"),
-            (DNSERR, "dnserr"),
-            (SERVER_ERROR, "911"),
-        ] {
-            assert_eq!(c, w);
-        }
-    }
-
-    #[test]
     fn errors_map_to_words_and_statuses() {
         let r = render_error(&ApiError::Unauthorized("x".into()));
         assert_eq!((r.status, r.body.as_slice()), (401, b"badauth".as_slice()));
@@ -210,7 +188,8 @@ mod tests {
         assert_eq!(r.body, b"nohost");
         let r = render_error(&ApiError::Internal("panic".into()));
         assert_eq!(r.body, b"911");
-        let r = render_error(&ApiError::Internal("database: disk I/O error".into()));
+        let disk = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(10), None);
+        let r = render_error(&ApiError::from(disk));
         assert_eq!(r.body, b"dnserr");
     }
 
@@ -220,13 +199,16 @@ mod tests {
 
     #[test]
     fn myip_forms() {
+        let text = |(a, b): (Option<Ipv4Addr>, Option<Ipv6Addr>)| {
+            (a.map(|a| a.to_string()), b.map(|b| b.to_string()))
+        };
         let (a, b) =
-            addresses(&req("/nic/update?hostname=h.x&myip=192.0.2.1,2001:db8::1")).unwrap();
+            text(addresses(&req("/nic/update?hostname=h.x&myip=192.0.2.1,2001:db8::1")).unwrap());
         assert_eq!(a.as_deref(), Some("192.0.2.1"));
         assert_eq!(b.as_deref(), Some("2001:db8::1"));
-        let (a, b) = addresses(&req("/nic/update?hostname=h.x&myipv6=2001:DB8::2")).unwrap();
+        let (a, b) = text(addresses(&req("/nic/update?hostname=h.x&myipv6=2001:DB8::2")).unwrap());
         assert_eq!((a, b.as_deref()), (None, Some("2001:db8::2")));
-        let (a, b) = addresses(&req("/nic/update?hostname=h.x")).unwrap();
+        let (a, b) = text(addresses(&req("/nic/update?hostname=h.x")).unwrap());
         assert_eq!(
             (a.as_deref(), b),
             (Some("127.0.0.1"), None),

@@ -1,26 +1,33 @@
-//! The routing table: one match on (method, path segments) picks the handler. Before dispatch,
-//! the per-address rate limit runs here and each API family resolves its credentials
-//! (update token, operator token, API key) and the per-credential limit; handlers receive a
-//! `Principal` and never re-inspect the path to pick a sub-action. Errors are rendered in the
-//! family's own shape: token API JSON, DuckDNS `KO`, LuaDNS JSON, dyndns2 words.
+//! The routing table: a request's method and path segments become one `Route` (carrying its
+//! path parameters), parsed once; one match dispatches it. Before dispatch the per-address
+//! rate limit runs here; each API family resolves its own credentials (`auth.rs`) and renders
+//! errors in its own shape: token API JSON, DuckDNS `KO`, LuaDNS JSON, dyndns2 words.
+//! "Seed 000" and "seed 001" are the two API documents the server implements (the token API
+//! and the LuaDNS-style API; see docs/protocols.md).
+//!
+//! May import: `domain`, `model`, `store` (reads), `config`, `ratelimit`, `metrics`, `error`,
+//! `secret`, `clock`, `redact`. Not `http` (which calls this) or `admin`.
 
+pub mod auth;
+pub mod body;
 pub mod dyndns2;
 pub mod hostnames;
 pub mod luadns;
+pub mod request;
 pub mod update;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::auth::{self, Principal};
 use crate::clock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::ratelimit::{Decision, RateLimiter};
+use crate::model::TtlRange;
+use crate::ratelimit::RateLimiter;
 use crate::store::{Store, WriteTx};
+
+pub use request::{parse_form, parse_target, unmap, ApiRequest, Reply, JSON, TEXT};
 
 /// Shared state of the HTTP side.
 pub struct Ctx {
@@ -43,156 +50,45 @@ impl Ctx {
             metrics: Metrics::default(),
         }
     }
-}
 
-/// A request as handlers see it: built by `http.rs` from the wire, or by tests directly.
-#[derive(Debug, Clone)]
-pub struct ApiRequest {
-    pub id: String,
-    pub method: String,
-    /// Raw request target, for the (redacted) access log only.
-    pub target: String,
-    /// Percent-decoded path segments; empty segments dropped (`/v1//zones` = `/v1/zones`).
-    pub segments: Vec<String>,
-    /// Decoded query parameters in order.
-    pub query: Vec<(String, String)>,
-    /// Lowercase names.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// The client: the peer address, or X-Forwarded-For's last untrusted hop from a trusted proxy.
-    pub peer: IpAddr,
-}
-
-impl ApiRequest {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A test request: `target` is path?query.
-    #[cfg(test)]
-    pub fn fake(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> ApiRequest {
-        let (segments, query) = parse_target(target);
-        ApiRequest {
-            id: "test".into(),
-            method: method.into(),
-            target: target.into(),
-            segments,
-            query,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-            peer: "127.0.0.1".parse().expect("literal"),
-        }
-    }
-
-    /// Is the body JSON (by Content-Type, or by its first byte when the type is absent)?
-    pub fn body_is_json(&self) -> bool {
-        match self.header("content-type") {
-            Some(ct) => ct.to_ascii_lowercase().contains("json"),
-            None => self
-                .body
-                .iter()
-                .find(|b| !b.is_ascii_whitespace())
-                .is_some_and(|b| *b == b'{' || *b == b'['),
+    /// The TTL bounds of `[limits]`, for the one TTL rule.
+    pub fn ttl_range(&self) -> TtlRange {
+        TtlRange {
+            min: self.config.limits.min_ttl,
+            max: self.config.limits.max_ttl,
         }
     }
 }
 
-/// Split a request target into decoded path segments and query pairs.
-pub fn parse_target(target: &str) -> (Vec<String>, Vec<(String, String)>) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let segments = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s, false))
-        .collect();
-    (segments, parse_form(query))
-}
-
-/// `application/x-www-form-urlencoded` pairs (also the query string).
-pub fn parse_form(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let h = |c: u8| (c as char).to_digit(16);
-                match (h(b[i + 1]), h(b[i + 2])) {
-                    (Some(x), Some(y)) => {
-                        out.push((x * 16 + y) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An answer as plain data; `http.rs` adds Content-Length and writes it.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
-}
-
-pub const JSON: &str = "application/json; charset=utf-8";
-pub const TEXT: &str = "text/plain; charset=utf-8";
-
-impl Reply {
-    pub fn json<T: Serialize + ?Sized>(status: u16, v: &T) -> Reply {
-        Reply {
-            status,
-            content_type: JSON,
-            headers: Vec::new(),
-            // Serialising our own plain structs cannot fail.
-            body: serde_json::to_vec(v).expect("serialisable"),
-        }
-    }
-
-    pub fn text(status: u16, s: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            content_type: TEXT,
-            headers: Vec::new(),
-            body: s.into().into_bytes(),
-        }
-    }
-
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
-        self.headers.push((name, value.into()));
-        self
-    }
+/// Every endpoint, with the path parameters it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Healthz,
+    Metrics,
+    Ip,
+    /// `/v1/hostnames`
+    Hostnames,
+    /// `/v1/hostnames/{id|label|fqdn}`
+    Hostname(String),
+    /// `/update` (DuckDNS or JSON)
+    Update,
+    /// `/update/{domain}/{token}[/{ip}]`
+    UpdatePath {
+        domain: String,
+        token: String,
+        ip: Option<String>,
+    },
+    /// `/nic/update`, `/v3/update`, or `/update?hostname=…`
+    Dyndns2,
+    LuaMe,
+    LuaZones,
+    LuaZone(String),
+    LuaRecords(String),
+    LuaRecord(String, String),
+    LuaDs(String),
+    /// Anything else under `/v1/users` or `/v1/zones`: a LuaDNS-shaped 404.
+    LuaNotFound,
+    NotFound,
 }
 
 /// How a family renders errors.
@@ -208,8 +104,109 @@ pub enum Family {
     Dyn,
 }
 
+const GET: &[&str] = &["GET", "HEAD"];
+const GET_POST: &[&str] = &["GET", "POST"];
+const ANY: &[&str] = &[];
+
+impl Route {
+    /// The route of a request (path segments decoded, empty ones dropped).
+    pub fn parse(req: &ApiRequest) -> Route {
+        let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+        let s = |x: &str| x.to_string();
+        match segs[..] {
+            ["healthz"] => Route::Healthz,
+            ["metrics"] => Route::Metrics,
+            ["ip"] => Route::Ip,
+            ["v1", "hostnames"] => Route::Hostnames,
+            ["v1", "hostnames", h] => Route::Hostname(s(h)),
+            ["nic", "update"] | ["v3", "update"] => Route::Dyndns2,
+            ["update"] if dyndns2::is_dyndns2_update(req) => Route::Dyndns2,
+            ["update"] => Route::Update,
+            ["update", d, t] => Route::UpdatePath {
+                domain: s(d),
+                token: s(t),
+                ip: None,
+            },
+            ["update", d, t, ip] => Route::UpdatePath {
+                domain: s(d),
+                token: s(t),
+                ip: Some(s(ip)),
+            },
+            ["v1", "users", "me"] => Route::LuaMe,
+            ["v1", "zones"] => Route::LuaZones,
+            ["v1", "zones", z] => Route::LuaZone(s(z)),
+            ["v1", "zones", z, "records"] => Route::LuaRecords(s(z)),
+            ["v1", "zones", z, "records", r] => Route::LuaRecord(s(z), s(r)),
+            ["v1", "zones", z, "ds_records"] => Route::LuaDs(s(z)),
+            ["v1", "users" | "zones", ..] => Route::LuaNotFound,
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The label in `/metrics` (`lucent_http_requests_total{route=…}`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::Healthz => "healthz",
+            Route::Metrics => "metrics",
+            Route::Ip => "ip",
+            Route::Hostnames => "hostnames",
+            Route::Hostname(_) => "hostname",
+            Route::Update => "update",
+            Route::UpdatePath { .. } => "update_path",
+            Route::Dyndns2 => "dyndns2",
+            Route::LuaMe => "lua_me",
+            Route::LuaZones => "lua_zones",
+            Route::LuaZone(_) => "lua_zone",
+            Route::LuaRecords(_) => "lua_records",
+            Route::LuaRecord(..) => "lua_record",
+            Route::LuaDs(_) => "lua_ds",
+            Route::LuaNotFound => "lua_not_found",
+            Route::NotFound => "not_found",
+        }
+    }
+
+    /// The methods the route answers (empty: any method, for the not-found routes).
+    pub fn methods(&self) -> &'static [&'static str] {
+        match self {
+            Route::Healthz | Route::Ip => GET,
+            Route::Metrics | Route::LuaMe | Route::LuaDs(_) | Route::UpdatePath { .. } => &["GET"],
+            Route::Hostnames | Route::LuaZones | Route::LuaRecords(_) => GET_POST,
+            Route::Update | Route::Dyndns2 => GET_POST,
+            Route::Hostname(_) => &["GET", "PATCH", "DELETE"],
+            Route::LuaZone(_) | Route::LuaRecord(..) => &["GET", "PUT", "DELETE"],
+            Route::LuaNotFound | Route::NotFound => ANY,
+        }
+    }
+
+    /// How errors on this route are rendered.
+    pub fn family(&self, req: &ApiRequest) -> Family {
+        match self {
+            Route::Dyndns2 => Family::Dyn,
+            Route::Update if !update::wants_json(req) => Family::Duck,
+            Route::UpdatePath { .. } => Family::Duck,
+            Route::LuaMe
+            | Route::LuaZones
+            | Route::LuaZone(_)
+            | Route::LuaRecords(_)
+            | Route::LuaRecord(..)
+            | Route::LuaDs(_)
+            | Route::LuaNotFound => Family::Lua,
+            _ => Family::Token,
+        }
+    }
+
+    /// The DDNS update routes: they run on the request task up to their one write, which
+    /// joins the writer thread's next group (see `handle_async`).
+    fn is_update(&self) -> bool {
+        matches!(
+            self,
+            Route::Update | Route::UpdatePath { .. } | Route::Dyndns2
+        )
+    }
+}
+
 pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
-    if let ApiError::Internal(detail) = e {
+    if let Some(detail) = e.detail() {
         log::error!("request {}: {detail}", req.id);
     }
     let mut r = match family {
@@ -218,11 +215,17 @@ pub fn render_error(family: Family, e: &ApiError, req: &ApiRequest) -> Reply {
             &serde_json::json!({"error": e.code(), "message": e.message()}),
         ),
         Family::Duck => Reply::text(e.status(), update::KO),
-        Family::Lua => return luadns::render_error(e, req),
-        Family::Dyn => return dyndns2::render_error(e),
+        Family::Lua => luadns::render_error(e, req),
+        Family::Dyn => dyndns2::render_error(e),
     };
-    if let ApiError::RateLimited(s) = e {
-        r = r.with_header("retry-after", s.to_string());
+    match e {
+        ApiError::RateLimited(s) if family != Family::Lua && family != Family::Dyn => {
+            r = r.with_header("retry-after", s.to_string())
+        }
+        ApiError::MethodNotAllowed(allow) if !allow.is_empty() => {
+            r = r.with_header("allow", allow.join(", "))
+        }
+        _ => {}
     }
     r
 }
@@ -234,103 +237,123 @@ pub type Render = Box<dyn FnOnce(&Ctx) -> Reply + Send>;
 pub type WriteFn = Box<dyn FnOnce(&mut WriteTx) -> Result<Render, ApiError> + Send>;
 
 /// A write route after parsing, authentication and validation: its reply already, or the one
-/// store write whose result renders it. The same plan runs in place (`run`, blocking) or
-/// through the store's writer thread (`run_async`, from a request task).
+/// store write whose result renders it.
 pub enum Plan {
     Reply(Reply),
     Write(WriteFn),
 }
 
 impl Plan {
-    pub fn run(self, ctx: &Ctx) -> Result<Reply, ApiError> {
-        match self {
-            Plan::Reply(r) => Ok(r),
-            Plan::Write(w) => Ok(ctx.store.write(w)?(ctx)),
-        }
-    }
-
-    pub async fn run_async(self, ctx: &Ctx) -> Result<Reply, ApiError> {
+    /// From a request task: the write joins the writer thread's next group.
+    pub async fn run(self, ctx: &Ctx) -> Result<Reply, ApiError> {
         match self {
             Plan::Reply(r) => Ok(r),
             Plan::Write(w) => Ok(ctx.store.write_async(w).await?(ctx)),
         }
     }
+
+    /// From a blocking caller (tests, fuzzing): the same write, waited for.
+    pub fn run_blocking(self, ctx: &Ctx) -> Result<Reply, ApiError> {
+        match self {
+            Plan::Reply(r) => Ok(r),
+            Plan::Write(w) => Ok(ctx.store.write(w)?(ctx)),
+        }
+    }
+}
+
+/// An update route up to its write: method checked, parsed, authenticated, validated.
+fn plan_update(ctx: &Ctx, req: &ApiRequest, route: &Route) -> Result<Plan, ApiError> {
+    if !route.methods().contains(&req.method.as_str()) {
+        return Err(ApiError::MethodNotAllowed(route.methods()));
+    }
+    match route {
+        Route::Update => update::plan(ctx, req),
+        Route::UpdatePath { domain, token, ip } => {
+            update::plan_path(ctx, req, domain, token, ip.as_deref())
+        }
+        _ => dyndns2::plan(ctx, req),
+    }
 }
 
 /// The per-address limit, checked before any route but the health and metrics ones.
-fn ip_limited(ctx: &Ctx, req: &ApiRequest, route: &str, family: Family) -> Option<Reply> {
-    if route == "healthz" || route == "metrics" {
+fn ip_limited(ctx: &Ctx, req: &ApiRequest, route: &Route, family: Family) -> Option<Reply> {
+    if matches!(route, Route::Healthz | Route::Metrics) {
         return None;
     }
     let d = ctx.ip_limits.check(&req.peer, clock::unix_now());
     (!d.allowed).then(|| render_error(family, &ApiError::RateLimited(d.retry_after), req))
 }
 
-/// Answer one request from a request task. The DDNS update routes (`/update`, its path form,
-/// dyndns2) run here up to their write, which joins the store's writer thread's next group:
-/// no blocking-pool thread, no hand-off per request. Every other route runs `handle` on the
-/// blocking pool. A panic anywhere propagates to the caller's task (an HTTP 500 there).
+/// Answer one request from a request task; returns the route label (for metrics) and the
+/// reply. The DDNS update routes run here up to their write, which joins the store's writer
+/// thread's next group: no blocking-pool thread, no hand-off per request. Every other route
+/// runs `handle` on the blocking pool. A panic anywhere propagates to the caller's task (an
+/// HTTP 500 there).
 pub async fn handle_async(ctx: Arc<Ctx>, req: ApiRequest) -> (&'static str, Reply) {
-    let (route, family) = {
-        let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
-        classify(&segs, &req)
-    };
-    let plan: fn(&Ctx, &ApiRequest) -> Result<Plan, ApiError> = match (route, req.method.as_str()) {
-        ("update", "GET" | "POST") => update::plan,
-        ("update_path", "GET") => update::plan_path,
-        ("dyndns2", "GET" | "POST") => dyndns2::plan,
-        _ => {
-            return match tokio::task::spawn_blocking(move || handle(&ctx, &req)).await {
-                Ok(r) => r,
-                Err(e) => match e.try_into_panic() {
-                    Ok(p) => std::panic::resume_unwind(p),
-                    // Cancelled: the runtime is shutting down.
-                    Err(_) => (route, Reply::text(503, "shutting down")),
-                },
-            };
-        }
-    };
-    if let Some(r) = ip_limited(&ctx, &req, route, family) {
-        return (route, r);
+    let route = Route::parse(&req);
+    let label = route.label();
+    if !route.is_update() {
+        return match tokio::task::spawn_blocking(move || handle(&ctx, &req)).await {
+            Ok(r) => r,
+            Err(e) => match e.try_into_panic() {
+                Ok(p) => std::panic::resume_unwind(p),
+                // Cancelled: the runtime is shutting down.
+                Err(_) => (label, Reply::text(503, "shutting down")),
+            },
+        };
     }
-    let reply = match plan(&ctx, &req) {
-        Ok(p) => p.run_async(&ctx).await,
+    let family = route.family(&req);
+    if let Some(r) = ip_limited(&ctx, &req, &route, family) {
+        return (label, r);
+    }
+    let reply = match plan_update(&ctx, &req, &route) {
+        Ok(p) => p.run(&ctx).await,
         Err(e) => Err(e),
     };
     (
-        route,
+        label,
         reply.unwrap_or_else(|e| render_error(family, &e, &req)),
     )
 }
 
-/// Answer one request. Returns the route label (for metrics) and the reply.
+/// Answer one request on a blocking thread (every route but the DDNS updates). Returns the
+/// route label (for metrics) and the reply.
 pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
-    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let route = Route::parse(req);
+    let family = route.family(req);
+    if let Some(r) = ip_limited(ctx, req, &route, family) {
+        return (route.label(), r);
+    }
+    let allowed = route.methods();
+    if !allowed.is_empty() && !allowed.contains(&req.method.as_str()) {
+        let e = ApiError::MethodNotAllowed(allowed);
+        let reply = match family {
+            Family::Lua => luadns::dispatch(ctx, req, |_| Err(e)),
+            _ => render_error(family, &e, req),
+        };
+        return (route.label(), reply);
+    }
     let m = req.method.as_str();
-    let (route, family) = classify(&segs, req);
-
-    if let Some(r) = ip_limited(ctx, req, route, family) {
-        return (route, r);
-    }
-
-    if family == Family::Lua {
-        let reply = luadns::dispatch(ctx, req, |a| lua_route(ctx, req, a, route, &segs));
-        return (route, reply);
-    }
-
-    let result: Result<Reply, ApiError> = match (route, m) {
-        ("healthz", "GET" | "HEAD") => Ok(Reply::text(200, "ok")),
-        ("metrics", "GET") => Ok(metrics(ctx)),
-        ("ip", "GET" | "HEAD") => Ok(Reply::text(200, unmap(req.peer).to_string())),
-        ("hostnames", "GET") => with_token(ctx, req, |p| hostnames::list(ctx, p)),
-        ("hostnames", "POST") => with_token(ctx, req, |p| hostnames::create(ctx, req, p)),
-        ("hostname", "GET") => with_token(ctx, req, |p| hostnames::get(ctx, p, segs[2])),
-        ("hostname", "PATCH") => with_token(ctx, req, |p| hostnames::patch(ctx, req, p, segs[2])),
-        ("hostname", "DELETE") => with_token(ctx, req, |p| hostnames::delete(ctx, p, segs[2])),
-        ("update", "GET" | "POST") => update::handle(ctx, req),
-        ("update_path", "GET") => update::handle_path(ctx, req),
-        ("dyndns2", "GET" | "POST") => dyndns2::handle(ctx, req),
-        ("not_found", _) => Err(ApiError::NotFound(
+    let reply = match &route {
+        Route::Healthz => Ok(Reply::text(200, "ok")),
+        Route::Metrics => Ok(metrics(ctx)),
+        Route::Ip => Ok(Reply::text(200, unmap(req.peer).to_string())),
+        Route::Hostnames | Route::Hostname(_) => auth::authenticate(ctx, auth::token_from(req))
+            .and_then(|p| {
+                let u = p.user()?;
+                match (&route, m) {
+                    (Route::Hostname(k), "GET") => hostnames::get(ctx, u, k),
+                    (Route::Hostname(k), "PATCH") => hostnames::patch(ctx, req, u, k),
+                    (Route::Hostname(k), _) => hostnames::delete(ctx, u, k),
+                    (_, "GET") => hostnames::list(ctx, u),
+                    _ => hostnames::create(ctx, req, u),
+                }
+            }),
+        // Served by handle_async; a blocking caller (tests, fuzzing) runs the same plan.
+        Route::Update | Route::UpdatePath { .. } | Route::Dyndns2 => {
+            plan_update(ctx, req, &route).and_then(|p| p.run_blocking(ctx))
+        }
+        Route::NotFound => Err(ApiError::NotFound(
             "not_found",
             format!(
                 "no such endpoint: {} {}",
@@ -338,91 +361,19 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
                 crate::redact::Url(&req.target)
             ),
         )),
-        _ => Err(ApiError::MethodNotAllowed),
+        lua => {
+            let r = luadns::dispatch(ctx, req, |a| luadns::route(ctx, req, a, lua));
+            return (route.label(), r);
+        }
     };
-    let reply = result.unwrap_or_else(|e| render_error(family, &e, req));
-    (route, reply)
-}
-
-fn classify(segs: &[&str], req: &ApiRequest) -> (&'static str, Family) {
-    match segs {
-        ["healthz"] => ("healthz", Family::Token),
-        ["metrics"] => ("metrics", Family::Token),
-        ["ip"] => ("ip", Family::Token),
-        ["v1", "hostnames"] => ("hostnames", Family::Token),
-        ["v1", "hostnames", _] => ("hostname", Family::Token),
-        ["nic", "update"] | ["v3", "update"] => ("dyndns2", Family::Dyn),
-        ["update"] if dyndns2::is_dyndns2_update(req) => ("dyndns2", Family::Dyn),
-        ["update"] => (
-            "update",
-            if update::wants_json(req) {
-                Family::Token
-            } else {
-                Family::Duck
-            },
-        ),
-        ["update", _, _] | ["update", _, _, _] => ("update_path", Family::Duck),
-        ["v1", "users", "me"] => ("lua_me", Family::Lua),
-        ["v1", "zones"] => ("lua_zones", Family::Lua),
-        ["v1", "zones", _] => ("lua_zone", Family::Lua),
-        ["v1", "zones", _, "records"] => ("lua_records", Family::Lua),
-        ["v1", "zones", _, "records", _] => ("lua_record", Family::Lua),
-        ["v1", "zones", _, "ds_records"] => ("lua_ds", Family::Lua),
-        ["v1", "users" | "zones", ..] => ("lua_not_found", Family::Lua),
-        _ => ("not_found", Family::Token),
-    }
-}
-
-/// The LuaDNS-style routes (seed 001), after `luadns::dispatch` authenticated the key.
-fn lua_route(
-    ctx: &Ctx,
-    req: &ApiRequest,
-    a: &luadns::LuaAuth,
-    route: &str,
-    segs: &[&str],
-) -> Result<Reply, ApiError> {
-    use luadns::{records, zones};
-    match (route, req.method.as_str()) {
-        ("lua_me", "GET") => luadns::users_me(ctx, a),
-        ("lua_zones", "GET") => zones::list(ctx, req, a),
-        ("lua_zones", "POST") => zones::create(ctx, req, a),
-        ("lua_zone", "GET") => zones::get(ctx, a, segs[2]),
-        ("lua_zone", "PUT") => zones::update(ctx, req, a, segs[2]),
-        ("lua_zone", "DELETE") => zones::delete(ctx, a, segs[2]),
-        ("lua_records", "GET") => records::list(ctx, req, a, segs[2]),
-        ("lua_records", "POST") => records::create(ctx, req, a, segs[2]),
-        ("lua_record", "GET") => records::get(ctx, a, segs[2], segs[4]),
-        ("lua_record", "PUT") => records::update(ctx, req, a, segs[2], segs[4]),
-        ("lua_record", "DELETE") => records::delete(ctx, a, segs[2], segs[4]),
-        ("lua_ds", "GET") => zones::ds_records(ctx, a, segs[2]),
-        ("lua_not_found", _) => Err(ApiError::NotFound("not_found", "Not Found".into())),
-        _ => Err(ApiError::MethodNotAllowed),
-    }
-}
-
-/// Authenticate the update token, count it against its limit, then run `f`.
-fn with_token(
-    ctx: &Ctx,
-    req: &ApiRequest,
-    f: impl FnOnce(&Principal) -> Result<Reply, ApiError>,
-) -> Result<Reply, ApiError> {
-    let p = auth::authenticate(ctx, req, auth::token_from(req))?;
-    f(&p)
-}
-
-/// Per-credential limit; `key` is the credential's hash.
-pub fn check_token_limit(ctx: &Ctx, key: &[u8; 32]) -> Result<Decision, ApiError> {
-    let d = ctx.token_limits.check(key, clock::unix_now());
-    if d.allowed {
-        Ok(d)
-    } else {
-        Err(ApiError::RateLimited(d.retry_after))
-    }
+    let reply = reply.unwrap_or_else(|e| render_error(family, &e, req));
+    (route.label(), reply)
 }
 
 fn metrics(ctx: &Ctx) -> Reply {
     let mut out = String::new();
-    ctx.metrics.render(&ctx.store, &mut out);
+    ctx.metrics.render(&mut out);
+    ctx.store.render_metrics(&mut out);
     ctx.store.dns.render_metrics(&mut out);
     Reply {
         status: 200,
@@ -432,33 +383,5 @@ fn metrics(ctx: &Ctx) -> Reply {
     }
 }
 
-/// `::ffff:a.b.c.d` is an IPv4 client on a dual-stack socket.
-pub fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_are_decoded() {
-        let (s, q) = parse_target("/v1//zones/%41b?x=a+b%2Cc&flag&t=%zz");
-        assert_eq!(s, vec!["v1", "zones", "Ab"]);
-        assert_eq!(
-            q,
-            vec![
-                ("x".to_string(), "a b,c".to_string()),
-                ("flag".to_string(), String::new()),
-                ("t".to_string(), "%zz".to_string())
-            ]
-        );
-        assert_eq!(percent_decode("%3a%3A%", false), "::%");
-    }
-}
+mod tests;

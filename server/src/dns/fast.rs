@@ -11,7 +11,7 @@ use hickory_proto::op::ResponseCode;
 use super::server::{MAX_UDP_PAYLOAD, MIN_UDP_PAYLOAD};
 use super::zone::Found;
 use super::DnsView;
-use crate::records::RType;
+use crate::model::RType;
 
 /// Answer `req` into `out` if it is the simple case; `false` means "use the full path".
 pub(crate) fn answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> bool {

@@ -12,7 +12,7 @@ use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
 use super::zone::{Found, Node, RrsetRef, Zone, ZoneData};
 use super::DnsView;
-use crate::records::RType;
+use crate::model::RType;
 
 /// Longest CNAME chain followed inside one zone before answering with what we have.
 const MAX_CNAME_CHAIN: usize = 8;

@@ -25,7 +25,7 @@ use arc_swap::ArcSwap;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 
-use crate::records::RType;
+pub use crate::model::{RecordData, RrsetChange};
 use zone::{Zone, ZoneData};
 
 pub use rrl::RrlConfig;
@@ -45,22 +45,6 @@ pub struct ApexConfig {
     pub minimum: u32,
     pub soa_ttl: u32,
     pub ns_ttl: u32,
-}
-
-/// One record of an RRset: TTL and the normalised content text (as `records::normalize` gives).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordData {
-    pub ttl: u32,
-    pub content: String,
-}
-
-/// The full new state of one RRset. An empty `records` deletes the RRset.
-#[derive(Debug, Clone)]
-pub struct RrsetChange {
-    /// Owner name: lowercase fqdn without trailing dot (`www.example.org`, or the zone name for the apex).
-    pub name: String,
-    pub rtype: RType,
-    pub records: Vec<RecordData>,
 }
 
 /// A whole zone as loaded from the store (at start-up or when a zone is added).

@@ -9,6 +9,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::lookup::{answer_request, Answer};
 use super::*;
+use crate::model::RType;
 
 pub(crate) fn apex_config() -> ApexConfig {
     ApexConfig {

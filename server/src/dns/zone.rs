@@ -17,7 +17,7 @@ use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::{Counters, RecordData, RrsetChange};
-use crate::records::{self, RType};
+use crate::model::{content, RType};
 
 /// One RRset: type, TTL (one per RRset, RFC 2181 §5.2) and its RDATAs on the wire, each
 /// preceded by its 16-bit length, names uncompressed and lowercase.
@@ -60,13 +60,13 @@ impl Rrset {
                 d
             }
             RType::Txt => {
-                let value = records::txt_value(&rec.content);
-                if value.len() > records::MAX_TXT_LEN
+                let value = content::txt_value(&rec.content);
+                if value.len() > content::MAX_TXT_LEN
                     || value.chars().any(|c| c.is_control() && c != '\t')
                 {
                     return None;
                 }
-                let chunks = records::txt_chunks(&value);
+                let chunks = content::txt_chunks(&value);
                 let len: usize = chunks.iter().map(|c| c.len() + 1).sum();
                 let mut d = Vec::with_capacity(2 + len);
                 d.extend_from_slice(&(len as u16).to_be_bytes());
@@ -86,7 +86,7 @@ impl Rrset {
     }
 
     /// Encode a new RRset from normalised contents; `None` when nothing valid is left.
-    /// Contents that fail `records::to_rdata` are skipped with a warning: the store validated
+    /// Contents that fail `content::to_rdata` are skipped with a warning: the store validated
     /// them on the way in, so this only guards against stale rows.
     pub fn encode(owner: &str, rtype: RType, records: &[RecordData]) -> Option<Rrset> {
         if let Some(set) = Self::encode_simple(rtype, records) {
@@ -96,7 +96,7 @@ impl Rrset {
         let mut seen: Vec<Vec<u8>> = Vec::new();
         let mut ttl = u32::MAX;
         for rec in records {
-            let rdata = match records::to_rdata(rtype, &rec.content) {
+            let rdata = match content::to_rdata(rtype, &rec.content) {
                 Ok(r) => r,
                 Err(e) => {
                     log::warn!("dns: skipping {owner} {rtype} {:?}: {e}", rec.content);

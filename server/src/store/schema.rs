@@ -4,6 +4,8 @@
 
 use rusqlite::Connection;
 
+use super::StoreError;
+
 /// Step N (1-based) brings the file from version N-1 to N.
 const MIGRATIONS: &[&str] = &[
     // 1: users, secrets, zones, hostnames, hosted-zone records.
@@ -85,16 +87,16 @@ const MIGRATIONS: &[&str] = &[
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > LATEST {
-        return Ok(Err(format!(
-            "database schema version {version} is newer than this lucentd understands ({LATEST}); \
-             upgrade lucentd"
-        )));
+        return Err(StoreError::Schema {
+            found: version,
+            known: LATEST,
+        });
     }
     if version == LATEST {
-        return Ok(Ok(()));
+        return Ok(());
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     // Re-read inside the write lock: another process may have migrated meanwhile.
@@ -104,7 +106,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,7 +116,7 @@ mod tests {
     #[test]
     fn fresh_and_older_files_reach_the_latest_version() {
         let mut fresh = Connection::open_in_memory().unwrap();
-        migrate(&mut fresh).unwrap().unwrap();
+        migrate(&mut fresh).unwrap();
         let v: i64 = fresh
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -129,7 +131,7 @@ mod tests {
             [],
         )
         .unwrap();
-        migrate(&mut old).unwrap().unwrap();
+        migrate(&mut old).unwrap();
         let v: i64 = old
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -149,6 +151,6 @@ mod tests {
 
         // A newer file is refused.
         old.pragma_update(None, "user_version", LATEST + 1).unwrap();
-        assert!(migrate(&mut old).unwrap().is_err());
+        assert!(matches!(migrate(&mut old), Err(StoreError::Schema { .. })));
     }
 }

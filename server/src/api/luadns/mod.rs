@@ -10,15 +10,16 @@ pub mod zones;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{ApiRequest, Ctx, Reply};
-use crate::auth;
+use super::{auth, ApiRequest, Ctx, Reply, Route};
 use crate::clock;
 use crate::error::{reason, ApiError};
+use crate::model::{Status, User, Zone, ZoneKind};
 use crate::ratelimit::Decision;
 use crate::secret;
-use crate::store::{queries, Status, User, Zone, ZoneKind};
+use crate::store::queries::{api_keys, zones as zone_rows};
 
 /// Who is calling: the key's owner and the key's zone restriction.
+#[derive(Debug, Clone)]
 pub struct LuaAuth {
     pub user: User,
     pub zone_only: Option<i64>,
@@ -30,7 +31,7 @@ impl LuaAuth {
     pub fn zone(&self, tx: &rusqlite::Connection, id: &str) -> Result<Zone, ApiError> {
         let not_found = || ApiError::NotFound("not_found", "Zone not found".into());
         let id: i64 = id.parse().map_err(|_| not_found())?;
-        let z = queries::zone_by_id(tx, id)?
+        let z = zone_rows::zone_by_id(tx, id)?
             .filter(|z| z.kind == ZoneKind::Hosted && z.owner_id == Some(self.user.id))
             .ok_or_else(not_found)?;
         if let Some(only) = self.zone_only {
@@ -52,9 +53,7 @@ struct ErrorBody<'a> {
 }
 
 pub fn render_error(e: &ApiError, req: &ApiRequest) -> Reply {
-    if let ApiError::Internal(detail) = e {
-        log::error!("request {}: {detail}", req.id);
-    } else {
+    if e.detail().is_none() {
         log::debug!("request {}: {} {}", req.id, e.status(), e.message());
     }
     let mut r = Reply::json(
@@ -103,7 +102,7 @@ fn authenticate(
     let h = secret::hash(key.expose());
     let (user, zone_only) = ctx
         .store
-        .read(|tx| queries::api_key_lookup(tx, &h))?
+        .read(|tx| api_keys::api_key_lookup(tx, &h))?
         .filter(|(u, _)| u.email.eq_ignore_ascii_case(email.trim()))
         .ok_or_else(|| ApiError::Unauthorized("Invalid API Key".into()))?;
     let d = ctx.token_limits.check(&h, clock::unix_now());
@@ -118,10 +117,7 @@ fn authenticate(
         }
     }
     if user.status != Status::Active {
-        return Err(ApiError::Forbidden(format!(
-            "account is {}",
-            user.status.as_str()
-        )));
+        return Err(ApiError::Forbidden(format!("account is {}", user.status)));
     }
     if !user.api_enabled {
         return Err(ApiError::Forbidden(
@@ -196,7 +192,7 @@ impl ListOpts {
                 return bad(format!(
                     "sort_by must be one of: {} (got '{}')",
                     sortable.join(", "),
-                    crate::validate::printable(s)
+                    crate::model::name::printable(s)
                 ))
             }
             None => None,
@@ -276,5 +272,26 @@ pub enum SortKey {
 
 /// A JSON object body (lexicon sends `{}` even on GET/DELETE; lego may end with a newline).
 pub fn body_object(req: &ApiRequest) -> Result<serde_json::Map<String, Value>, ApiError> {
-    crate::api::hostnames::json_object(req)
+    super::body::object(req)
+}
+
+/// The LuaDNS-style routes (seed 001), after `dispatch` authenticated the key; the method is
+/// one the route answers (checked in `api::handle`).
+pub fn route(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, route: &Route) -> Result<Reply, ApiError> {
+    let m = req.method.as_str();
+    match (route, m) {
+        (Route::LuaMe, _) => users_me(ctx, a),
+        (Route::LuaZones, "GET") => zones::list(ctx, req, a),
+        (Route::LuaZones, _) => zones::create(ctx, req, a),
+        (Route::LuaZone(z), "GET") => zones::get(ctx, a, z),
+        (Route::LuaZone(z), "PUT") => zones::update(ctx, req, a, z),
+        (Route::LuaZone(z), _) => zones::delete(ctx, a, z),
+        (Route::LuaRecords(z), "GET") => records::list(ctx, req, a, z),
+        (Route::LuaRecords(z), _) => records::create(ctx, req, a, z),
+        (Route::LuaRecord(z, r), "GET") => records::get(ctx, a, z, r),
+        (Route::LuaRecord(z, r), "PUT") => records::update(ctx, req, a, z, r),
+        (Route::LuaRecord(z, r), _) => records::delete(ctx, a, z, r),
+        (Route::LuaDs(z), _) => zones::ds_records(ctx, a, z),
+        _ => Err(ApiError::NotFound("not_found", "Not Found".into())),
+    }
 }

@@ -1,16 +1,19 @@
-//! `/v1/zones` and `/v1/zones/{id}` (+ `/ds_records`): a user's hosted zones. A new zone gets
-//! its SOA and NS records; PUT may replace the whole record set atomically.
+//! `/v1/zones` and `/v1/zones/{id}` (+ `/ds_records`): a user's hosted zones. Creating one goes
+//! through `domain::zones::create`, the same code as `lucentd zone add`; PUT may replace the
+//! whole record set atomically.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{record_json, RecordInput, RecordJson};
+use super::records::{parse_input, record_json, InputRules, RecordJson};
 use super::{body_object, ListOpts, LuaAuth, SortKey};
-use crate::admin::zone_conflict;
 use crate::api::{ApiRequest, Ctx, Reply};
+use crate::dns::ApexConfig;
+use crate::domain::records::RecordInput;
+use crate::domain::{records as record_ops, zones as ops};
 use crate::error::ApiError;
-use crate::store::{queries, Zone, ZoneKind};
-use crate::validate;
+use crate::model::{name, RType, Zone, ZoneKind};
+use crate::store::queries::{records, zones};
 
 /// A zone as LuaDNS shows it; keys in LuaDNS's order (`id` right before `name`).
 #[derive(Serialize)]
@@ -32,15 +35,15 @@ pub struct ZoneJson {
 
 fn zone_json(
     tx: &rusqlite::Connection,
-    ctx: &Ctx,
+    apex: &ApexConfig,
     z: &Zone,
     with_records: bool,
 ) -> Result<ZoneJson, ApiError> {
     let records = if with_records {
         Some(
-            queries::records_of_zone(tx, z.id)?
+            records::records_of_zone(tx, z.id)?
                 .iter()
-                .map(|r| record_json(ctx, z, r))
+                .map(|r| record_json(apex, z, r))
                 .collect(),
         )
     } else {
@@ -51,7 +54,7 @@ fn zone_json(
         name: z.name.clone(),
         synced: true,
         queries_count: z.queries_count,
-        records_count: queries::records_count(tx, z.id)?,
+        records_count: records::records_count(tx, z.id)?,
         aliases_count: 0,
         redirects_count: 0,
         forwards_count: 0,
@@ -76,7 +79,7 @@ pub fn list(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiError>
     )?;
     let zones = ctx.store.read(|tx| {
         let mut out = Vec::new();
-        for z in queries::zones_of_user(tx, a.user.id)? {
+        for z in zones::zones_of_user(tx, a.user.id)? {
             if a.zone_only.is_some_and(|only| only != z.id) {
                 continue;
             }
@@ -87,7 +90,7 @@ pub fn list(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiError>
             {
                 continue;
             }
-            out.push(zone_json(tx, ctx, &z, false)?);
+            out.push(zone_json(tx, &ctx.config.apex, &z, false)?);
         }
         Ok::<_, ApiError>(out)
     })?;
@@ -117,44 +120,47 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiErro
         Some(Value::Number(n)) if n.as_i64() == Some(0) => {}
         Some(_) => return Err(ApiError::BadRequest("templates are not supported".into())),
     }
-    let name = validate::zone_name(&name).map_err(ApiError::BadRequest)?;
-    let apex = &ctx.config.apex;
-    let zone = ctx.store.write(|w| {
-        if let Some(why) = zone_conflict(w.tx, &name)? {
-            log::debug!("zone create refused: {why}");
-            return Err(ApiError::Forbidden(format!(
-                "Zone '{name}' is taken already."
-            )));
-        }
-        let z = queries::insert_zone(w.tx, &name, ZoneKind::Hosted, Some(a.user.id))?;
-        queries::seed_hosted_records(w.tx, &z, apex)?;
-        w.reload_zone(z.id);
-        Ok(z)
+    let name = name::zone_name(&name)?;
+    let (apex, owner) = (ctx.config.apex.clone(), a.user.id);
+    let zone = ctx.store.write(move |w| {
+        ops::create(w, &apex, &name, ZoneKind::Hosted, Some(owner)).map_err(|e| match e {
+            ops::CreateError::Conflict(why) => {
+                log::debug!("zone create refused: {why}");
+                ApiError::Forbidden(format!("Zone '{name}' is taken already."))
+            }
+            ops::CreateError::Store(e) => e.into(),
+        })
     })?;
     log::info!("hosted zone {} created by user {}", zone.name, a.user.id);
-    let j = ctx.store.read(|tx| zone_json(tx, ctx, &zone, false))?;
+    let j = ctx
+        .store
+        .read(|tx| zone_json(tx, &ctx.config.apex, &zone, false))?;
     Ok(Reply::json(200, &j))
 }
 
 pub fn get(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
     let j = ctx.store.read(|tx| {
         let z = a.zone(tx, id)?;
-        zone_json(tx, ctx, &z, true)
+        zone_json(tx, &ctx.config.apex, &z, true)
     })?;
     Ok(Reply::json(200, &j))
 }
 
 /// PUT: `name` must be the zone's own (renaming is not supported); `records`, when given,
-/// replace every record but the SOA in one transaction. A set without apex NS records keeps
-/// the configured name servers, since a zone cannot be served without them.
+/// replace every record but the SOA in one transaction.
 pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
     let m = body_object(req)?;
-    let j = ctx.store.write(|w| {
-        let z = a.zone(w.tx, id)?;
+    let (rules, apex, who, id) = (
+        InputRules::of(ctx),
+        ctx.config.apex.clone(),
+        a.clone(),
+        id.to_string(),
+    );
+    let j = ctx.store.write(move |w| {
+        let z = who.zone(w.tx, &id)?;
         match m.get("name") {
             Some(Value::String(n)) => {
-                let n = validate::domain_name(n).map_err(ApiError::BadRequest)?;
-                if n != z.name {
+                if name::domain_name(n)? != z.name {
                     return Err(ApiError::BadRequest(
                         "a zone cannot be renamed; create a new zone instead".into(),
                     ));
@@ -171,28 +177,36 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
                 let obj = r.as_object().ok_or_else(|| {
                     ApiError::BadRequest(format!("records[{i}] must be an object"))
                 })?;
-                let input = RecordInput::parse(ctx, &z, obj)
+                let input = parse_input(rules, &z, obj)
                     .map_err(|e| ApiError::BadRequest(format!("records[{i}]: {}", e.message())))?;
-                if input.rtype == crate::records::RType::Soa {
-                    continue; // the SOA is managed by the server; echoing it back is fine
-                }
                 inputs.push(input);
             }
-            super::records::replace_all(ctx, w, &z, inputs)?;
+            let default_ns = apex
+                .nameservers
+                .iter()
+                .map(|ns| RecordInput {
+                    name: z.name.clone(),
+                    rtype: RType::Ns,
+                    content: format!("{ns}."),
+                    ttl: apex.ns_ttl,
+                    external_id: None,
+                })
+                .collect();
+            record_ops::replace_all(w, &z, inputs, default_ns)?;
         }
-        let z = queries::zone_by_id(w.tx, z.id)?
+        let z = zones::zone_by_id(w.tx, z.id)?
             .ok_or_else(|| ApiError::Internal("zone vanished".into()))?;
-        zone_json(w.tx, ctx, &z, true)
+        zone_json(w.tx, &apex, &z, true)
     })?;
     Ok(Reply::json(200, &j))
 }
 
 pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
-    let j = ctx.store.write(|w| {
-        let z = a.zone(w.tx, id)?;
-        let j = zone_json(w.tx, ctx, &z, true)?;
-        queries::delete_zone(w.tx, z.id)?;
-        w.remove_zone(&z.name);
+    let (apex, who, id) = (ctx.config.apex.clone(), a.clone(), id.to_string());
+    let j = ctx.store.write(move |w| {
+        let z = who.zone(w.tx, &id)?;
+        let j = zone_json(w.tx, &apex, &z, true)?;
+        ops::delete(w, &z)?;
         Ok::<_, ApiError>(j)
     })?;
     log::info!("hosted zone {} deleted by user {}", j.name, a.user.id);

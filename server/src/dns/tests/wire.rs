@@ -13,7 +13,8 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
 use super::{fixture, set};
-use crate::dns::{start, DnsServer, RType};
+use crate::dns::{start, DnsServer};
+use crate::model::RType;
 
 static NEXT_ID: AtomicU16 = AtomicU16::new(1);
 

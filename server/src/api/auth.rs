@@ -1,20 +1,36 @@
-//! Credentials: where a request may carry its update token (Authorization Bearer or Basic
-//! password, X-Lucent-Token, X-DDNS-Token, X-API-Key, `token=`), and turning it into a
-//! `Principal`. Tokens are looked up by SHA-256 only; the operator token is compared in
-//! constant time.
+//! Credentials of the HTTP APIs: where a request may carry its update token (Authorization
+//! Bearer or Basic password, X-Lucent-Token, X-DDNS-Token, X-API-Key, `token=`), HTTP Basic
+//! (RFC 7617) for the LuaDNS-style API and dyndns2, and turning a token into a `Principal`
+//! with its per-credential rate limit. Tokens are looked up by SHA-256 only; the operator
+//! token is compared in constant time.
 
 use base64::Engine;
 
-use crate::api::{check_token_limit, ApiRequest, Ctx};
+use super::{ApiRequest, Ctx};
+use crate::clock;
 use crate::error::ApiError;
+use crate::model::{Status, User};
+use crate::ratelimit::Decision;
 use crate::secret::{self, Secret};
-use crate::store::{queries, Status, User};
+use crate::store::queries::users;
 
 #[derive(Debug, Clone)]
 pub enum Principal {
     User(User),
     /// The operator token (`DDNS_API_TOKEN`): operator-managed names through /update only.
     Operator,
+}
+
+impl Principal {
+    /// The user behind the token; the operator token reaches no user's data.
+    pub fn user(&self) -> Result<&User, ApiError> {
+        match self {
+            Principal::User(u) => Ok(u),
+            Principal::Operator => Err(ApiError::Forbidden(
+                "the operator token may only update operator-managed names through /update".into(),
+            )),
+        }
+    }
 }
 
 /// The update token from the first place that has one.
@@ -57,11 +73,7 @@ pub fn basic(req: &ApiRequest) -> Option<(String, Secret)> {
 
 /// Resolve an update token (or the operator token): 401 when missing or unknown, 403 when the
 /// account is disabled or banned, 429 past the token's limit.
-pub fn authenticate(
-    ctx: &Ctx,
-    _req: &ApiRequest,
-    token: Option<Secret>,
-) -> Result<Principal, ApiError> {
+pub fn authenticate(ctx: &Ctx, token: Option<Secret>) -> Result<Principal, ApiError> {
     let token = token
         .filter(|t| !t.expose().is_empty())
         .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
@@ -74,11 +86,21 @@ pub fn authenticate(
     }
     let user = ctx
         .store
-        .read(|tx| queries::user_by_token_hash(tx, &h))?
+        .read(|tx| users::user_by_token_hash(tx, &h))?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
     check_token_limit(ctx, &h)?;
     match user.status {
         Status::Active => Ok(Principal::User(user)),
-        s => Err(ApiError::Forbidden(format!("account is {}", s.as_str()))),
+        s => Err(ApiError::Forbidden(format!("account is {s}"))),
+    }
+}
+
+/// Per-credential limit; `key` is the credential's hash.
+pub fn check_token_limit(ctx: &Ctx, key: &[u8; 32]) -> Result<Decision, ApiError> {
+    let d = ctx.token_limits.check(key, clock::unix_now());
+    if d.allowed {
+        Ok(d)
+    } else {
+        Err(ApiError::RateLimited(d.retry_after))
     }
 }

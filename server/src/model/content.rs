@@ -1,119 +1,20 @@
-//! Record types and content rules shared by the LuaDNS-style API (validation, normalisation)
-//! and the DNS responder (content text -> RDATA). `normalize` is the single gate every stored
-//! content passes through, so `to_rdata` can assume canonical input (and still reports errors
-//! instead of panicking on anything else).
+//! Record content: the rules per type shared by the LuaDNS-style API (validation,
+//! normalisation), zone files and the DNS responder (content text -> RDATA). `normalize` is
+//! the single gate every stored content passes through, so `to_rdata` can assume canonical
+//! input (and still reports errors instead of panicking on anything else). Names inside
+//! content follow `name.rs`, addresses `value.rs`.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 use hickory_proto::rr::rdata::{caa::CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData};
 
-/// Record types the API accepts and the responder serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RType {
-    A,
-    Aaaa,
-    Cname,
-    Mx,
-    Ns,
-    Srv,
-    Txt,
-    Caa,
-    Ptr,
-    Soa,
-}
+use super::name::target_name as parse_target;
+use super::value::{self, Ipv4Error};
+use super::{Invalid, RType};
 
-impl RType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RType::A => "A",
-            RType::Aaaa => "AAAA",
-            RType::Cname => "CNAME",
-            RType::Mx => "MX",
-            RType::Ns => "NS",
-            RType::Srv => "SRV",
-            RType::Txt => "TXT",
-            RType::Caa => "CAA",
-            RType::Ptr => "PTR",
-            RType::Soa => "SOA",
-        }
-    }
-
-    /// The DNS TYPE code (RFC 1035 §3.2.2, RFC 3596, RFC 2782, RFC 8659).
-    pub fn code(self) -> u16 {
-        match self {
-            RType::A => 1,
-            RType::Ns => 2,
-            RType::Cname => 5,
-            RType::Soa => 6,
-            RType::Ptr => 12,
-            RType::Mx => 15,
-            RType::Txt => 16,
-            RType::Aaaa => 28,
-            RType::Srv => 33,
-            RType::Caa => 257,
-        }
-    }
-
-    /// The inverse of `code`, for the types we serve.
-    pub fn from_code(code: u16) -> Option<RType> {
-        Some(match code {
-            1 => RType::A,
-            2 => RType::Ns,
-            5 => RType::Cname,
-            6 => RType::Soa,
-            12 => RType::Ptr,
-            15 => RType::Mx,
-            16 => RType::Txt,
-            28 => RType::Aaaa,
-            33 => RType::Srv,
-            257 => RType::Caa,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for RType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RType {
-    type Err = RecordError;
-    fn from_str(s: &str) -> Result<Self, RecordError> {
-        Ok(match s.to_ascii_uppercase().as_str() {
-            "A" => RType::A,
-            "AAAA" => RType::Aaaa,
-            "CNAME" => RType::Cname,
-            "MX" => RType::Mx,
-            "NS" => RType::Ns,
-            "SRV" => RType::Srv,
-            "TXT" => RType::Txt,
-            "CAA" => RType::Caa,
-            "PTR" => RType::Ptr,
-            "SOA" => RType::Soa,
-            _ => return Err(RecordError(format!("unsupported record type '{s}'"))),
-        })
-    }
-}
-
-/// A content or name that fails validation; the text is safe to show to the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordError(pub String);
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RecordError {}
-
-fn err<T>(msg: impl Into<String>) -> Result<T, RecordError> {
-    Err(RecordError(msg.into()))
+fn err<T>(msg: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(msg.into()))
 }
 
 /// Longest TXT content we store (all character-strings together). The responder splits it into
@@ -126,7 +27,7 @@ const MAX_CAA_VALUE_LEN: usize = 1024;
 /// Validate `content` for `rtype` and return its canonical text form (the form stored, returned
 /// by the API and turned into RDATA by the responder). Domain-name targets come back as
 /// lowercase fqdns with a trailing dot; TXT comes back unquoted.
-pub fn normalize(rtype: RType, content: &str) -> Result<String, RecordError> {
+pub fn normalize(rtype: RType, content: &str) -> Result<String, Invalid> {
     // TXT keeps its blanks; for every other type surrounding blanks are noise.
     let raw = content;
     let content = content.trim();
@@ -163,127 +64,36 @@ pub fn normalize(rtype: RType, content: &str) -> Result<String, RecordError> {
     }
 }
 
-/// Validate an owner name: labels of 1..=63 octets of `a-z 0-9 - _` (underscore labels such as
-/// `_acme-challenge` are valid owners, RFC 8552), `*` only as the whole leftmost label (RFC
-/// 4592), at most 253 characters (RFC 1035 §2.3.4, 255 octets on the wire). Returns the name
-/// lowercased without its trailing dot.
-pub fn validate_name(name: &str) -> Result<String, RecordError> {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() {
-        return err("name is empty");
-    }
-    let lower = name.to_ascii_lowercase();
-    check_labels(&lower, true)?;
-    Ok(lower)
+/// A record's IPv4 address (the one strict parser of `value.rs`, LuaDNS-style messages).
+fn parse_ipv4(s: &str) -> Result<Ipv4Addr, Invalid> {
+    value::parse_ipv4(s).map_err(|e| match e {
+        Ipv4Error::ZeroPadded => Invalid::new("invalid IPv4 address (zero-padded octet)"),
+        Ipv4Error::Malformed => Invalid::new("invalid IPv4 address"),
+    })
 }
 
-/// Label rules shared by owner names and targets; `lower` has no trailing dot and is not empty.
-fn check_labels(lower: &str, allow_wildcard: bool) -> Result<(), RecordError> {
-    if lower.len() > 253 {
-        return err("name is longer than 253 characters");
-    }
-    for (i, label) in lower.split('.').enumerate() {
-        if label.is_empty() {
-            return err("name has an empty label");
-        }
-        if label.len() > 63 {
-            return err(format!("label '{label}' is longer than 63 characters"));
-        }
-        if label == "*" {
-            if !allow_wildcard {
-                return err("wildcard label not allowed here");
-            }
-            if i != 0 {
-                return err("'*' is only allowed as the whole leftmost label");
-            }
-            continue;
-        }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
-        {
-            if c == '*' {
-                return err("'*' is only allowed as the whole leftmost label");
-            }
-            return err(format!("invalid character '{c}' in label '{label}'"));
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return err(format!("label '{label}' starts or ends with a hyphen"));
-        }
-        // RFC 5891 §4.2.3.1: hyphens in positions 3 and 4 are reserved; only A-labels use them.
-        if label.len() >= 4 && &label[2..4] == "--" && !label.starts_with("xn--") {
-            return err(format!(
-                "label '{label}' has '--' in positions 3-4 (reserved for IDNA)"
-            ));
-        }
-    }
-    Ok(())
+fn parse_ipv6(s: &str) -> Result<Ipv6Addr, Invalid> {
+    value::parse_ipv6(s).ok_or_else(|| Invalid::new("invalid IPv6 address"))
 }
 
-/// A target name in content: `.` is the root (returned as ""); otherwise a domain name with or
-/// without trailing dot, returned lowercase without the dot.
-fn parse_target(s: &str, what: &str) -> Result<String, RecordError> {
-    if s.is_empty() {
-        return err(format!("{what} target is missing"));
-    }
-    if s == "." {
-        return Ok(String::new());
-    }
-    let s = s.strip_suffix('.').unwrap_or(s);
-    let lower = s.to_ascii_lowercase();
-    if lower.is_empty() {
-        return err(format!("invalid {what} target"));
-    }
-    check_labels(&lower, false).map_err(|e| RecordError(format!("invalid {what} target: {e}")))?;
-    Ok(lower)
-}
-
-/// Strict dotted quad: four decimal octets 0..=255 without leading zeros, since `010` reads as
-/// octal in inet_aton and as decimal elsewhere (PROTOCOLS.md §5).
-fn parse_ipv4(s: &str) -> Result<Ipv4Addr, RecordError> {
-    let bad = || RecordError("invalid IPv4 address".into());
-    let mut octets = [0u8; 4];
-    let mut parts = s.split('.');
-    for octet in &mut octets {
-        let p = parts.next().ok_or_else(bad)?;
-        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        if p.len() > 1 && p.starts_with('0') {
-            return err("invalid IPv4 address (zero-padded octet)");
-        }
-        *octet = p.parse::<u8>().map_err(|_| bad())?;
-    }
-    if parts.next().is_some() {
-        return Err(bad());
-    }
-    Ok(Ipv4Addr::from(octets))
-}
-
-/// Any IPv6 text form; std's Display gives the RFC 5952 canonical form back.
-fn parse_ipv6(s: &str) -> Result<Ipv6Addr, RecordError> {
-    s.parse::<Ipv6Addr>()
-        .map_err(|_| RecordError("invalid IPv6 address".into()))
-}
-
-fn parse_u16(s: &str, what: &str) -> Result<u16, RecordError> {
+fn parse_u16(s: &str, what: &str) -> Result<u16, Invalid> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return err(format!("invalid {what}: expected a number 0-65535"));
     }
     s.parse()
-        .map_err(|_| RecordError(format!("invalid {what}: expected a number 0-65535")))
+        .map_err(|_| Invalid(format!("invalid {what}: expected a number 0-65535")))
 }
 
-fn parse_u32(s: &str, what: &str) -> Result<u32, RecordError> {
+fn parse_u32(s: &str, what: &str) -> Result<u32, Invalid> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return err(format!("invalid {what}: expected a number 0-4294967295"));
     }
     s.parse()
-        .map_err(|_| RecordError(format!("invalid {what}: expected a number 0-4294967295")))
+        .map_err(|_| Invalid(format!("invalid {what}: expected a number 0-4294967295")))
 }
 
 /// `pref target`; a null MX (`0 .`, RFC 7505 §3) has target "".
-fn parse_mx(s: &str) -> Result<(u16, String), RecordError> {
+fn parse_mx(s: &str) -> Result<(u16, String), Invalid> {
     let fields: Vec<&str> = s.split_ascii_whitespace().collect();
     let [pref, target] = fields[..] else {
         return err("invalid MX content: expected 'preference target.'");
@@ -297,7 +107,7 @@ fn parse_mx(s: &str) -> Result<(u16, String), RecordError> {
 }
 
 /// `priority weight port target`; target "" is `.` ("no service", RFC 2782).
-fn parse_srv(s: &str) -> Result<(u16, u16, u16, String), RecordError> {
+fn parse_srv(s: &str) -> Result<(u16, u16, u16, String), Invalid> {
     let fields: Vec<&str> = s.split_ascii_whitespace().collect();
     let [prio, weight, port, target] = fields[..] else {
         return err("invalid SRV content: expected 'priority weight port target.'");
@@ -346,7 +156,7 @@ fn unquote_all(s: &str) -> Option<String> {
 /// unwrapped; anything else is kept as given. A value that itself looks wrapped in quotes is
 /// stored quoted and escaped, so that the stored form reads back as the same value (normalising
 /// it again changes nothing, and GET-then-PUT keeps the record as it is).
-fn normalize_txt(content: &str) -> Result<String, RecordError> {
+fn normalize_txt(content: &str) -> Result<String, Invalid> {
     let value = txt_value(content);
     if value.len() > MAX_TXT_LEN {
         return err(format!("TXT content is longer than {MAX_TXT_LEN} bytes"));
@@ -392,8 +202,8 @@ pub fn txt_value(content: &str) -> String {
 
 /// `flags tag value` (RFC 8659 §4.1); the value may be quoted. Tag is lowercased (matching is
 /// case-insensitive) and must be 1..=15 ASCII letters or digits.
-fn parse_caa(s: &str) -> Result<(u8, String, String), RecordError> {
-    let bad = || RecordError("invalid CAA content: expected 'flags tag \"value\"'".into());
+fn parse_caa(s: &str) -> Result<(u8, String, String), Invalid> {
+    let bad = || Invalid("invalid CAA content: expected 'flags tag \"value\"'".into());
     let (flags, rest) = s.split_once(char::is_whitespace).ok_or_else(bad)?;
     let (tag, value) = rest
         .trim_start()
@@ -404,7 +214,7 @@ fn parse_caa(s: &str) -> Result<(u8, String, String), RecordError> {
     }
     let flags: u8 = flags
         .parse()
-        .map_err(|_| RecordError("invalid CAA flags: expected a number 0-255".into()))?;
+        .map_err(|_| Invalid("invalid CAA flags: expected a number 0-255".into()))?;
     if tag.is_empty() || tag.len() > 15 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return err("invalid CAA tag: expected 1-15 letters or digits");
     }
@@ -442,7 +252,7 @@ struct SoaFields {
     minimum: u32,
 }
 
-fn parse_soa(s: &str) -> Result<SoaFields, RecordError> {
+fn parse_soa(s: &str) -> Result<SoaFields, Invalid> {
     let fields: Vec<&str> = s.split_ascii_whitespace().collect();
     let [mname, rname, serial, refresh, retry, expire, minimum] = fields[..] else {
         return err(
@@ -466,12 +276,12 @@ fn parse_soa(s: &str) -> Result<SoaFields, RecordError> {
 }
 
 /// A lowercase name without trailing dot ("" = root) as an fqdn `Name`.
-fn to_name(lower: &str) -> Result<Name, RecordError> {
+fn to_name(lower: &str) -> Result<Name, Invalid> {
     if lower.is_empty() {
         return Ok(Name::root());
     }
     Name::from_ascii(format!("{lower}."))
-        .map_err(|e| RecordError(format!("invalid name '{lower}': {e}")))
+        .map_err(|e| Invalid(format!("invalid name '{lower}': {e}")))
 }
 
 /// Split TXT content into character-strings of at most 255 octets (RFC 1035 §3.3.14). The split
@@ -487,7 +297,7 @@ pub fn txt_chunks(content: &str) -> Vec<&[u8]> {
 
 /// Turn normalised content (as `normalize` returns it) into hickory RDATA for the responder.
 /// Re-validates, so stale or hand-edited content yields an error rather than a panic.
-pub fn to_rdata(rtype: RType, content: &str) -> Result<RData, RecordError> {
+pub fn to_rdata(rtype: RType, content: &str) -> Result<RData, Invalid> {
     let content = normalize(rtype, content)?;
     Ok(match rtype {
         RType::A => RData::A(parse_ipv4(&content)?.into()),
@@ -569,27 +379,6 @@ mod tests {
             Ok(v) => panic!("{t} {s:?} accepted as {v:?}"),
             Err(e) => e.0,
         }
-    }
-
-    #[test]
-    fn rtype_round_trips() {
-        for t in [
-            RType::A,
-            RType::Aaaa,
-            RType::Cname,
-            RType::Mx,
-            RType::Ns,
-            RType::Srv,
-            RType::Txt,
-            RType::Caa,
-            RType::Ptr,
-            RType::Soa,
-        ] {
-            assert_eq!(t.as_str().parse::<RType>(), Ok(t));
-            assert_eq!(t.as_str().to_lowercase().parse::<RType>(), Ok(t));
-            assert_eq!(RType::from_code(t.code()), Some(t));
-        }
-        assert!("DS".parse::<RType>().is_err());
     }
 
     #[test]
@@ -763,50 +552,6 @@ mod tests {
         };
         assert_eq!(soa.serial, 7);
         assert_eq!(soa.minimum, 4);
-    }
-
-    #[test]
-    fn owner_names() {
-        assert_eq!(
-            validate_name("WWW.Example.org."),
-            Ok("www.example.org".into())
-        );
-        assert_eq!(validate_name("*.example.org"), Ok("*.example.org".into()));
-        assert_eq!(
-            validate_name("_acme-challenge.host.example.org"),
-            Ok("_acme-challenge.host.example.org".into())
-        );
-        assert_eq!(
-            validate_name("xn--bcher-kva.example"),
-            Ok("xn--bcher-kva.example".into())
-        );
-        assert_eq!(validate_name("1host.example"), Ok("1host.example".into()));
-        for (n, msg) in [
-            ("", "empty"),
-            (".", "empty"),
-            ("a..b", "empty label"),
-            ("a.*.b", "leftmost"),
-            ("*a.b", "leftmost"),
-            ("a b.c", "invalid character"),
-            ("-a.b", "hyphen"),
-            ("a-.b", "hyphen"),
-            ("ab--c.d", "IDNA"),
-            ("é.example", "invalid character"),
-        ] {
-            let e = validate_name(n).expect_err(n);
-            assert!(e.0.contains(msg), "{n:?}: {e}");
-        }
-        let label63 = "a".repeat(63);
-        assert!(validate_name(&format!("{label63}.org")).is_ok());
-        assert!(validate_name(&format!("a{label63}.org"))
-            .unwrap_err()
-            .0
-            .contains("63"));
-        let long = [label63.as_str(); 4].join("."); // 255 chars
-        assert!(validate_name(&long).unwrap_err().0.contains("253"));
-        let fits = format!("{}.{}", [label63.as_str(); 3].join("."), "a".repeat(61));
-        assert_eq!(fits.len(), 253);
-        assert!(validate_name(&fits).is_ok());
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! Hostnames of shared zones: which ones a user owns (by id, fqdn or bare label), claiming a
+//! new one under the seed-000 rules, changing, deleting, and the operator-managed names the
+//! operator token reaches. `/v1/hostnames`, `/update` and dyndns2 all come through here.
+
+use rusqlite::Connection;
+
+use crate::clock;
+use crate::error::ApiError;
+use crate::model::name::{self, printable};
+use crate::model::{Changes, Hostname, User, Zone, ZoneKind};
+use crate::secret;
+use crate::store::queries::{hostnames, users, zones};
+use crate::store::WriteTx;
+
+/// A user's hostnames and the shared zones they may claim new ones in.
+pub fn list(tx: &Connection, u: &User) -> Result<(Vec<Hostname>, Vec<Zone>), ApiError> {
+    Ok((
+        hostnames::hostnames_of_user(tx, u.id)?,
+        users::allowed_zones(tx, u)?,
+    ))
+}
+
+/// The user's hostname named by id (`host_…`), fqdn or label; 404 if the user does not own it.
+pub fn find_owned(tx: &Connection, u: &User, key: &str) -> Result<Hostname, ApiError> {
+    let key = key.trim().trim_end_matches('.').to_ascii_lowercase();
+    let found = if key.starts_with("host_") {
+        hostnames::user_hostname_by_id(tx, u.id, &key)?
+    } else if key.contains('.') {
+        match zones::zone_for_name(tx, &key)? {
+            Some((z, label)) => hostnames::hostname_by_zone_label(tx, z.id, &label)?,
+            None => None,
+        }
+    } else {
+        // A bare label: prefer the default (first allowed) zone when it is ambiguous.
+        let mut hits = hostnames::user_hostnames_by_label(tx, u.id, &key)?;
+        if hits.len() > 1 {
+            if let Some(d) = users::allowed_zones(tx, u)?.into_iter().next() {
+                if let Some(i) = hits.iter().position(|h| h.zone_id == d.id) {
+                    hits.swap(0, i);
+                }
+            }
+        }
+        hits.into_iter().next()
+    };
+    found
+        .filter(|h| h.user_id == Some(u.id))
+        .ok_or_else(ApiError::hostname_not_found)
+}
+
+/// How a create request names the new hostname: a label (with an optional zone) or an fqdn.
+#[derive(Debug, Clone, Default)]
+pub struct NewName {
+    pub hostname: Option<String>,
+    pub zone: Option<String>,
+    pub fqdn: Option<String>,
+}
+
+/// What creating needs from the config.
+#[derive(Debug, Clone)]
+pub struct CreateRules {
+    pub default_ttl: u32,
+    pub reserved_labels: Vec<String>,
+}
+
+/// Claim a new hostname for `u` with `changes` applied, and publish it.
+pub fn create(
+    w: &mut WriteTx,
+    u: &User,
+    new: &NewName,
+    changes: &Changes,
+    rules: &CreateRules,
+) -> Result<Hostname, ApiError> {
+    let allowed = users::allowed_zones(w.tx, u)?;
+    let (zone, label) = resolve_new(&allowed, new, &rules.reserved_labels)?;
+    if hostnames::count_user_hostnames(w.tx, u.id)? >= u.max_hostnames {
+        return Err(ApiError::Conflict(format!(
+            "the account reached its limit of {} hostnames",
+            u.max_hostnames
+        )));
+    }
+    if hostnames::hostname_by_zone_label(w.tx, zone.id, &label)?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "{label}.{} already exists",
+            zone.name
+        )));
+    }
+    let now = clock::now_rfc3339();
+    let mut h = Hostname {
+        id: secret::new_id("host_"),
+        zone_id: zone.id,
+        zone: zone.name.clone(),
+        label,
+        user_id: Some(u.id),
+        ipv4: None,
+        ipv6: None,
+        txt: None,
+        ttl: rules.default_ttl,
+        note: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    changes.apply(&mut h);
+    hostnames::insert_hostname(w.tx, &h)?;
+    w.publish(&zone, h.rrsets())?;
+    Ok(h)
+}
+
+/// Which zone and label a create request names; every rule of seed 000 checked.
+fn resolve_new(
+    allowed: &[Zone],
+    new: &NewName,
+    reserved: &[String],
+) -> Result<(Zone, String), ApiError> {
+    let (zone_name, label) = match (&new.fqdn, &new.hostname) {
+        (Some(f), _) => split_fqdn(allowed, &name::domain_name(f)?)?,
+        (None, Some(h)) if h.contains('.') && new.zone.is_none() => {
+            split_fqdn(allowed, &name::domain_name(h)?)?
+        }
+        (None, Some(h)) => {
+            let z = match &new.zone {
+                Some(z) => name::domain_name(z)?,
+                None => allowed.first().map(|z| z.name.clone()).ok_or_else(|| {
+                    ApiError::Forbidden("the account may not use any zone".into())
+                })?,
+            };
+            (z, h.to_ascii_lowercase())
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "give 'hostname' (with optional 'zoneDomain') or 'fqdn'".into(),
+            ))
+        }
+    };
+    let zone = allowed
+        .iter()
+        .find(|z| z.name == zone_name)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::Forbidden(format!(
+                "zone '{}' is not among the account's allowed zones",
+                printable(&zone_name)
+            ))
+        })?;
+    if label.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the zone apex cannot be claimed; give a label under the zone".into(),
+        ));
+    }
+    if label.contains('.') {
+        return Err(ApiError::BadRequest(
+            "a hostname is one label directly under the zone".into(),
+        ));
+    }
+    let label = name::host_label(&label)?;
+    if reserved.contains(&label) {
+        return Err(ApiError::BadRequest(format!(
+            "'{label}' is a reserved name"
+        )));
+    }
+    Ok((zone, label))
+}
+
+/// Split an fqdn into (zone, label) against the allowed zones (longest match).
+fn split_fqdn(allowed: &[Zone], fqdn: &str) -> Result<(String, String), ApiError> {
+    let best = allowed
+        .iter()
+        .filter(|z| name::is_at_or_below(fqdn, &z.name))
+        .max_by_key(|z| z.name.len());
+    match best {
+        Some(z) => {
+            let label = fqdn[..fqdn.len() - z.name.len()].trim_end_matches('.');
+            Ok((z.name.clone(), label.to_string()))
+        }
+        None => Err(ApiError::Forbidden(format!(
+            "'{}' is not under any of the account's allowed zones",
+            printable(fqdn)
+        ))),
+    }
+}
+
+/// Apply `changes` to `h` and, when anything changed (or `h` is new), write and publish it.
+/// Returns whether it did.
+pub fn save(w: &mut WriteTx, h: &mut Hostname, changes: &Changes) -> Result<bool, ApiError> {
+    let is_new = h.is_new();
+    if !changes.apply(h) && !is_new {
+        return Ok(false);
+    }
+    let now = clock::now_rfc3339();
+    h.updated_at = now.clone();
+    if is_new {
+        h.created_at = now;
+        hostnames::insert_hostname(w.tx, h)?;
+    } else {
+        hostnames::update_hostname(w.tx, h)?;
+    }
+    w.publish_host(h)?;
+    Ok(true)
+}
+
+/// Delete the user's hostname `key` and take its RRsets out of DNS.
+pub fn delete(w: &mut WriteTx, u: &User, key: &str) -> Result<Hostname, ApiError> {
+    let h = find_owned(w.tx, u, key)?;
+    hostnames::delete_hostname(w.tx, &h.id)?;
+    w.unpublish_host(&h)?;
+    Ok(h)
+}
+
+/// An operator-managed name: an fqdn in a shared zone that no user owns (not stored yet when
+/// it is new: `Hostname::is_new`).
+pub fn operator_name(tx: &Connection, d: &str, ttl: u32) -> Result<Hostname, ApiError> {
+    let fqdn = name::domain_name(d)?;
+    let (zone, label) = zones::zone_for_name(tx, &fqdn)?
+        .filter(|(z, _)| z.kind == ZoneKind::Shared)
+        .ok_or_else(ApiError::hostname_not_found)?;
+    match hostnames::hostname_by_zone_label(tx, zone.id, &label)? {
+        Some(h) if h.user_id.is_none() => Ok(h),
+        Some(_) => Err(ApiError::hostname_not_found()),
+        None => Ok(Hostname {
+            id: secret::new_id("host_"),
+            zone_id: zone.id,
+            zone: zone.name,
+            label,
+            user_id: None,
+            ipv4: None,
+            ipv6: None,
+            txt: None,
+            ttl,
+            note: Some("operator-managed".into()),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }),
+    }
+}

@@ -1,0 +1,45 @@
+//! Users: an account's status and limits as the store keeps them.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Disabled,
+    Banned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+            Status::Banned => "banned",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Active),
+            "disabled" => Some(Status::Disabled),
+            "banned" => Some(Status::Banned),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub status: Status,
+    pub max_hostnames: u32,
+    pub api_enabled: bool,
+    /// Only the shared zones listed for the user are allowed (else every shared zone).
+    pub zones_restricted: bool,
+}

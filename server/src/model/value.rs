@@ -1,0 +1,171 @@
+//! Values: the one IPv4 parser, IPv6, a hostname's TXT value and note, and the one TTL rule.
+//! DDNS fields and record content both parse addresses here; each caller words its refusal
+//! for its own API (record content keeps LuaDNS-style messages, the token API names the
+//! input).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::name::printable;
+use super::Invalid;
+
+/// Why a text is not an IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv4Error {
+    Malformed,
+    /// `010`: octal in inet_aton, decimal elsewhere, so refused (docs/protocols.md §5).
+    ZeroPadded,
+}
+
+/// Strict dotted quad: four decimal octets 0..=255, no zero padding, no shorthand, no hex.
+pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, Ipv4Error> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let p = parts.next().ok_or(Ipv4Error::Malformed)?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Ipv4Error::Malformed);
+        }
+        if p.len() > 1 && p.starts_with('0') {
+            return Err(Ipv4Error::ZeroPadded);
+        }
+        *octet = p.parse::<u8>().map_err(|_| Ipv4Error::Malformed)?;
+    }
+    if parts.next().is_some() {
+        return Err(Ipv4Error::Malformed);
+    }
+    Ok(Ipv4Addr::from(octets))
+}
+
+/// Any IPv6 text form (RFC 4291 §2.2); std's Display gives the RFC 5952 canonical form back.
+pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    s.parse::<Ipv6Addr>().ok()
+}
+
+/// An IPv4 address given to a DDNS API (surrounding blanks ignored).
+pub fn ipv4(s: &str) -> Result<Ipv4Addr, Invalid> {
+    parse_ipv4(s.trim())
+        .map_err(|_| Invalid(format!("'{}' is not a valid IPv4 address", printable(s))))
+}
+
+/// An IPv6 address given to a DDNS API; `[...]` as in URLs is accepted.
+pub fn ipv6(s: &str) -> Result<Ipv6Addr, Invalid> {
+    let t = s.trim();
+    let t = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
+    parse_ipv6(t).ok_or_else(|| Invalid(format!("'{}' is not a valid IPv6 address", printable(s))))
+}
+
+/// Either family.
+pub fn ip(s: &str) -> Result<IpAddr, Invalid> {
+    if s.contains(':') {
+        ipv6(s).map(IpAddr::V6)
+    } else {
+        ipv4(s).map(IpAddr::V4)
+    }
+}
+
+/// A hostname's TXT value: one character-string (RFC 1035 §3.3.14), ≤ 255 bytes, printable.
+pub fn txt(s: &str) -> Result<String, Invalid> {
+    if s.len() > 255 {
+        return Err(Invalid::new("txt is longer than 255 bytes"));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(Invalid::new("txt may not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// A note is free text for the owner, never served in DNS.
+pub fn note(s: &str) -> Result<String, Invalid> {
+    if s.len() > 500 {
+        return Err(Invalid::new("note is longer than 500 bytes"));
+    }
+    Ok(s.to_string())
+}
+
+/// The TTL bounds of this server (`[limits] min_ttl`, `max_ttl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// What a client sent as a TTL.
+#[derive(Debug, Clone, Copy)]
+pub enum TtlInput<'a> {
+    Number(Option<u64>),
+    Text(&'a str),
+    Other,
+}
+
+impl TtlRange {
+    /// The one TTL rule: a whole number of seconds within the configured range. `field` is how
+    /// the API names the field in its messages (`'ttl'` in the token API, `ttl` in LuaDNS's).
+    pub fn check(&self, v: TtlInput, field: &str) -> Result<u32, Invalid> {
+        let n = match v {
+            TtlInput::Number(n) => n,
+            TtlInput::Text(s) => s.trim().parse::<u64>().ok(),
+            TtlInput::Other => None,
+        }
+        .ok_or_else(|| Invalid(format!("{field} must be a whole number of seconds")))?;
+        if n < u64::from(self.min) || n > u64::from(self.max) {
+            return Err(Invalid(format!(
+                "{field} must be between {} and {} seconds",
+                self.min, self.max
+            )));
+        }
+        Ok(n as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(ipv4("203.0.113.10").unwrap().to_string(), "203.0.113.10");
+        for bad in [
+            "203.0.113.010",
+            "1.2.3",
+            "1.2.3.256",
+            "::1",
+            "0x1.2.3.4",
+            "",
+        ] {
+            assert!(ipv4(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            ipv6("2001:DB8:0:0::44").unwrap().to_string(),
+            "2001:db8::44"
+        );
+        assert_eq!(ipv6("[::1]").unwrap().to_string(), "::1");
+        assert!(ipv6("1.2.3.4").is_err());
+        assert!(ipv6("2001:db8::g").is_err());
+        assert!(matches!(ip("::1"), Ok(IpAddr::V6(_))));
+        assert!(matches!(ip("10.0.0.1"), Ok(IpAddr::V4(_))));
+        assert_eq!(parse_ipv4("010.1.1.1"), Err(Ipv4Error::ZeroPadded));
+        assert_eq!(parse_ipv4("1.2.3.4.5"), Err(Ipv4Error::Malformed));
+    }
+
+    #[test]
+    fn txt_values() {
+        assert!(txt(&"x".repeat(255)).is_ok());
+        assert!(txt(&"x".repeat(256)).is_err());
+        assert!(txt("a\nb").is_err());
+    }
+
+    #[test]
+    fn one_ttl_rule() {
+        let r = TtlRange { min: 30, max: 600 };
+        assert_eq!(r.check(TtlInput::Number(Some(60)), "ttl").unwrap(), 60);
+        assert_eq!(r.check(TtlInput::Text(" 120 "), "ttl").unwrap(), 120);
+        let e = r.check(TtlInput::Number(Some(10)), "'ttl'").unwrap_err();
+        assert_eq!(e.0, "'ttl' must be between 30 and 600 seconds");
+        let e = r.check(TtlInput::Other, "ttl").unwrap_err();
+        assert_eq!(e.0, "ttl must be a whole number of seconds");
+        assert!(r.check(TtlInput::Number(None), "ttl").is_err());
+    }
+}

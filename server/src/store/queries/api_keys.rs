@@ -1,0 +1,66 @@
+//! `api_keys`: LuaDNS-style API keys, stored as hashes, global or restricted to one zone.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::users::{user_cols, user_row};
+use super::{exec, one};
+use crate::clock;
+use crate::model::User;
+
+pub fn insert_api_key(
+    c: &Connection,
+    user_id: i64,
+    hash: &[u8],
+    zone_id: Option<i64>,
+) -> rusqlite::Result<i64> {
+    exec(
+        c,
+        "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, hash, zone_id, clock::now_rfc3339()],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The user owning this API key and the key's zone restriction (None = global).
+pub fn api_key_lookup(
+    c: &Connection,
+    hash: &[u8],
+) -> rusqlite::Result<Option<(User, Option<i64>)>> {
+    one(
+        c,
+        concat!(
+            "SELECT ",
+            user_cols!("u."),
+            ", k.zone_id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1"
+        ),
+        params![hash],
+        |r| Ok((user_row(r)?, r.get(6)?)),
+    )
+    .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdb::db;
+    use super::super::users::insert_user;
+    use super::super::zones::insert_zone;
+    use super::*;
+    use crate::model::ZoneKind;
+
+    #[test]
+    fn keys_find_their_user_and_zone() {
+        let c = db();
+        let uid = insert_user(&c, "a@example.org", 1, &[1; 32]).unwrap();
+        let z = insert_zone(&c, "example.org", ZoneKind::Hosted, Some(uid)).unwrap();
+        insert_api_key(&c, uid, &[7; 32], None).unwrap();
+        insert_api_key(&c, uid, &[8; 32], Some(z.id)).unwrap();
+        let (u, only) = api_key_lookup(&c, &[7; 32]).unwrap().unwrap();
+        assert_eq!((u.email.as_str(), only), ("a@example.org", None));
+        assert_eq!(api_key_lookup(&c, &[8; 32]).unwrap().unwrap().1, Some(z.id));
+        assert!(api_key_lookup(&c, &[9; 32]).unwrap().is_none());
+        assert!(
+            insert_api_key(&c, uid, &[7; 32], None).is_err(),
+            "hashes are unique"
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! `hostnames`: the DDNS hostnames of shared zones (and operator-managed names), with their
+//! values. Addresses are stored as canonical text and read back typed.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{all, exec, one, parsed_opt};
+use crate::model::Hostname;
+
+macro_rules! host_cols {
+    () => {
+        "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
+     h.ttl, h.note, h.created_at, h.updated_at"
+    };
+}
+
+fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
+    Ok(Hostname {
+        id: r.get(0)?,
+        zone_id: r.get(1)?,
+        zone: r.get(2)?,
+        label: r.get(3)?,
+        user_id: r.get(4)?,
+        ipv4: parsed_opt(r, 5)?,
+        ipv6: parsed_opt(r, 6)?,
+        txt: r.get(7)?,
+        ttl: r.get(8)?,
+        note: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            h.id,
+            h.zone_id,
+            h.label,
+            h.user_id,
+            h.ipv4.map(|a| a.to_string()),
+            h.ipv6.map(|a| a.to_string()),
+            h.txt,
+            h.ttl,
+            h.note,
+            h.created_at,
+            h.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at).
+pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
+         updated_at = ?7 WHERE id = ?1",
+        params![
+            h.id,
+            h.ipv4.map(|a| a.to_string()),
+            h.ipv6.map(|a| a.to_string()),
+            h.txt,
+            h.ttl,
+            h.note,
+            h.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete_hostname(c: &Connection, id: &str) -> rusqlite::Result<()> {
+    exec(c, "DELETE FROM hostnames WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+pub fn hostname_by_zone_label(
+    c: &Connection,
+    zone_id: i64,
+    label: &str,
+) -> rusqlite::Result<Option<Hostname>> {
+    one(
+        c,
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.zone_id = ?1 AND h.label = ?2"
+        ),
+        params![zone_id, label],
+        host_row,
+    )
+    .optional()
+}
+
+/// A user's hostnames, oldest first.
+pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Hostname>> {
+    all(
+        c,
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"
+        ),
+        params![user_id],
+        host_row,
+    )
+}
+
+/// A user's hostname by id.
+pub fn user_hostname_by_id(
+    c: &Connection,
+    user_id: i64,
+    id: &str,
+) -> rusqlite::Result<Option<Hostname>> {
+    one(
+        c,
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.id = ?1 AND h.user_id = ?2"
+        ),
+        params![id, user_id],
+        host_row,
+    )
+    .optional()
+}
+
+/// A user's hostnames with this label (one per zone at most), by zone id.
+pub fn user_hostnames_by_label(
+    c: &Connection,
+    user_id: i64,
+    label: &str,
+) -> rusqlite::Result<Vec<Hostname>> {
+    let mut hosts = all(
+        c,
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
+             WHERE h.user_id = ?1 AND h.label = ?2"
+        ),
+        params![user_id, label],
+        host_row,
+    )?;
+    // Sorted here, not by ORDER BY: the (user_id, label) index does not cover zone_id, and
+    // SQLite would open a temporary b-tree on every update to sort one or two rows.
+    hosts.sort_by_key(|h| h.zone_id);
+    Ok(hosts)
+}
+
+pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
+    one(
+        c,
+        "SELECT COUNT(*) FROM hostnames WHERE user_id = ?1",
+        params![user_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn hostname_count(c: &Connection) -> rusqlite::Result<u64> {
+    one(c, "SELECT COUNT(*) FROM hostnames", [], |r| r.get(0))
+}
+
+/// What DNS serves of one hostname: label, addresses, TXT value and TTL.
+pub type HostValues = (
+    String,
+    Option<std::net::Ipv4Addr>,
+    Option<std::net::Ipv6Addr>,
+    Option<String>,
+    u32,
+);
+
+/// Every hostname of a zone, for loading the zone into DNS: only the served columns, without
+/// the zone join. The caller streams the rows (`query_map` with `host_values`), so a large
+/// zone is never held as rows.
+pub const ZONE_HOSTS_SQL: &str =
+    "SELECT label, ipv4, ipv6, txt, ttl FROM hostnames WHERE zone_id = ?1";
+
+/// One row of `ZONE_HOSTS_SQL`.
+pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
+    Ok((
+        r.get(0)?,
+        parsed_opt(r, 1)?,
+        parsed_opt(r, 2)?,
+        r.get(3)?,
+        r.get(4)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdb::db;
+    use super::super::users::insert_user;
+    use super::super::zones::insert_zone;
+    use super::*;
+    use crate::model::ZoneKind;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn hostnames_round_trip_typed_and_are_found_by_every_key() {
+        let c = db();
+        let uid = insert_user(&c, "a@example.org", 3, &[1; 32]).unwrap();
+        let z1 = insert_zone(&c, "one.test", ZoneKind::Shared, None).unwrap();
+        let z2 = insert_zone(&c, "two.test", ZoneKind::Shared, None).unwrap();
+        let mut h = Hostname {
+            id: "host_a".into(),
+            zone_id: z2.id,
+            zone: z2.name.clone(),
+            label: "home".into(),
+            user_id: Some(uid),
+            ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            ipv6: Some("2001:db8::1".parse().unwrap()),
+            txt: Some("t".into()),
+            ttl: 60,
+            note: None,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            updated_at: "2026-01-01T00:00:00.000000Z".into(),
+        };
+        insert_hostname(&c, &h).unwrap();
+        let mut h2 = h.clone();
+        h2.id = "host_b".into();
+        h2.zone_id = z1.id;
+        h2.zone = z1.name.clone();
+        insert_hostname(&c, &h2).unwrap();
+        assert!(insert_hostname(&c, &h2).is_err(), "one label per zone");
+        assert_eq!(
+            hostname_by_zone_label(&c, z2.id, "home").unwrap(),
+            Some(h.clone())
+        );
+        assert_eq!(
+            user_hostname_by_id(&c, uid, "host_a").unwrap(),
+            Some(h.clone())
+        );
+        assert!(user_hostname_by_id(&c, uid + 1, "host_a")
+            .unwrap()
+            .is_none());
+        let by_label = user_hostnames_by_label(&c, uid, "home").unwrap();
+        assert_eq!(
+            by_label.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            ["host_b", "host_a"],
+            "sorted by zone id"
+        );
+        h.ipv4 = None;
+        h.note = Some("n".into());
+        update_hostname(&c, &h).unwrap();
+        assert_eq!(
+            hostname_by_zone_label(&c, z2.id, "home").unwrap(),
+            Some(h.clone())
+        );
+        assert_eq!(count_user_hostnames(&c, uid).unwrap(), 2);
+        let mut st = c.prepare(ZONE_HOSTS_SQL).unwrap();
+        let served: Vec<HostValues> = st
+            .query_map(params![z2.id], host_values)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(served, [("home".into(), None, h.ipv6, h.txt.clone(), 60)]);
+        delete_hostname(&c, "host_a").unwrap();
+        assert_eq!(hostname_count(&c).unwrap(), 1);
+        assert_eq!(hostnames_of_user(&c, uid).unwrap().len(), 1);
+        // A stored address that does not parse is an error, not a panic.
+        c.execute("UPDATE hostnames SET ipv4 = 'bogus'", [])
+            .unwrap();
+        assert!(hostnames_of_user(&c, uid).is_err());
+    }
+}
