@@ -280,7 +280,7 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
     if close {
         b = b.header(hyper::header::CONNECTION, "close");
     }
-    // Full bodies always carry Content-Length (never chunked; PROTOCOLS.md §2.2).
+    // Full bodies always carry Content-Length (never chunked; docs/protocols.md §2.2).
     b.body(Full::new(Bytes::from(reply.body)))
         .unwrap_or_else(|e| {
             log::error!("building response: {e}");

@@ -1,7 +1,9 @@
-//! lucent-server: the library behind `lucentd` — the HTTP APIs (seed-000 token API with
-//! DuckDNS and dyndns2 compatibility, the LuaDNS-style API), the authoritative DNS responder,
-//! the SQLite store and the admin commands. `main.rs` is a thin shell around `serve::run` and
-//! `admin::run`; the fuzz targets and benchmarks use the parsers and validators directly.
+//! lucent-server: the library behind `lucentd` — the HTTP APIs (the seed-000 token API with
+//! DuckDNS and dyndns2 compatibility, the seed-001 LuaDNS-style API; the "seeds" are the two
+//! API documents the server implements, see docs/protocols.md), the authoritative DNS
+//! responder, the SQLite store and the admin commands. `main.rs` is a thin shell around
+//! `serve::run` and `admin::run`; the fuzz targets and benchmarks use the parsers and
+//! validators directly. server/README.md has the layout and what each module may import.
 
 pub mod admin;
 pub mod api;

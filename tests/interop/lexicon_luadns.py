@@ -2,7 +2,7 @@
 """Drive dns-lexicon's real `luadns` provider against lucentd's LuaDNS-style API.
 
 lexicon hard-codes https://api.luadns.com/v1 in the provider's constructor and has no option
-for it (PROTOCOLS.md §3.3), so this script builds the provider exactly as lexicon's own client
+for it (docs/protocols.md §3.3), so this script builds the provider exactly as lexicon's own client
 does and then overwrites `provider.api_endpoint`. Everything else (auth, zone lookup, record
 create/list/delete requests and their JSON) is lexicon's unmodified code.
 

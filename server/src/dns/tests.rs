@@ -356,7 +356,7 @@ mod rfc2308 {
             &q(&v, "txtonly.example.org.", RecordType::A),
             ResponseCode::NoError,
         );
-        // SOA below the apex: NODATA, SOA in authority (PROTOCOLS.md §7, lego's zone probe).
+        // SOA below the apex: NODATA, SOA in authority (docs/protocols.md §7, lego's zone probe).
         assert_negative(
             &q(&v, "www.example.org.", RecordType::SOA),
             ResponseCode::NoError,
