@@ -174,8 +174,9 @@ impl State {
     /// did not record them), so that everything is pushed again under `id`.
     pub fn adopt(&mut self, id: Identity) {
         if self.id != id {
+            // debug: the push that follows logs its own line (and a failing `--once` one only).
             if !self.hosts.is_empty() {
-                log::info!(
+                log::debug!(
                     "server, token or protocol changed since the last update; pushing again"
                 );
             }
