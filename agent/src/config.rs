@@ -52,13 +52,20 @@ pub enum Protocol {
     Dyndns2,
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Protocol {
+    /// The name as the config spells it (also kept in the state file).
+    pub fn name(self) -> &'static str {
+        match self {
             Protocol::Lucent => "lucent",
             Protocol::Duckdns => "duckdns",
             Protocol::Dyndns2 => "dyndns2",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -120,6 +127,8 @@ pub struct Config {
     pub protocol: Protocol,
     pub ipv4: Family,
     pub ipv6: Family,
+    /// LAN interface whose global /64 is sent as `ipv6prefix` (`[ipv6prefix]`; `None` = off).
+    pub ipv6prefix: Option<String>,
 }
 
 impl Config {
@@ -138,6 +147,7 @@ impl Config {
             protocol,
             ipv4,
             ipv6,
+            ipv6prefix,
         } = self;
         let force = match force_interval {
             Some(d) => format!("{}s", d.as_secs()),
@@ -149,12 +159,14 @@ impl Config {
         };
         format!(
             "server={server} protocol={protocol} token={token} hostnames={} interval={}s \
-             force_interval={force} timeout={}s ca={ca} ipv4={} ipv6={} state_file={}",
+             force_interval={force} timeout={}s ca={ca} ipv4={} ipv6={} ipv6prefix={} \
+             state_file={}",
             hostnames.join(","),
             interval.as_secs(),
             timeout.as_secs(),
             ipv4.source,
             ipv6.source,
+            ipv6prefix.as_deref().unwrap_or("off"),
             state_file.display()
         )
     }
@@ -199,10 +211,11 @@ struct RawConfig {
     ipv4: RawFamily,
     #[serde(default)]
     ipv6: RawFamily,
+    #[serde(default)]
+    ipv6prefix: RawFamily,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RawSource {
     Http,
     Interface,
@@ -212,7 +225,9 @@ enum RawSource {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFamily {
-    source: Option<RawSource>,
+    /// `http`, `interface` or `off`, read as a string and checked in [`check_family`]: a serde
+    /// enum visitor for it cost ~2 KiB of binary (and the same words come from `LD_IPV4`).
+    source: Option<String>,
     url: Option<String>,
     interface: Option<String>,
     #[serde(default)]
@@ -236,6 +251,7 @@ pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
 
 /// Builds the config from `LD_BASE`, `LD_TOKEN` or `LD_TOKEN_FILE`, and `LD_HOST` (comma list);
 /// `LD_ALLOW_PRIVATE=1` sets `allow_private` for both families (LAN-only servers and tests);
+/// `LD_IPV4` / `LD_IPV6` set a family's `source` (`http`, `interface` or `off`);
 /// every other key takes its default. `env` is `std::env::var` outside tests.
 pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
@@ -245,7 +261,8 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
     let hosts = get("LD_HOST").ok_or_else(|| ConfigError::invalid("LD_HOST", "not set"))?;
     let allow_private = get("LD_ALLOW_PRIVATE")
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
-    let family = || RawFamily {
+    let family = |var| RawFamily {
+        source: get(var).map(|v| v.trim().to_string()),
         allow_private,
         ..RawFamily::default()
     };
@@ -261,8 +278,9 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         ca_file: None,
         state_file: None,
         protocol: default_protocol(),
-        ipv4: family(),
-        ipv6: family(),
+        ipv4: family("LD_IPV4"),
+        ipv6: family("LD_IPV6"),
+        ipv6prefix: RawFamily::default(),
     };
     validate(raw, env).map_err(|e| match e {
         // Name the variables, not the TOML keys, when the environment was the source.
@@ -273,6 +291,8 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
                 "token_file" => "LD_TOKEN_FILE",
                 "token or token_file" => "LD_TOKEN or LD_TOKEN_FILE",
                 "hostnames" => "LD_HOST",
+                "ipv4.source" => "LD_IPV4",
+                "ipv6.source" => "LD_IPV6",
                 _ => return ConfigError::Invalid { key, reason },
             };
             ConfigError::invalid(var, reason)
@@ -335,6 +355,7 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         protocol,
         ipv4,
         ipv6,
+        ipv6prefix,
     } = raw;
 
     let server = check_url("server", &server)?;
@@ -403,6 +424,8 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         ));
     }
 
+    let ipv6prefix = check_prefix(ipv6prefix)?;
+
     let state_file = match state_file {
         Some(p) if p.as_os_str().is_empty() => {
             return Err(ConfigError::invalid("state_file", "must not be empty"))
@@ -424,6 +447,7 @@ fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         protocol,
         ipv4,
         ipv6,
+        ipv6prefix,
     })
 }
 
@@ -528,6 +552,32 @@ pub fn check_hostname(h: &str) -> Result<String, ConfigError> {
     Ok(h)
 }
 
+/// `[ipv6prefix]`: the interface named with `source = "interface"`, `None` when off.
+fn check_prefix(raw: RawFamily) -> Result<Option<String>, ConfigError> {
+    // The [ipv4]/[ipv6] table type and checks, for one serde visitor less (~6 KiB of binary);
+    // of its keys only `source` (interface or off) and `interface` apply here.
+    if raw.allow_private {
+        return Err(ConfigError::invalid(
+            "ipv6prefix.allow_private",
+            "only applies to [ipv4] and [ipv6]",
+        ));
+    }
+    if !matches!(raw.source.as_deref(), None | Some("interface" | "off")) {
+        return Err(ConfigError::invalid(
+            "ipv6prefix.source",
+            "must be \"interface\" or \"off\"",
+        ));
+    }
+    match check_family("ipv6prefix", raw, RawSource::Off, "")?.source {
+        Source::Interface { name: Some(n) } => Ok(Some(n)),
+        Source::Interface { name: None } => Err(ConfigError::invalid(
+            "ipv6prefix.interface",
+            "required with source = \"interface\" (the LAN-side device, e.g. br-lan)",
+        )),
+        _ => Ok(None),
+    }
+}
+
 fn check_family(
     name: &str,
     raw: RawFamily,
@@ -540,7 +590,18 @@ fn check_family(
         interface,
         allow_private,
     } = raw;
-    let source = source.unwrap_or(default);
+    let source = match source.as_deref() {
+        None => default,
+        Some("http") => RawSource::Http,
+        Some("interface") => RawSource::Interface,
+        Some("off") => RawSource::Off,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                format!("{name}.source"),
+                "must be \"http\", \"interface\" or \"off\"",
+            ))
+        }
+    };
     if url.is_some() && source != RawSource::Http {
         return Err(ConfigError::invalid(
             format!("{name}.url"),
@@ -658,6 +719,47 @@ state_file = "/tmp/x.json"
         );
         assert_eq!(c.ipv6.source, Source::Interface { name: None });
         assert!(!c.ipv4.allow_private);
+        assert_eq!(c.ipv6prefix, None);
+    }
+
+    /// Issue #18: `[ipv6prefix]` with `source = "interface" | "off"`.
+    #[test]
+    fn ipv6prefix_table() {
+        let on =
+            format!("{MINIMAL}[ipv6prefix]\nsource = \"interface\"\ninterface = \" br-lan \"\n");
+        assert_eq!(
+            from_toml(&on).unwrap().ipv6prefix.as_deref(),
+            Some("br-lan")
+        );
+        assert!(from_toml(&on)
+            .unwrap()
+            .summary()
+            .contains("ipv6prefix=br-lan"));
+        let off = format!("{MINIMAL}[ipv6prefix]\nsource = \"off\"\n");
+        assert_eq!(from_toml(&off).unwrap().ipv6prefix, None);
+        assert_eq!(
+            from_toml(&format!("{MINIMAL}[ipv6prefix]\n"))
+                .unwrap()
+                .ipv6prefix,
+            None
+        );
+        for (bad, words) in [
+            ("source = \"interface\"\n", "ipv6prefix.interface"),
+            (
+                "source = \"interface\"\ninterface = \" \"\n",
+                "ipv6prefix.interface",
+            ),
+            ("interface = \"br-lan\"\n", "only applies"),
+            ("source = \"off\"\ninterface = \"br-lan\"\n", "only applies"),
+            ("source = \"http\"\n", "ipv6prefix.source"),
+            ("source = \"lan\"\n", "ipv6prefix.source"),
+            ("url = \"http://x/ip\"\n", "ipv6prefix.url"),
+            ("allow_private = true\n", "ipv6prefix.allow_private"),
+            ("interface = 5\n", "ipv6prefix.interface"),
+        ] {
+            let e = err(&format!("{MINIMAL}[ipv6prefix]\n{bad}"));
+            assert!(e.contains(words), "{bad:?}: {e}");
+        }
     }
 
     #[test]
@@ -672,6 +774,15 @@ state_file = "/tmp/x.json"
         let c = from_toml(&text).expect("example.toml must stay valid");
         assert_eq!(c.protocol, Protocol::Lucent);
         assert!(!c.hostnames.is_empty());
+        assert_eq!(c.ipv6prefix, None);
+        // Its commented-out [ipv6prefix] lines, switched on, are valid too.
+        let on = text
+            .replace("source = \"off\"", "source = \"interface\"")
+            .replace("# interface = \"br-lan\"", "interface = \"br-lan\"");
+        assert_eq!(
+            from_toml(&on).unwrap().ipv6prefix.as_deref(),
+            Some("br-lan")
+        );
     }
 
     #[test]
@@ -733,6 +844,12 @@ state_file = "/tmp/x.json"
         assert!(err(&format!("{MINIMAL}interval = 0\n")).contains("interval"));
         let off = format!("{MINIMAL}[ipv4]\nsource = \"off\"\n[ipv6]\nsource = \"off\"\n");
         assert!(err(&off).contains("both off"));
+        let dns = format!("{MINIMAL}[ipv4]\nsource = \"dns\"\n");
+        assert!(
+            err(&dns).contains("`ipv4.source`: must be"),
+            "{}",
+            err(&dns)
+        );
         let url = format!("{MINIMAL}[ipv6]\nurl = \"http://x/ip\"\n");
         assert!(err(&url).contains("ipv6.url"));
         let creds = MINIMAL.replace("127.0.0.1:8080/", "u:p@127.0.0.1:8080");
@@ -852,6 +969,33 @@ state_file = "/tmp/x.json"
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("LD_BASE"), "{e}");
+    }
+
+    /// Issue #14 item 23: either family can be switched off (or its source chosen) without a
+    /// config file.
+    #[test]
+    fn env_family_sources() {
+        let base = [
+            ("LD_BASE", "http://127.0.0.1:8080"),
+            ("LD_TOKEN", "tok"),
+            ("LD_HOST", "a"),
+        ];
+        let with = |extra: &[(&str, &str)]| from_env(&env_of(&[&base[..], extra].concat()));
+        let c = with(&[("LD_IPV6", "off")]).unwrap();
+        assert_eq!(c.ipv6.source, Source::Off);
+        assert!(matches!(c.ipv4.source, Source::Http { .. }));
+        let c = with(&[("LD_IPV4", " off "), ("LD_IPV6", "http")]).unwrap();
+        assert_eq!(c.ipv4.source, Source::Off);
+        assert!(matches!(c.ipv6.source, Source::Http { .. }));
+        let c = with(&[("LD_IPV4", "interface"), ("LD_ALLOW_PRIVATE", "1")]).unwrap();
+        assert_eq!(c.ipv4.source, Source::Interface { name: None });
+        assert!(c.ipv4.allow_private && c.ipv6.allow_private);
+        let e = with(&[("LD_IPV6", "no")]).unwrap_err().to_string();
+        assert!(e.contains("LD_IPV6") && e.contains("off"), "{e}");
+        let e = with(&[("LD_IPV4", "off"), ("LD_IPV6", "off")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LD_IPV4") && e.contains("both off"), "{e}");
     }
 
     #[test]

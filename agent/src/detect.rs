@@ -1,6 +1,10 @@
 //! Address detection: the current public IPv4 and IPv6 from the server's echo endpoint
 //! (`GET /ip`, asked through a family-pinned ureq Agent in client.rs) or from local interfaces
-//! (if-addrs, plus `/proc/net/if_inet6` flags on Linux to prefer stable over temporary IPv6).
+//! (if-addrs, plus `/proc/net/if_inet6` flags on Linux to prefer stable over temporary IPv6),
+//! and the LAN's global IPv6 /64 for `ipv6prefix` ([`lan_prefix`], issue #18).
+//!
+//! Trouble that still leaves something to send goes into `notes` instead of the log: the tick
+//! logs them as warnings when it ends well, so that a failing `--once` prints one line only.
 //!
 //! The filters that decide which addresses may be published are pure fns with unit tests. This
 //! module never talks to the update endpoint and never looks at the state file.
@@ -106,8 +110,8 @@ const IFA_F_DEPRECATED: u32 = 0x20;
 const IFA_F_TENTATIVE: u32 = 0x40;
 
 /// Parses `/proc/net/if_inet6`: `addr(32 hex) ifindex prefixlen scope flags ifname` per line.
-/// Returns (address, interface, flags); malformed lines are skipped.
-pub fn parse_if_inet6(text: &str) -> Vec<(Ipv6Addr, String, u32)> {
+/// Returns (address, interface, prefix length, flags); malformed lines are skipped.
+pub fn parse_if_inet6(text: &str) -> Vec<(Ipv6Addr, String, u8, u32)> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -115,8 +119,9 @@ pub fn parse_if_inet6(text: &str) -> Vec<(Ipv6Addr, String, u32)> {
                 return None;
             }
             let bits = u128::from_str_radix(f[0], 16).ok()?;
+            let len = u8::from_str_radix(f[2], 16).ok()?;
             let flags = u32::from_str_radix(f[4], 16).ok()?;
-            Some((Ipv6Addr::from(bits), f[5].to_string(), flags))
+            Some((Ipv6Addr::from(bits), f[5].to_string(), len, flags))
         })
         .collect()
 }
@@ -133,20 +138,55 @@ pub fn pick_v6(candidates: &[(Ipv6Addr, u32)]) -> Option<Ipv6Addr> {
         .map(|(ip, _)| *ip)
 }
 
-/// Detects both families as configured. A family that fails is logged and left out; the call
+/// The /64 (its network address) of the first usable entry among a LAN interface's
+/// (address, prefix length, kernel flags): global unicast only (no ULA, link-local, loopback),
+/// on-link prefix at most /64, and not deprecated, temporary, tentative or DAD-failed. After a
+/// prefix change the old address lingers as deprecated, so skipping those picks the new one.
+pub fn lan_prefix(entries: &[(Ipv6Addr, u8, u32)]) -> Option<Ipv6Addr> {
+    const SKIP: u32 = IFA_F_TEMPORARY | IFA_F_DEPRECATED | IFA_F_TENTATIVE | IFA_F_DADFAILED;
+    entries
+        .iter()
+        .find(|(ip, len, fl)| acceptable_v6(*ip, false) && *len <= 64 && fl & SKIP == 0)
+        .map(|(ip, ..)| Ipv6Addr::from(u128::from(*ip) & (u128::MAX << 64)))
+}
+
+/// The LAN prefix of interface `name` ([`lan_prefix`]); `None`, with a note, if there is none.
+/// Linux only: `/proc/net/if_inet6` has the prefix lengths and the flags (deprecated!) in one
+/// place, where if-addrs would need a second listing and has no flags (routers run Linux).
+pub fn detect_prefix(name: &str, notes: &mut Vec<String>) -> Option<Ipv6Addr> {
+    let entries: Vec<(Ipv6Addr, u8, u32)> = read_if_inet6()
+        .into_iter()
+        .filter(|e| e.1 == name)
+        .map(|(ip, _, len, fl)| (ip, len, fl))
+        .collect();
+    let prefix = lan_prefix(&entries);
+    if prefix.is_none() {
+        notes.push(format!(
+            "ipv6prefix: no global IPv6 /64 on interface {name:?}"
+        ));
+    }
+    prefix
+}
+
+/// Detects both families as configured. A family that fails is left out with a note; the call
 /// fails only when every enabled family failed.
-pub fn detect(client: &Client, v4: &Family, v6: &Family) -> Result<Detected, Failure> {
+pub fn detect(
+    client: &Client,
+    v4: &Family,
+    v6: &Family,
+    notes: &mut Vec<String>,
+) -> Result<Detected, Failure> {
     let mut out = Detected::default();
     let mut errors = Vec::new();
     if v4.source != Source::Off {
-        match detect_family(client, v4, false) {
+        match detect_family(client, v4, false, notes) {
             Ok(Some(IpAddr::V4(ip))) => out.v4 = Some(ip),
             Ok(_) => log::debug!("ipv4: no usable address ({})", v4.source),
             Err(e) => errors.push(("ipv4", &v4.source, e)),
         }
     }
     if v6.source != Source::Off {
-        match detect_family(client, v6, true) {
+        match detect_family(client, v6, true, notes) {
             Ok(Some(IpAddr::V6(ip))) => out.v6 = Some(ip),
             Ok(_) => log::debug!("ipv6: no usable address ({})", v6.source),
             Err(e) => errors.push(("ipv6", &v6.source, e)),
@@ -161,12 +201,25 @@ pub fn detect(client: &Client, v4: &Family, v6: &Family) -> Result<Detected, Fai
     }
     for (family, source, e) in errors {
         // Many hosts have no IPv6 at all; the other family still goes out.
-        log::warn!("{family} detection via {source} failed: {e}");
+        notes.push(format!("{family} detection via {source} failed: {e}"));
     }
     Ok(out)
 }
 
-fn detect_family(client: &Client, fam: &Family, v6: bool) -> Result<Option<IpAddr>, Failure> {
+/// The kernel flags of `ip` on interface `name` (0 when unknown).
+fn flag_of(flags: &[(Ipv6Addr, String, u8, u32)], ip: Ipv6Addr, name: &str) -> u32 {
+    flags
+        .iter()
+        .find(|(a, n, ..)| *a == ip && n == name)
+        .map_or(0, |e| e.3)
+}
+
+fn detect_family(
+    client: &Client,
+    fam: &Family,
+    v6: bool,
+    notes: &mut Vec<String>,
+) -> Result<Option<IpAddr>, Failure> {
     match &fam.source {
         Source::Off => Ok(None),
         Source::Http { url } => {
@@ -178,7 +231,9 @@ fn detect_family(client: &Client, fam: &Family, v6: bool) -> Result<Option<IpAdd
                 .map_err(|e| Failure::Unreachable(format!("cannot list interfaces: {e}")))?;
             if let Some(n) = name {
                 if !ifaces.iter().any(|i| &i.name == n) {
-                    log::warn!("interface {n:?} not found (or it has no addresses)");
+                    notes.push(format!(
+                        "interface {n:?} not found (or it has no addresses)"
+                    ));
                 }
             }
             let ifaces = ifaces
@@ -190,11 +245,7 @@ fn detect_family(client: &Client, fam: &Family, v6: bool) -> Result<Option<IpAdd
                 let cands: Vec<(Ipv6Addr, u32)> = ifaces
                     .filter_map(|i| match i.ip() {
                         IpAddr::V6(ip) if acceptable_v6(ip, fam.allow_private) => {
-                            let fl = flags
-                                .iter()
-                                .find(|(a, n, _)| *a == ip && *n == i.name)
-                                .map_or(0, |(_, _, fl)| *fl);
-                            Some((ip, fl))
+                            Some((ip, flag_of(&flags, ip, &i.name)))
                         }
                         _ => None,
                     })
@@ -214,7 +265,7 @@ fn detect_family(client: &Client, fam: &Family, v6: bool) -> Result<Option<IpAdd
 }
 
 /// The kernel's IPv6 address flags, where the OS exposes them (Linux); empty elsewhere.
-fn read_if_inet6() -> Vec<(Ipv6Addr, String, u32)> {
+fn read_if_inet6() -> Vec<(Ipv6Addr, String, u8, u32)> {
     std::fs::read_to_string("/proc/net/if_inet6")
         .map(|t| parse_if_inet6(&t))
         .unwrap_or_default()
@@ -329,10 +380,43 @@ fe800000000000000216 02 40 20 80 eth0
     fn if_inet6_parsing() {
         let v = parse_if_inet6(IF_INET6);
         assert_eq!(v.len(), 3);
-        assert_eq!(v[0], (Ipv6Addr::LOCALHOST, "lo".to_string(), 0x80));
+        assert_eq!(v[0], (Ipv6Addr::LOCALHOST, "lo".to_string(), 128, 0x80));
         assert_eq!(v[1].0, v6("2001:db8::abc"));
-        assert_eq!(v[1].2, IFA_F_TEMPORARY);
+        assert_eq!((v[1].2, v[1].3), (64, IFA_F_TEMPORARY));
         assert_eq!(v[2].0, v6("2001:db8::216:3eff:fe00:1"));
+    }
+
+    /// Issue #18: the LAN /64 from (address, prefix length, flags) entries.
+    #[test]
+    fn lan_prefix_takes_the_global_64() {
+        let e = |ip: &str, len: u8, fl: u32| (v6(ip), len, fl);
+        let want = Some(v6("2001:db8:1:2::"));
+        // ULA, link-local and loopback are skipped; the address part is cut off.
+        let lan = [
+            e("fe80::1", 64, 0x80),
+            e("fd00:1::1", 64, 0x80),
+            e("::1", 128, 0x80),
+            e("2001:db8:1:2::1", 64, 0x80),
+        ];
+        assert_eq!(lan_prefix(&lan), want);
+        // The old prefix, deprecated after a change, loses to the new one; temporary,
+        // tentative and DAD-failed addresses are skipped too.
+        let changed = [
+            e("2001:db8:1:1::1", 64, IFA_F_DEPRECATED),
+            e("2001:db8:1:5::abc", 64, IFA_F_TEMPORARY),
+            e("2001:db8:1:6::1", 64, IFA_F_TENTATIVE),
+            e("2001:db8:1:7::1", 64, IFA_F_DADFAILED),
+            e("2001:db8:1:2:216:3eff:fe00:1", 64, 0),
+        ];
+        assert_eq!(lan_prefix(&changed), want);
+        // A /128 (DHCPv6 address) says nothing about the on-link prefix; a /56 gives its /64.
+        assert_eq!(lan_prefix(&[e("2001:db8:9::1", 128, 0)]), None);
+        assert_eq!(lan_prefix(&[e("2001:db8:1:2:ff::1", 56, 0)]), want);
+        assert_eq!(
+            lan_prefix(&[e("fd00::1", 64, 0), e("fe80::2", 64, 0)]),
+            None
+        );
+        assert_eq!(lan_prefix(&[]), None);
     }
 
     #[test]

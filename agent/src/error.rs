@@ -172,9 +172,12 @@ impl fmt::Display for Failure {
             Failure::BadResponse(body) => write!(f, "unexpected answer: {body:?}"),
             Failure::Unreachable(why) => write!(f, "unreachable: {why}"),
             Failure::Timeout => f.write_str("unreachable: request timed out"),
+            // allow_private lives in the family's table ([ipv4] / [ipv6]), not at top level.
             Failure::NotPublic(ip) => write!(
                 f,
-                "detected address {ip} is not public (allow_private = true accepts it)"
+                "detected address {ip} is not public ({}.allow_private = true or \
+                 LD_ALLOW_PRIVATE=1 accepts it)",
+                if ip.is_ipv4() { "ipv4" } else { "ipv6" }
             ),
             Failure::NoAddress => f.write_str("no usable public address detected"),
         }
@@ -195,6 +198,16 @@ mod tests {
         assert_eq!(Failure::Timeout.exit_code(), exit::UNREACHABLE);
         assert_eq!(Failure::NoAddress.exit_code(), exit::NO_ADDRESS);
         assert_eq!(Failure::ServerError(503).exit_code(), exit::FAILURE);
+    }
+
+    /// Issue #14 item 23: the hint names the key as it is written, inside its table.
+    #[test]
+    fn not_public_hint_names_the_real_key() {
+        let v4 = Failure::NotPublic("10.0.0.1".parse().unwrap()).to_string();
+        assert!(v4.contains("ipv4.allow_private = true"), "{v4}");
+        let v6 = Failure::NotPublic("fd00::1".parse().unwrap()).to_string();
+        assert!(v6.contains("ipv6.allow_private = true"), "{v6}");
+        assert!(v6.contains("LD_ALLOW_PRIVATE=1"), "{v6}");
     }
 
     #[test]

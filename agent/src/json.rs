@@ -4,6 +4,9 @@
 //! ```json
 //! {
 //!   "server": "https://ddns.example.org",
+//!   "token_hash": "0123456789abcdef",
+//!   "protocol": "lucent",
+//!   "ipv6prefix": "2001:db8:1:2::/64",
 //!   "hosts": {
 //!     "home.example.org": {
 //!       "ipv4": "203.0.113.7",
@@ -14,8 +17,9 @@
 //! }
 //! ```
 //!
-//! [`write`] produces byte for byte what serde_json's pretty printer wrote for the same state
-//! before (two-space indent, `"key": value`, `{}` for no hosts), so files stay the same. [`read`]
+//! [`write`] produces what serde_json's pretty printer wrote for the same state before
+//! (two-space indent, `"key": value`, `{}` for no hosts), plus the identity and prefix fields
+//! (issues #14 and #18), which files of older agents lack: they read as empty. [`read`]
 //! accepts what that serde_json-based reader accepted for this shape: any JSON whitespace, keys
 //! in any order, missing keys as their defaults, unknown keys with any JSON value (checked, then
 //! ignored), `null` addresses, duplicate hostnames (the last wins). A duplicate field, a wrong
@@ -35,7 +39,13 @@ const MAX_DEPTH: usize = 128;
 pub fn write(state: &State) -> String {
     let mut out = String::with_capacity(64 + 120 * state.hosts.len());
     out.push_str("{\n  \"server\": ");
-    string(&mut out, &state.server);
+    string(&mut out, &state.id.server);
+    out.push_str(",\n  \"token_hash\": ");
+    string(&mut out, &state.id.token_hash);
+    out.push_str(",\n  \"protocol\": ");
+    string(&mut out, &state.id.protocol);
+    out.push_str(",\n  \"ipv6prefix\": ");
+    addr(&mut out, state.ipv6prefix.map(|p| p.to_string() + "/64"));
     out.push_str(",\n  \"hosts\": {");
     for (i, (name, h)) in state.hosts.iter().enumerate() {
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
@@ -216,11 +226,31 @@ impl Parser<'_> {
     fn state(&mut self) -> Result<State, Error> {
         let mut state = State::default();
         let (mut server, mut hosts) = (false, false);
+        let (mut token, mut protocol, mut prefix) = (false, false, false);
         self.object("invalid type, expected a state object", &mut |p, key| {
             match key.as_str() {
                 "server" => {
                     p.once(&mut server, "duplicate field `server`")?;
-                    state.server = p.string_value()?;
+                    state.id.server = p.string_value()?;
+                }
+                "token_hash" => {
+                    p.once(&mut token, "duplicate field `token_hash`")?;
+                    state.id.token_hash = p.string_value()?;
+                }
+                "protocol" => {
+                    p.once(&mut protocol, "duplicate field `protocol`")?;
+                    state.id.protocol = p.string_value()?;
+                }
+                "ipv6prefix" => {
+                    p.once(&mut prefix, "duplicate field `ipv6prefix`")?;
+                    if !p.null()? {
+                        let s = p.string_value()?;
+                        state.ipv6prefix = Some(
+                            s.strip_suffix("/64")
+                                .and_then(|a| a.parse().ok())
+                                .ok_or_else(|| p.err("invalid IPv6 prefix"))?,
+                        );
+                    }
                 }
                 "hosts" => {
                     p.once(&mut hosts, "duplicate field `hosts`")?;
@@ -455,7 +485,14 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Hosts;
+    use crate::state::{Hosts, Identity};
+
+    fn id(server: &str) -> Identity {
+        Identity {
+            server: server.into(),
+            ..Identity::default()
+        }
+    }
 
     fn hosts(v: &[(&str, HostState)]) -> Hosts {
         let mut hosts = Hosts::default();
@@ -492,7 +529,8 @@ mod tests {
 
     fn full() -> State {
         State {
-            server: "https://ddns.example.org".into(),
+            id: id("https://ddns.example.org"),
+            ipv6prefix: None,
             hosts: hosts(&[
                 (
                     "home.dyn.example.net",
@@ -524,42 +562,67 @@ mod tests {
 
     fn escapes() -> State {
         State {
-            server: "http://x/\"q\"\\\u{1}\u{1f}\u{7f}\t\n\r\u{8}\u{c}é€😀".into(),
+            id: id("http://x/\"q\"\\\u{1}\u{1f}\u{7f}\t\n\r\u{8}\u{c}é€😀"),
+            ipv6prefix: None,
             hosts: hosts(&[("k\"\\\u{0}ü", HostState::default())]),
         }
     }
 
+    /// The old shape with the identity and prefix after `server`.
+    fn with_identity(old: &str, prefix: &str) -> String {
+        old.replacen(
+            "\",\n  \"hosts\"",
+            &format!(
+                "\",\n  \"token_hash\": \"0123456789abcdef\",\n  \"protocol\": \"dyndns2\",\
+                 \n  \"ipv6prefix\": {prefix},\n  \"hosts\""
+            ),
+            1,
+        )
+    }
+
+    fn identified(mut s: State, prefix: Option<&str>) -> State {
+        s.id.token_hash = "0123456789abcdef".into();
+        s.id.protocol = "dyndns2".into();
+        s.ipv6prefix = prefix.map(|p| p.parse().unwrap());
+        s
+    }
+
     #[test]
-    fn writes_what_serde_json_wrote() {
-        let empty = State::empty("https://ddns.example.org");
-        assert_eq!(write(&empty), OLD_EMPTY);
-        assert_eq!(write(&full()), OLD_FULL);
-        assert_eq!(write(&escapes()), OLD_ESCAPES);
+    fn writes_the_old_shape_plus_identity() {
+        let full = identified(full(), Some("2001:db8:1:2::"));
+        assert_eq!(
+            write(&full),
+            with_identity(OLD_FULL, "\"2001:db8:1:2::/64\"")
+        );
+        let empty = identified(State::empty(id("https://ddns.example.org")), None);
+        assert_eq!(write(&empty), with_identity(OLD_EMPTY, "null"));
+        let esc = identified(escapes(), None);
+        assert_eq!(write(&esc), with_identity(OLD_ESCAPES, "null"));
     }
 
     #[test]
     fn reads_old_files_and_round_trips() {
-        let empty = State::empty("https://ddns.example.org");
+        let empty = State::empty(id("https://ddns.example.org"));
         for (text, state) in [
             (OLD_EMPTY, empty),
             (OLD_FULL, full()),
             (OLD_ESCAPES, escapes()),
         ] {
+            // Files of older agents: no identity, no prefix.
             assert_eq!(read(text), Ok(state.clone()));
             assert_eq!(read(&format!("{text}\n")), Ok(state.clone()));
+            assert_eq!(read(&write(&state)), Ok(state.clone()));
+            let state = identified(state, Some("2001:db8:ffff:1::"));
             assert_eq!(read(&write(&state)), Ok(state));
         }
     }
 
     #[test]
     fn reads_what_serde_json_read() {
-        let only = |server: &str| State {
-            server: server.into(),
-            hosts: Hosts::default(),
-        };
+        let only = |server: &str| State::empty(id(server));
         let one = |h: HostState| State {
-            server: "a".into(),
             hosts: hosts(&[("h", h)]),
+            ..only("a")
         };
         // Compact, reordered, unknown keys (any value), defaults, escapes, duplicate hostnames.
         assert_eq!(read(" {} "), Ok(State::default()));
@@ -629,6 +692,11 @@ mod tests {
             r#"{"server":"a","hosts":{"h":{"updated":18446744073709551616}}}"#,
             r#"{"server":"a","hosts":{"h":{"updated":null}}}"#,
             r#"{"server":"a","hosts":{"h":{"updated":1,"updated":2}}}"#,
+            r#"{"server":"a","ipv6prefix":"2001:db8::"}"#,
+            r#"{"server":"a","ipv6prefix":"2001:db8::/48"}"#,
+            r#"{"server":"a","ipv6prefix":1}"#,
+            r#"{"server":"a","token_hash":null}"#,
+            r#"{"server":"a","protocol":"x","protocol":"x"}"#,
             r#"{"server":"a","x":01}"#,
             r#"{"server":"a","x":1.}"#,
             r#"{"server":"a","x":tru}"#,

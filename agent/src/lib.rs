@@ -28,7 +28,7 @@ use client::Client;
 use config::Config;
 use error::{exit, ConfigError, Failure};
 use signals::{Signals, Wake};
-use state::State;
+use state::{Identity, State};
 use tick::Tick;
 
 const USAGE: &str = "\
@@ -41,7 +41,8 @@ USAGE:
 OPTIONS:
     -c, --config FILE  TOML config (see example.toml). Without it: LD_BASE (server URL),
                        LD_TOKEN or LD_TOKEN_FILE, LD_HOST (comma-separated hostnames),
-                       LD_ALLOW_PRIVATE=1 (accept private/loopback addresses)
+                       LD_ALLOW_PRIVATE=1 (accept private/loopback addresses),
+                       LD_IPV4, LD_IPV6 = http | interface | off (address sources)
         --once         one check-and-push, then exit (0 = success or nothing to do)
         --dry-run      detect and print what would be sent; send and write nothing
     -v, --verbose      debug logging (RUST_LOG is also honoured)
@@ -179,7 +180,7 @@ pub fn run() -> i32 {
 /// `--once` / `--dry-run`: one tick, a one-line reason on failure, an exit code.
 fn once(cfg: &Config, dry_run: bool) -> i32 {
     let client = Client::for_config(cfg);
-    let mut state = State::load(&cfg.state_file, &cfg.server);
+    let mut state = State::load(&cfg.state_file, Identity::of(cfg));
     let fail = |f: &Failure| {
         eprintln!("lucent-agent: {f}");
         f.exit_code()
@@ -228,7 +229,7 @@ fn daemon(source: Source, mut cfg: Config) -> i32 {
         cfg.summary()
     );
     let mut client = Client::for_config(&cfg);
-    let mut state = State::load(&cfg.state_file, &cfg.server);
+    let mut state = State::load(&cfg.state_file, Identity::of(&cfg));
     let mut failures: u32 = 0;
     // Set after a Stop outcome: nothing is sent until the config changes (or SIGHUP).
     let mut stopped = false;
@@ -291,8 +292,9 @@ fn daemon(source: Source, mut cfg: Config) -> i32 {
                         if new.timeout != cfg.timeout || new.ca != cfg.ca {
                             client = Client::for_config(&new);
                         }
-                        if new.state_file != cfg.state_file || new.server != cfg.server {
-                            state = State::load(&new.state_file, &new.server);
+                        // Another server, token or protocol: the tick's State::adopt starts over.
+                        if new.state_file != cfg.state_file {
+                            state = State::load(&new.state_file, Identity::of(&new));
                         }
                         cfg = new;
                     }

@@ -1,6 +1,7 @@
 //! Black-box tests of the `lucent-agent` binary against a stub HTTP server on 127.0.0.1:0:
-//! exit codes, the token staying out of URLs and logs, the state file, `--dry-run`, the `LD_*`
-//! environment, and the daemon's SIGTERM/SIGHUP handling.
+//! exit codes, the token staying out of URLs and logs, the state file (and what it was
+//! acknowledged for), `--dry-run`, the `LD_*` environment, the `ipv6prefix` parameter, and the
+//! daemon's SIGTERM/SIGHUP handling.
 //!
 //! The stub answers by path with a closure; the real server's behaviour is left to the workspace
 //! e2e suite. Every wait has a deadline; children are killed on Drop.
@@ -325,4 +326,200 @@ fn daemon_stops_on_401_resumes_on_sighup_and_exits_on_sigterm() {
     assert!(err.contains("unauthorized"), "{err}");
     assert!(err.contains("exiting"), "{err}");
     assert!(!err.contains(TOKEN));
+}
+
+/// The first line of each update request.
+fn update_lines(stub: &Stub) -> Vec<String> {
+    stub.updates()
+        .iter()
+        .map(|h| h.lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Issue #14 item 23: a state file that matches the addresses must not make a new (wrong)
+/// token or another server "up to date".
+#[test]
+fn issue14_new_token_or_server_pushes_again() {
+    // DuckDNS protocol: the token is in the query, so the stub can tell tokens apart.
+    let good = format!("token={TOKEN}&");
+    let stub = Stub::start(move |path| {
+        if path == "/ip" {
+            (200, "", "203.0.113.9".into())
+        } else if path.contains(&good) {
+            (200, "", "OK".into())
+        } else {
+            (401, "", "KO".into())
+        }
+    });
+    let dir = tempdir("identity");
+    let cfg = write_config(&dir, &stub.base, "protocol = \"duckdns\"");
+    let cfg_s = cfg.to_str().unwrap();
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(
+        stub.updates().len(),
+        1,
+        "same token, same address: one push"
+    );
+    let state = std::fs::read_to_string(dir.join("state.json")).unwrap();
+    assert!(
+        state.contains("\"token_hash\": \"") && !state.contains(TOKEN),
+        "{state}"
+    );
+    assert!(state.contains("\"protocol\": \"duckdns\""), "{state}");
+
+    // A wrong token: sent (and refused), not "up to date".
+    let toml = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, toml.replace(TOKEN, "wrong-token-7")).unwrap();
+    let out = run(&["--config", cfg_s, "--once"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert_eq!(stub.updates().len(), 2);
+
+    // Back to the right token: the state still holds its acknowledgement.
+    std::fs::write(&cfg, &toml).unwrap();
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(stub.updates().len(), 2);
+
+    // Another protocol to the same server: pushed again.
+    std::fs::write(&cfg, toml.replace("duckdns", "lucent")).unwrap();
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(4));
+    assert_eq!(stub.updates().len(), 3);
+
+    // Another server with the same state file: pushed there.
+    let other = server(200, "", "OK");
+    std::fs::write(&cfg, toml.replace(&stub.base, &other.base)).unwrap();
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(other.updates().len(), 1);
+
+    // A state file of an older agent (no token_hash, no protocol): pushed once, then quiet.
+    let old = format!(
+        "{{\"server\": \"{}\", \"hosts\": {{\"home.demo.test\": {{\"ipv4\": \"203.0.113.9\", \
+         \"ipv6\": null, \"updated\": 4000000000}}}}}}",
+        stub.base
+    );
+    std::fs::write(dir.join("state.json"), old).unwrap();
+    std::fs::write(&cfg, &toml).unwrap();
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(stub.updates().len(), 4);
+}
+
+#[cfg(target_os = "linux")]
+const NETNS: &str = "LUCENT_AGENT_TEST_IN_NETNS";
+
+#[cfg(target_os = "linux")]
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().unwrap();
+    assert!(st.success(), "ip {args:?}");
+}
+
+/// Issue #18: the LAN prefix goes out as `ipv6prefix` with the addresses, once per change, and
+/// a `--once` failure stays one line when a detection warning came first (#14 item 23).
+///
+/// The test needs an interface with global IPv6 addresses it may change, so it runs itself
+/// again inside a new user and network namespace (`unshare -rn`), where it owns `lo`: nothing
+/// on the host is touched. Skipped (with a message) where namespaces or ip(8) are missing.
+#[cfg(target_os = "linux")]
+#[test]
+fn issue18_ipv6prefix_is_sent_and_follows_a_change() {
+    const NAME: &str = "issue18_ipv6prefix_is_sent_and_follows_a_change";
+    if std::env::var_os(NETNS).is_none() {
+        let probe = Command::new("unshare")
+            .args(["-rn", "ip", "link", "set", "lo", "up"])
+            .stderr(Stdio::null())
+            .status();
+        if !probe.is_ok_and(|s| s.success()) {
+            eprintln!("skipped {NAME}: `unshare -rn` or ip(8) not available");
+            return;
+        }
+        let out = Command::new("unshare")
+            .arg("-rn")
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(NETNS, "1")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "inner run failed:\n{stdout}\n{stderr}"
+        );
+        return;
+    }
+
+    ip(&["link", "set", "lo", "up"]);
+    ip(&["addr", "add", "2001:db8:1:2::1/64", "dev", "lo", "nodad"]);
+    let stub = server(200, "", "OK");
+    let dir = tempdir("prefix");
+    let cfg = write_config(
+        &dir,
+        &stub.base,
+        "[ipv6prefix]\nsource = \"interface\"\ninterface = \"lo\"",
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    let out = run(&["--config", cfg_s, "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let lines = update_lines(&stub);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].starts_with(
+            "GET /update?domains=home.demo.test&ip=203.0.113.9&ipv6prefix=2001:db8:1:2::/64&"
+        ),
+        "{lines:?}"
+    );
+    let state = std::fs::read_to_string(dir.join("state.json")).unwrap();
+    assert!(
+        state.contains("\"ipv6prefix\": \"2001:db8:1:2::/64\""),
+        "{state}"
+    );
+    // Unchanged: nothing sent.
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    assert_eq!(stub.updates().len(), 1);
+
+    // The ISP hands out a new prefix: the old address turns deprecated, a new one appears.
+    ip(&[
+        "addr",
+        "change",
+        "2001:db8:1:2::1/64",
+        "dev",
+        "lo",
+        "preferred_lft",
+        "0",
+    ]);
+    ip(&["addr", "add", "2001:db8:1:3::1/64", "dev", "lo", "nodad"]);
+    assert_eq!(run(&["--config", cfg_s, "--once"]).status.code(), Some(0));
+    let lines = update_lines(&stub);
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[1].contains("&ip=203.0.113.9&ipv6prefix=2001:db8:1:3::/64&"),
+        "{lines:?}"
+    );
+
+    // IPv4 detection fails (echo URL closed) but IPv6 is found on lo; the update then fails:
+    // one line, not the detection warning and the failure.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/ip", closed.local_addr().unwrap());
+    drop(closed);
+    let failing = server(500, "", "KO");
+    let p = dir.join("fail.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "server = \"{}\"\ntoken = \"{TOKEN}\"\nhostnames = [\"home.demo.test\"]\n\
+             state_file = \"{}\"\n[ipv4]\nurl = \"{dead}\"\n\
+             [ipv6]\nsource = \"interface\"\ninterface = \"lo\"\n",
+            failing.base,
+            dir.join("fail.json").display()
+        ),
+    )
+    .unwrap();
+    let out = run(&["--config", p.to_str().unwrap(), "--once"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains("server error (HTTP 500)"), "{err}");
+    assert_eq!(update_lines(&failing).len(), 1);
+    assert!(update_lines(&failing)[0].contains("&ipv6=2001:db8:1:3::1&"));
 }

@@ -47,7 +47,8 @@ STATE_DIR=$tmp/state
 reset_uci() {
 	unset UCI_server UCI_token UCI_token_file UCI_protocol UCI_interval \
 		UCI_ipv4_source UCI_ipv4_url UCI_ipv4_interface \
-		UCI_ipv6_source UCI_ipv6_url UCI_ipv6_interface UCILIST_hostname
+		UCI_ipv6_source UCI_ipv6_url UCI_ipv6_interface UCILIST_hostname \
+		UCI_ipv6prefix_source UCI_ipv6prefix_interface
 	rm -f "$CONF"
 }
 
@@ -102,9 +103,40 @@ if write_config; then
 assert c["token_file"] == "/etc/lucent-agent.token" and "token" not in c, c
 assert c["interval"] == 300 and c["protocol"] == "lucent", c
 assert c["ipv4"] == {"source": "http"} and c["ipv6"] == {"source": "http"}, c
+assert "ipv6prefix" not in c, c
 '
 else
 	bad "write_config failed on a minimal config"
+fi
+
+# 2b. the LAN prefix (issue #18): on, with the default interface and with a named one
+reset_uci
+UCI_server=http://10.0.0.1:8080
+UCI_token=t
+UCILIST_hostname=router
+UCI_ipv6prefix_source=interface
+if write_config; then
+	check "ipv6prefix on, default interface" '
+assert c["ipv6prefix"] == {"source": "interface", "interface": "lan"}, c
+'
+else
+	bad "write_config failed with ipv6prefix_source interface"
+fi
+UCI_ipv6prefix_interface=br-lan
+if write_config; then
+	check "ipv6prefix on, named interface" '
+assert c["ipv6prefix"] == {"source": "interface", "interface": "br-lan"}, c
+'
+else
+	bad "write_config failed with ipv6prefix_interface"
+fi
+UCI_ipv6prefix_source=off
+if write_config; then
+	check "ipv6prefix off" '
+assert "ipv6prefix" not in c, c
+'
+else
+	bad "write_config failed with ipv6prefix_source off"
 fi
 
 # 3. configs the agent could not use are refused and leave no file behind
@@ -117,5 +149,6 @@ reset_uci; UCI_server=http://x; UCILIST_hostname=a; UCI_token=t; UCI_token_file=
 reset_uci; UCI_server=http://x; UCILIST_hostname=a; UCI_interval=5m; refused "interval not in seconds"
 reset_uci; UCI_server=http://x; UCILIST_hostname=a; UCI_ipv6_source=dns; refused "unknown source"
 reset_uci; UCI_server=http://x; UCILIST_hostname=a; UCI_ipv4_source=interface; refused "interface source without interface"
+reset_uci; UCI_server=http://x; UCILIST_hostname=a; UCI_ipv6prefix_source=http; refused "ipv6prefix source http"
 
 exit "$failed"

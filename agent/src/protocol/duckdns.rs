@@ -48,6 +48,18 @@ mod tests {
     }
 
     #[test]
+    fn request_carries_the_ipv6prefix() {
+        let mut p = plan(&["myhost"], None, Some("2001:db8::1"));
+        p.prefix = Some("2001:db8:1:2::".parse().unwrap());
+        let r = build("http://s", &Secret::new("t"), &p);
+        assert_eq!(
+            r.url,
+            "http://s/update?domains=myhost&token=t&ipv6=2001:db8::1\
+             &ipv6prefix=2001:db8:1:2::/64&verbose=true"
+        );
+    }
+
+    #[test]
     fn replies() {
         let h = vec!["a".to_string(), "b".to_string()];
         assert_eq!(

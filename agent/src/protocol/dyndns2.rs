@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{base64, encode, host_list, Outcome, Reply, Request};
+use super::{base64, encode, host_list, prefix_param, Outcome, Reply, Request};
 use crate::config::Secret;
 use crate::error::Failure;
 use crate::state::Plan;
@@ -23,7 +23,7 @@ pub fn build(server: &str, username: &str, token: &Secret, plan: &Plan) -> Reque
     if let Some(ip) = plan.addrs.v6 {
         ips.push(ip.to_string());
     }
-    let url = format!(
+    let mut url = format!(
         "{server}/nic/update?hostname={}&myip={}",
         host_list(&plan.hostnames),
         // Addresses are digits, hex, '.' and ':' only; `,` separates families as ddclient 4 does.
@@ -32,6 +32,7 @@ pub fn build(server: &str, username: &str, token: &Secret, plan: &Plan) -> Reque
             .collect::<Vec<_>>()
             .join(",")
     );
+    prefix_param(&mut url, plan);
     let creds = format!("{username}:{}", token.expose());
     Request {
         url,
@@ -183,6 +184,19 @@ mod tests {
             &plan(&["a"], None, Some("2001:db8::1")),
         );
         assert_eq!(r.url, "http://s/nic/update?hostname=a&myip=2001:db8::1");
+    }
+
+    /// Issue #18: the LAN prefix rides along on /nic/update.
+    #[test]
+    fn request_carries_the_ipv6prefix() {
+        let mut p = plan(&["a"], Some("203.0.113.7"), Some("2001:db8::1"));
+        p.prefix = Some("2001:db8:1:2::".parse().unwrap());
+        let r = build("http://s", "u", &Secret::new("t"), &p);
+        assert_eq!(
+            r.url,
+            "http://s/nic/update?hostname=a&myip=203.0.113.7,2001:db8::1\
+             &ipv6prefix=2001:db8:1:2::/64"
+        );
     }
 
     #[test]

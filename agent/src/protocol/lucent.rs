@@ -47,6 +47,19 @@ mod tests {
         assert_eq!(r.authorization.unwrap().expose(), "Bearer s3cr3t");
     }
 
+    /// Issue #18: the LAN prefix goes in the same request as the router's own addresses.
+    #[test]
+    fn prefix_goes_with_the_addresses() {
+        let mut p = plan(&["a"], Some("203.0.113.7"), Some("2001:db8::1"));
+        p.prefix = Some("2001:db8:1:2::".parse().unwrap());
+        let r = build("http://s", &Secret::new("t"), &p);
+        assert_eq!(
+            r.url,
+            "http://s/update?domains=a&ip=203.0.113.7&ipv6=2001:db8::1\
+             &ipv6prefix=2001:db8:1:2::/64&verbose=true"
+        );
+    }
+
     #[test]
     fn only_detected_families_are_sent() {
         let r = build(

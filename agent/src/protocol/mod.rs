@@ -212,8 +212,20 @@ pub fn duck_url(server: &str, plan: &crate::state::Plan, token: Option<&str>) ->
     if let Some(ip) = plan.addrs.v6 {
         url.push_str(&format!("&ipv6={ip}"));
     }
+    prefix_param(&mut url, plan);
     url.push_str("&verbose=true");
     url
+}
+
+/// `&ipv6prefix=2001:db8:1:2::/64` when the plan carries a prefix (dynv6's parameter; every
+/// hostname of the token with an `ipv6Suffix` gets prefix + suffix). `:` and `/` are legal in a
+/// query, and FRITZ!Box sends them as is.
+pub fn prefix_param(url: &mut String, plan: &Plan) {
+    if let Some(p) = plan.prefix {
+        url.push_str("&ipv6prefix=");
+        url.push_str(&p.to_string());
+        url.push_str("/64");
+    }
 }
 
 /// A DuckDNS-style answer: failure statuses first, then `OK`/verbose lines; a 200 `KO` is
@@ -260,6 +272,7 @@ pub(crate) mod tests {
                 v4: v4.map(|s| s.parse().unwrap()),
                 v6: v6.map(|s| s.parse().unwrap()),
             },
+            prefix: None,
             forced: false,
         }
     }
