@@ -118,8 +118,8 @@ fn zone_add(
     };
     let zone = match zone_ops::create(&mut WriteTx::detached(&tx), apex, &name, kind, owner_id) {
         Ok(z) => z,
-        Err(CreateError::Conflict(why)) => return fail(format!("zone '{name}': {why}")),
         Err(CreateError::Store(e)) => return Err(e.into()),
+        Err(why) => return fail(format!("zone '{name}': {why}")),
     };
     tx.commit()?;
     writeln!(

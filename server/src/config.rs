@@ -62,6 +62,12 @@ pub struct RawHttp {
     pub header_timeout_secs: u64,
     #[serde(default = "d_workers")]
     pub workers: usize,
+    /// Who may read /metrics: addresses or CIDRs.
+    #[serde(default = "d_metrics_allow")]
+    pub metrics_allow: Vec<String>,
+    /// Or a bearer token, from anywhere.
+    #[serde(default)]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +118,10 @@ pub struct RawLimits {
     pub record_default_ttl: u32,
     #[serde(default = "d_max_body")]
     pub max_body_bytes: usize,
+    #[serde(default = "d_max_zones")]
+    pub max_zones_per_user: u32,
+    #[serde(default = "d_max_records")]
+    pub max_records_per_zone: u32,
 }
 
 fn d_db() -> PathBuf {
@@ -215,6 +225,15 @@ fn d_record_ttl() -> u32 {
 fn d_max_body() -> usize {
     64 * 1024
 }
+fn d_metrics_allow() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
+}
+fn d_max_zones() -> u32 {
+    50
+}
+fn d_max_records() -> u32 {
+    5000
+}
 
 impl Default for RawHttp {
     fn default() -> Self {
@@ -260,6 +279,9 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
+    /// Who may read /metrics without the token.
+    pub metrics_allow: Vec<Cidr>,
+    pub metrics_token: Option<Secret>,
     pub listen: SocketAddr,
     pub max_connections: usize,
     pub header_timeout: Duration,
@@ -277,6 +299,45 @@ pub struct Limits {
     pub default_ttl: u32,
     pub record_default_ttl: u32,
     pub max_body_bytes: usize,
+    /// Hosted zones one user may have; 0 = unlimited.
+    pub max_zones_per_user: u32,
+    /// Records one hosted zone may hold (and one request may carry); 0 = unlimited.
+    pub max_records_per_zone: u32,
+}
+
+/// An address block (`192.0.2.0/24`, `::1/128`, or a plain address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (a, len) = match s.trim().split_once('/') {
+            Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = a.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = len.unwrap_or(max);
+        (len <= max).then_some(Cidr { addr, len })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let len = u32::from(self.len);
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 impl RawConfig {
@@ -346,6 +407,35 @@ impl RawConfig {
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
+        let metrics_allow = http
+            .metrics_allow
+            .iter()
+            .map(|s| {
+                Cidr::parse(s).ok_or_else(|| {
+                    ConfigError(format!(
+                        "http.metrics_allow: '{s}' is not an address or CIDR block"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics_token = match &http.metrics_token_file {
+            None => None,
+            Some(p) => {
+                let t = fs::read_to_string(p)
+                    .map_err(|e| {
+                        ConfigError(format!(
+                            "cannot read http.metrics_token_file {}: {e}",
+                            p.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_string();
+                if t.len() < 16 {
+                    return err("the metrics token must be at least 16 characters");
+                }
+                Some(Secret::new(t))
+            }
+        };
         if http.max_connections == 0 || http.workers == 0 {
             return err("http.max_connections and http.workers must be at least 1");
         }
@@ -393,6 +483,8 @@ impl RawConfig {
             tls,
             reserved_labels,
             http: HttpConfig {
+                metrics_allow,
+                metrics_token,
                 listen,
                 max_connections: http.max_connections,
                 header_timeout: Duration::from_secs(http.header_timeout_secs.max(1)),
@@ -421,6 +513,8 @@ impl RawConfig {
                 default_ttl: limits.default_ttl,
                 record_default_ttl: limits.record_default_ttl,
                 max_body_bytes: limits.max_body_bytes,
+                max_zones_per_user: limits.max_zones_per_user,
+                max_records_per_zone: limits.max_records_per_zone,
             },
         })
     }
@@ -530,6 +624,26 @@ mod tests {
         assert!(e.contains("http.listen"), "{e}");
         let e = invalid("tls_cert = \"a.pem\"");
         assert!(e.contains("tls_key"), "{e}");
+    }
+
+    #[test]
+    fn cidr_blocks() {
+        let c = |s: &str| Cidr::parse(s).unwrap();
+        assert!(c("127.0.0.0/8").contains("127.9.9.9".parse().unwrap()));
+        assert!(!c("127.0.0.0/8").contains("128.0.0.1".parse().unwrap()));
+        assert!(c("::1/128").contains("::1".parse().unwrap()));
+        assert!(!c("::1/128").contains("127.0.0.1".parse().unwrap()));
+        assert!(c("0.0.0.0/0").contains("192.0.2.1".parse().unwrap()));
+        assert!(c("2001:db8::/32").contains("2001:db8:ffff::1".parse().unwrap()));
+        assert!(c("192.0.2.7").contains("192.0.2.7".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("nope").is_none());
+        let e = invalid("[http]\nmetrics_allow = [\"x\"]");
+        assert!(e.contains("metrics_allow"), "{e}");
+        let d = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert_eq!(d.http.metrics_allow.len(), 2);
+        assert_eq!(d.limits.max_zones_per_user, 50);
+        assert_eq!(d.limits.max_records_per_zone, 5000);
     }
 
     #[test]

@@ -66,12 +66,12 @@ impl Field {
         }
     }
 
-    /// The field as a TTL input for `TtlRange::check` (None when absent or null).
+    /// The field as a TTL input for `TtlRange::check` (None when absent or null). In JSON a
+    /// TTL is a number: `"120"` is refused like any other non-number.
     pub fn ttl(&self) -> Option<TtlInput<'_>> {
         match self {
             Field::Absent | Field::Null => None,
             Field::Num(n) => Some(TtlInput::Number(n.as_u64())),
-            Field::Str(s) => Some(TtlInput::Text(s)),
             _ => Some(TtlInput::Other),
         }
     }

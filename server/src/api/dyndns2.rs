@@ -12,6 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{auth, unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::domain::hostnames as ops;
+use crate::domain::records::{self as record_ops, Limits};
 use crate::error::ApiError;
 use crate::model::{name, value, Changes};
 
@@ -128,6 +129,10 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
         ipv6: v6.map(Some),
         ..Default::default()
     };
+    let default_ttl = ctx.config.limits.default_ttl;
+    let limits = Limits {
+        max_records: ctx.config.limits.max_records_per_zone,
+    };
     Ok(Plan::Write(Box::new(move |w| {
         let mut outcomes = Vec::with_capacity(hosts.len());
         for h in &hosts {
@@ -138,7 +143,18 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
             let mut host = match ops::find_owned(w.tx, &user, h) {
                 Ok(x) => x,
                 Err(ApiError::NotFound(..)) => {
-                    outcomes.push(Outcome::NoHost);
+                    // A name in one of the user's own hosted zones, else not theirs.
+                    let Ok((z, name)) = ops::own_zone_name(w.tx, &user, h) else {
+                        outcomes.push(Outcome::NoHost);
+                        continue;
+                    };
+                    let (host, changed) =
+                        record_ops::set_host_values(w, &z, &name, &changes, default_ttl, limits)?;
+                    outcomes.push(if changed {
+                        Outcome::Good(host.fqdn())
+                    } else {
+                        Outcome::NoChange
+                    });
                     continue;
                 }
                 Err(e) => return Err(e),

@@ -118,23 +118,45 @@ struct CreateBody {
 }
 
 /// `PATCH /v1/hostnames/{key}`: the value fields, and the read-only ones a client may echo
-/// back from a GET (ignored).
+/// back from a GET: `id`, `fqdn` and `zone` must then be the hostname's own (a different one
+/// would be a rename or a move, which PATCH does not do: 400), the timestamps are ignored.
 #[derive(Deserialize)]
 struct PatchBody {
     #[serde(flatten)]
     values: ValueFields,
-    #[serde(default, rename = "id")]
-    _id: Field,
-    #[serde(default, rename = "fqdn")]
-    _fqdn: Field,
-    #[serde(default, rename = "zone")]
-    _zone: Field,
+    #[serde(default)]
+    id: Field,
+    #[serde(default)]
+    fqdn: Field,
+    #[serde(default)]
+    zone: Field,
     #[serde(default, rename = "createdAt")]
     _created: Field,
     #[serde(default, rename = "updatedAt")]
     _updated: Field,
     #[serde(flatten)]
     unknown: Unknown,
+}
+
+impl PatchBody {
+    /// The read-only fields given must match `h`.
+    fn check_identity(&self, h: &Hostname) -> Result<(), ApiError> {
+        let fqdn = h.fqdn();
+        for (field, value, own) in [
+            (&self.id, "id", h.id.as_str()),
+            (&self.fqdn, "fqdn", fqdn.as_str()),
+            (&self.zone, "zone", h.zone.as_str()),
+        ] {
+            if let Some(v) = field.opt_str(value)?.flatten() {
+                if !v.trim_end_matches('.').eq_ignore_ascii_case(own) {
+                    return Err(ApiError::BadRequest(format!(
+                        "'{value}' is read-only: a hostname cannot be renamed or moved by PATCH"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn create(ctx: &Ctx, req: &ApiRequest, u: &User) -> Result<Reply, ApiError> {
@@ -149,10 +171,11 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, u: &User) -> Result<Reply, ApiError> 
         zone: text(&b.zone_domain, "zoneDomain")?.or(text(&b.zone, "zone")?),
         fqdn: text(&b.fqdn, "fqdn")?,
     };
-    let rules = CreateRules {
-        default_ttl: ctx.config.limits.default_ttl,
-        reserved_labels: ctx.config.reserved_labels.clone(),
-    };
+    let rules = CreateRules::new(
+        ctx.config.limits.default_ttl,
+        ctx.config.reserved_labels.clone(),
+        &ctx.config.apex,
+    );
     let user = u.clone();
     let h = ctx
         .store
@@ -173,6 +196,7 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, u: &User, key: &str) -> Result<Reply, 
     let (user, key) = (u.clone(), key.to_string());
     let h = ctx.store.write(move |w| {
         let mut h = ops::find_owned(w.tx, &user, &key)?;
+        b.check_identity(&h)?;
         ops::save(w, &mut h, &changes)?;
         Ok::<_, ApiError>(h)
     })?;

@@ -24,10 +24,10 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::model::TtlRange;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Decision, RateLimiter};
 use crate::store::{Store, WriteTx};
 
-pub use request::{parse_form, parse_target, unmap, ApiRequest, Reply, JSON, TEXT};
+pub use request::{parse_form, parse_target, target_is_utf8, unmap, ApiRequest, Reply, JSON, TEXT};
 
 /// Shared state of the HTTP side.
 pub struct Ctx {
@@ -275,13 +275,104 @@ fn plan_update(ctx: &Ctx, req: &ApiRequest, route: &Route) -> Result<Plan, ApiEr
     }
 }
 
-/// The per-address limit, checked before any route but the health and metrics ones.
-fn ip_limited(ctx: &Ctx, req: &ApiRequest, route: &Route, family: Family) -> Option<Reply> {
+/// 400 for a request target whose parameters are not UTF-8 once percent-decoded.
+fn checked_target(req: &ApiRequest) -> Result<(), ApiError> {
+    if target_is_utf8(&req.target) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "the request target is not valid UTF-8 once percent-decoded".into(),
+        ))
+    }
+}
+
+/// The per-address limit, counted for every route but the health and metrics ones: the
+/// decision, and the refusal when past it (LuaDNS-shaped with its rate-limit headers on
+/// LuaDNS routes).
+fn ip_limit(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    route: &Route,
+    family: Family,
+) -> (Option<Decision>, Option<Reply>) {
     if matches!(route, Route::Healthz | Route::Metrics) {
-        return None;
+        return (None, None);
     }
     let d = ctx.ip_limits.check(&req.peer, clock::unix_now());
-    (!d.allowed).then(|| render_error(family, &ApiError::RateLimited(d.retry_after), req))
+    if d.allowed || ctx.config.limits.ip_requests_per_5min == 0 {
+        return (Some(d), None);
+    }
+    let mut r = render_error(family, &ApiError::RateLimited(d.retry_after), req);
+    if family == Family::Lua {
+        r = luadns::with_limit_headers(r, Some(d));
+    }
+    (Some(d), Some(r))
+}
+
+/// Routes a browser page may call with a token (seed 000 is for browsers too): no cookies are
+/// involved, so any origin may (CORS).
+fn cors(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::Hostnames
+            | Route::Hostname(_)
+            | Route::Update
+            | Route::UpdatePath { .. }
+            | Route::Ip
+            | Route::Healthz
+    )
+}
+
+/// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`).
+fn preflight(route: &Route) -> Reply {
+    let mut methods: Vec<&str> = route.methods().to_vec();
+    methods.push("OPTIONS");
+    Reply {
+        status: 204,
+        content_type: TEXT,
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+    .with_header("access-control-allow-origin", "*")
+    .with_header("access-control-allow-methods", methods.join(", "))
+    .with_header(
+        "access-control-allow-headers",
+        "Authorization, Content-Type, X-Lucent-Token, X-DDNS-Token, X-API-Key",
+    )
+    .with_header("access-control-max-age", "86400")
+}
+
+/// Add the CORS header to an answer of a CORS route.
+fn with_cors(route: &Route, r: Reply) -> Reply {
+    if cors(route) {
+        r.with_header("access-control-allow-origin", "*")
+            .with_header("access-control-expose-headers", "Retry-After")
+    } else {
+        r
+    }
+}
+
+/// `/metrics` lists every zone: only for `[http] metrics_allow` addresses, or with the
+/// bearer token of `metrics_token_file`.
+fn metrics_allowed(ctx: &Ctx, req: &ApiRequest) -> Result<(), ApiError> {
+    let http = &ctx.config.http;
+    if http
+        .metrics_allow
+        .iter()
+        .any(|c| c.contains(unmap(req.peer)))
+    {
+        return Ok(());
+    }
+    if let (Some(want), Some(got)) = (&http.metrics_token, auth::token_from(req)) {
+        let h = |s: &str| crate::secret::hash(s);
+        if crate::secret::ct_eq(&h(want.expose()), &h(got.expose())) {
+            return Ok(());
+        }
+    }
+    Err(ApiError::Forbidden(
+        "metrics are served to the addresses in [http] metrics_allow or with the metrics token"
+            .into(),
+    ))
 }
 
 /// Answer one request from a request task; returns the route label (for metrics) and the
@@ -303,45 +394,63 @@ pub async fn handle_async(ctx: Arc<Ctx>, req: ApiRequest) -> (&'static str, Repl
         };
     }
     let family = route.family(&req);
-    if let Some(r) = ip_limited(&ctx, &req, &route, family) {
-        return (label, r);
+    if req.method == "OPTIONS" && cors(&route) {
+        return (label, preflight(&route));
     }
-    let reply = match plan_update(&ctx, &req, &route) {
+    if let (_, Some(r)) = ip_limit(&ctx, &req, &route, family) {
+        return (label, with_cors(&route, r));
+    }
+    let reply = match checked_target(&req).and_then(|()| plan_update(&ctx, &req, &route)) {
         Ok(p) => p.run(&ctx).await,
         Err(e) => Err(e),
     };
-    (
-        label,
-        reply.unwrap_or_else(|e| render_error(family, &e, &req)),
-    )
+    let reply = reply.unwrap_or_else(|e| render_error(family, &e, &req));
+    (label, with_cors(&route, reply))
 }
 
 /// Answer one request on a blocking thread (every route but the DDNS updates). Returns the
 /// route label (for metrics) and the reply.
 pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
     let route = Route::parse(req);
+    let (label, reply) = route_reply(ctx, req, &route);
+    (label, with_cors(&route, reply))
+}
+
+fn route_reply(ctx: &Ctx, req: &ApiRequest, route: &Route) -> (&'static str, Reply) {
     let family = route.family(req);
-    if let Some(r) = ip_limited(ctx, req, &route, family) {
+    if req.method == "OPTIONS" && cors(route) {
+        return (route.label(), preflight(route));
+    }
+    let (ip, refused) = ip_limit(ctx, req, route, family);
+    if let Some(r) = refused {
+        return (route.label(), r);
+    }
+    if let Err(e) = checked_target(req) {
+        let r = render_error(family, &e, req);
+        let r = match family {
+            Family::Lua => luadns::with_limit_headers(r, ip),
+            _ => r,
+        };
         return (route.label(), r);
     }
     let allowed = route.methods();
     if !allowed.is_empty() && !allowed.contains(&req.method.as_str()) {
         let e = ApiError::MethodNotAllowed(allowed);
         let reply = match family {
-            Family::Lua => luadns::dispatch(ctx, req, |_| Err(e)),
+            Family::Lua => luadns::dispatch(ctx, req, ip, |_| Err(e)),
             _ => render_error(family, &e, req),
         };
         return (route.label(), reply);
     }
     let m = req.method.as_str();
-    let reply = match &route {
+    let reply = match route {
         Route::Healthz => Ok(Reply::text(200, "ok")),
-        Route::Metrics => Ok(metrics(ctx)),
+        Route::Metrics => metrics_allowed(ctx, req).map(|()| metrics(ctx)),
         Route::Ip => Ok(Reply::text(200, unmap(req.peer).to_string())),
         Route::Hostnames | Route::Hostname(_) => auth::authenticate(ctx, auth::token_from(req))
             .and_then(|p| {
                 let u = p.user()?;
-                match (&route, m) {
+                match (route, m) {
                     (Route::Hostname(k), "GET") => hostnames::get(ctx, u, k),
                     (Route::Hostname(k), "PATCH") => hostnames::patch(ctx, req, u, k),
                     (Route::Hostname(k), _) => hostnames::delete(ctx, u, k),
@@ -351,7 +460,7 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
             }),
         // Served by handle_async; a blocking caller (tests, fuzzing) runs the same plan.
         Route::Update | Route::UpdatePath { .. } | Route::Dyndns2 => {
-            plan_update(ctx, req, &route).and_then(|p| p.run_blocking(ctx))
+            plan_update(ctx, req, route).and_then(|p| p.run_blocking(ctx))
         }
         Route::NotFound => Err(ApiError::NotFound(
             "not_found",
@@ -362,7 +471,7 @@ pub fn handle(ctx: &Ctx, req: &ApiRequest) -> (&'static str, Reply) {
             ),
         )),
         lua => {
-            let r = luadns::dispatch(ctx, req, |a| luadns::route(ctx, req, a, lua));
+            let r = luadns::dispatch(ctx, req, ip, |a| luadns::route(ctx, req, a, lua));
             return (route.label(), r);
         }
     };

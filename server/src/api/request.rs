@@ -92,6 +92,30 @@ pub fn parse_form(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Does the request target decode to UTF-8 everywhere (path and query, after
+/// percent-decoding)? Parameters that do not are refused, not silently replaced.
+pub fn target_is_utf8(target: &str) -> bool {
+    let b = target.as_bytes();
+    if !b.contains(&b'%') {
+        return true; // the target itself is a &str
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(x), Some(y)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((x * 16 + y) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
 pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -183,5 +207,8 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("%3a%3A%", false), "::%");
+        assert!(target_is_utf8("/update?domains=h%C3%A9&x=%41"));
+        assert!(!target_is_utf8("/update?domains=%FF"));
+        assert!(!target_is_utf8("/v1/hostnames/%C3"));
     }
 }

@@ -18,6 +18,7 @@ use super::body::{self, Field, Unknown};
 use super::hostnames::view;
 use super::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::domain::hostnames as ops;
+use crate::domain::records::{self as record_ops, Limits};
 use crate::error::ApiError;
 use crate::model::{value, Changes, Hostname};
 use crate::secret::Secret;
@@ -231,7 +232,11 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     } else {
         let mut params = req.query.clone();
         if req.method == "POST" && !req.body.is_empty() {
-            params.extend(super::parse_form(&String::from_utf8_lossy(&req.body)));
+            let form = std::str::from_utf8(&req.body)
+                .ok()
+                .filter(|f| super::target_is_utf8(&format!("?{f}")))
+                .ok_or_else(|| ApiError::BadRequest("the form body is not valid UTF-8".into()))?;
+            params.extend(super::parse_form(form));
         }
         let token = auth::token_from(req).or_else(|| {
             params
@@ -272,6 +277,9 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
         ));
     }
     let default_ttl = ctx.config.limits.default_ttl;
+    let limits = Limits {
+        max_records: ctx.config.limits.max_records_per_zone,
+    };
     let UpdateRequest {
         domains,
         changes,
@@ -281,18 +289,41 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
     } = u;
     Ok(Plan::Write(Box::new(move |w| {
         let mut hosts: Vec<Hostname> = Vec::with_capacity(domains.len());
+        let mut changed = false;
         for d in &domains {
-            let h = match &p {
-                Principal::User(user) => ops::find_owned(w.tx, user, d)?,
+            let mut h = match &p {
+                Principal::User(user) => match ops::find_owned(w.tx, user, d) {
+                    Ok(h) => h,
+                    // A name in one of the user's own hosted zones.
+                    Err(ApiError::NotFound(..)) => {
+                        let (z, name) = ops::own_zone_name(w.tx, user, d)?;
+                        if hosts.iter().any(|x| x.fqdn() == name) {
+                            continue;
+                        }
+                        let (h, c) = record_ops::set_host_values(
+                            w,
+                            &z,
+                            &name,
+                            &changes,
+                            default_ttl,
+                            limits,
+                        )?;
+                        changed |= c;
+                        hosts.push(h);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
                 Principal::Operator => ops::operator_name(w.tx, d, default_ttl)?,
             };
-            if !hosts.iter().any(|x| x.id == h.id) {
-                hosts.push(h);
+            if hosts.iter().any(|x| x.id == h.id) {
+                continue;
             }
-        }
-        let mut changed = false;
-        for h in &mut hosts {
-            changed |= ops::save(w, h, &changes)?;
+            changed |= ops::save(w, &mut h, &changes)?;
+            if matches!(p, Principal::Operator) {
+                ops::free_if_empty(w, &h)?;
+            }
+            hosts.push(h);
         }
         let render: Render =
             Box::new(move |ctx| answer(ctx, &hosts, changed, txt_mode, verbose, json));

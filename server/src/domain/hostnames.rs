@@ -5,7 +5,9 @@
 use rusqlite::Connection;
 
 use crate::clock;
+use crate::dns::ApexConfig;
 use crate::error::ApiError;
+use crate::model::hostname::fqdn;
 use crate::model::name::{self, printable};
 use crate::model::{Changes, Hostname, User, Zone, ZoneKind};
 use crate::secret;
@@ -59,7 +61,23 @@ pub struct NewName {
 #[derive(Debug, Clone)]
 pub struct CreateRules {
     pub default_ttl: u32,
+    /// Labels reserved in every shared zone (`reserved_labels`).
     pub reserved_labels: Vec<String>,
+    /// Names the server itself answers for: the nameservers and the SOA contact. A user who
+    /// claimed `ns-a.<zone>` would point the zone's own glue at their address.
+    pub reserved_names: Vec<String>,
+}
+
+impl CreateRules {
+    pub fn new(default_ttl: u32, reserved_labels: Vec<String>, apex: &ApexConfig) -> CreateRules {
+        let mut reserved_names = apex.nameservers.clone();
+        reserved_names.push(apex.rname.clone());
+        CreateRules {
+            default_ttl,
+            reserved_labels,
+            reserved_names,
+        }
+    }
 }
 
 /// Claim a new hostname for `u` with `changes` applied, and publish it.
@@ -71,14 +89,16 @@ pub fn create(
     rules: &CreateRules,
 ) -> Result<Hostname, ApiError> {
     let allowed = users::allowed_zones(w.tx, u)?;
-    let (zone, label) = resolve_new(&allowed, new, &rules.reserved_labels)?;
+    let (zone, label) = resolve_new(&allowed, new, rules)?;
     if hostnames::count_user_hostnames(w.tx, u.id)? >= u.max_hostnames {
         return Err(ApiError::Conflict(format!(
             "the account reached its limit of {} hostnames",
             u.max_hostnames
         )));
     }
-    if hostnames::hostname_by_zone_label(w.tx, zone.id, &label)?.is_some() {
+    if hostnames::hostname_by_zone_label(w.tx, zone.id, &label)?.is_some()
+        || hostnames::names_below(w.tx, zone.id, &label)? > 0
+    {
         return Err(ApiError::Conflict(format!(
             "{label}.{} already exists",
             zone.name
@@ -109,8 +129,26 @@ pub fn create(
 fn resolve_new(
     allowed: &[Zone],
     new: &NewName,
-    reserved: &[String],
+    rules: &CreateRules,
 ) -> Result<(Zone, String), ApiError> {
+    if let (Some(f), Some(h)) = (&new.fqdn, &new.hostname) {
+        // Both given: they must name the same hostname (a label, or the full name).
+        let f = name::domain_name(f)?;
+        let h = name::domain_name(h)?;
+        let same = f == h
+            || new
+                .zone
+                .as_ref()
+                .is_some_and(|z| name::domain_name(z).is_ok_and(|z| f == fqdn(&h, &z)))
+            || f.split_once('.').is_some_and(|(l, _)| l == h);
+        if !same {
+            return Err(ApiError::BadRequest(format!(
+                "'hostname' ({}) and 'fqdn' ({}) name different hostnames",
+                printable(&h),
+                printable(&f)
+            )));
+        }
+    }
     let (zone_name, label) = match (&new.fqdn, &new.hostname) {
         (Some(f), _) => split_fqdn(allowed, &name::domain_name(f)?)?,
         (None, Some(h)) if h.contains('.') && new.zone.is_none() => {
@@ -152,7 +190,9 @@ fn resolve_new(
         ));
     }
     let label = name::host_label(&label)?;
-    if reserved.contains(&label) {
+    if rules.reserved_labels.contains(&label)
+        || rules.reserved_names.contains(&fqdn(&label, &zone.name))
+    {
         return Err(ApiError::BadRequest(format!(
             "'{label}' is a reserved name"
         )));
@@ -205,13 +245,20 @@ pub fn delete(w: &mut WriteTx, u: &User, key: &str) -> Result<Hostname, ApiError
     Ok(h)
 }
 
-/// An operator-managed name: an fqdn in a shared zone that no user owns (not stored yet when
-/// it is new: `Hostname::is_new`).
+/// An operator-managed name: an fqdn in a shared zone that no user owns and that is not below
+/// a user's hostname (`x.home.<zone>` would shadow the wildcard TXT of `home` and outlive it);
+/// not stored yet when it is new (`Hostname::is_new`).
 pub fn operator_name(tx: &Connection, d: &str, ttl: u32) -> Result<Hostname, ApiError> {
     let fqdn = name::domain_name(d)?;
     let (zone, label) = zones::zone_for_name(tx, &fqdn)?
         .filter(|(z, _)| z.kind == ZoneKind::Shared)
         .ok_or_else(ApiError::hostname_not_found)?;
+    if let Some((_, top)) = label.rsplit_once('.') {
+        if hostnames::hostname_by_zone_label(tx, zone.id, top)?.is_some_and(|h| h.user_id.is_some())
+        {
+            return Err(ApiError::hostname_not_found());
+        }
+    }
     match hostnames::hostname_by_zone_label(tx, zone.id, &label)? {
         Some(h) if h.user_id.is_none() => Ok(h),
         Some(_) => Err(ApiError::hostname_not_found()),
@@ -229,5 +276,30 @@ pub fn operator_name(tx: &Connection, d: &str, ttl: u32) -> Result<Hostname, Api
             created_at: String::new(),
             updated_at: String::new(),
         }),
+    }
+}
+
+/// An operator-managed name with no value left is deleted (the name is free again); returns
+/// whether it was.
+pub fn free_if_empty(w: &mut WriteTx, h: &Hostname) -> Result<bool, ApiError> {
+    if h.user_id.is_some() || h.ipv4.is_some() || h.ipv6.is_some() || h.txt.is_some() {
+        return Ok(false);
+    }
+    hostnames::delete_hostname(w.tx, &h.id)?;
+    w.unpublish_host(h)?;
+    Ok(true)
+}
+
+/// A name the update token may change that is not a hostname: a name in a hosted zone the user
+/// owns (`domain::records::set_host_values`). Returns the zone and the owner name.
+pub fn own_zone_name(tx: &Connection, u: &User, key: &str) -> Result<(Zone, String), ApiError> {
+    let key = key.trim().trim_end_matches('.').to_ascii_lowercase();
+    if !key.contains('.') || key.starts_with("host_") {
+        return Err(ApiError::hostname_not_found());
+    }
+    let fqdn = name::domain_name(&key).map_err(|_| ApiError::hostname_not_found())?;
+    match zones::zone_for_name(tx, &fqdn)? {
+        Some((z, _)) if z.kind == ZoneKind::Hosted && z.owner_id == Some(u.id) => Ok((z, fqdn)),
+        _ => Err(ApiError::hostname_not_found()),
     }
 }

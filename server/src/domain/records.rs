@@ -3,13 +3,16 @@
 //! records, the SOA is the server's, the apex keeps an NS), and creating, changing, deleting
 //! and replacing records with the touched RRsets published in the same write.
 
+use std::collections::HashSet;
+
 use rusqlite::Connection;
 
 use crate::clock;
 use crate::error::ApiError;
+use crate::model::content;
 use crate::model::name::{self, is_at_or_below};
 use crate::model::record::alias_free_target;
-use crate::model::{RType, Record, RrsetChange, Zone};
+use crate::model::{Changes, Hostname, RType, Record, RrsetChange, Zone};
 use crate::store::queries::records;
 use crate::store::WriteTx;
 
@@ -24,21 +27,65 @@ pub struct RecordInput {
     pub external_id: Option<String>,
 }
 
-/// An owner name inside zone `z` (fqdn with or without the final dot, or `@` for the apex).
+/// An owner name inside zone `z`: `@` is the apex; a single label without a final dot is
+/// relative to the zone; any other name is a full name and must be inside the zone (the one
+/// rule record content targets follow too: `content::normalize_in`).
 pub fn owner_in_zone(z: &Zone, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
     if n == "@" {
         return Ok(z.name.clone());
     }
+    if content::is_relative(n) {
+        return Ok(name::owner_name(&format!("{n}.{}", z.name))?);
+    }
     let n = name::owner_name(n)?;
     if is_at_or_below(&n, &z.name) {
-        Ok(n)
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "name '{n}.' is not inside the zone '{}'",
-            z.name
-        )))
+        return Ok(n);
     }
+    Err(ApiError::BadRequest(format!(
+        "name '{n}.' is not inside the zone '{}'",
+        z.name
+    )))
+}
+
+/// What the record rules need from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Records one zone may hold (and one request may carry); 0 = unlimited.
+    pub max_records: u32,
+}
+
+fn over(limit: u32, n: usize) -> bool {
+    limit != 0 && n > limit as usize
+}
+
+/// Longest CNAME chain inside a zone followed when looking for a loop.
+const MAX_CHAIN: usize = 16;
+
+/// A CNAME at `owner` pointing at `target` must not lead back to `owner` through the zone's
+/// other CNAMEs (a loop answers nothing and costs resolvers work; RFC 1034 §3.6.2).
+fn check_cname_loop(tx: &Connection, z: &Zone, owner: &str, target: &str) -> Result<(), ApiError> {
+    let mut at = target.trim_end_matches('.').to_string();
+    for _ in 0..MAX_CHAIN {
+        if at == owner {
+            return Err(ApiError::BadRequest(format!(
+                "the CNAME {owner}. would form a loop (it leads back to itself)"
+            )));
+        }
+        if !is_at_or_below(&at, &z.name) {
+            return Ok(());
+        }
+        let next = records::records_at(tx, z.id, &at)?
+            .into_iter()
+            .find(|r| r.rtype == RType::Cname);
+        match next {
+            Some(c) => at = c.content.trim_end_matches('.').to_string(),
+            None => return Ok(()),
+        }
+    }
+    Err(ApiError::BadRequest(format!(
+        "the CNAME chain from {owner}. is longer than {MAX_CHAIN} names"
+    )))
 }
 
 /// The rules that involve other records at the same name (RFC 1034 §3.6.2, RFC 2181 §10.1,
@@ -88,9 +135,11 @@ fn check_name_rules(
         }
     }
     if r.rtype == RType::Cname {
-        let pointing = records::records_of_zone(tx, z.id)?.into_iter().find(|x| {
-            Some(x.id) != except && alias_free_target(x.rtype, &x.content) == Some(&r.name)
-        });
+        check_cname_loop(tx, z, &r.name, &r.content)?;
+        // One index lookup (records.target), not a scan of the zone: a PUT of many records
+        // stays n log n.
+        let pointing =
+            records::record_targeting(tx, z.id, &r.name)?.filter(|x| Some(x.id) != except);
         if let Some(p) = pointing {
             return Err(ApiError::BadRequest(format!(
                 "{}. is the target of {} record {}; it cannot become a CNAME (RFC 2181 §10.3)",
@@ -112,9 +161,10 @@ fn check_name_rules(
 
 /// Publish the current state of the given RRsets (each once; the SOA is synthesised).
 fn publish_sets(w: &mut WriteTx, z: &Zone, sets: &[(String, RType)]) -> Result<(), ApiError> {
+    let mut seen: HashSet<(&str, RType)> = HashSet::with_capacity(sets.len());
     let mut changes: Vec<RrsetChange> = Vec::new();
     for (name, t) in sets {
-        if *t == RType::Soa || changes.iter().any(|c| c.name == *name && c.rtype == *t) {
+        if *t == RType::Soa || !seen.insert((name.as_str(), *t)) {
             continue;
         }
         changes.push(records::rrset(w.tx, z.id, name, *t)?);
@@ -154,7 +204,22 @@ fn soa_is_managed() -> ApiError {
     ApiError::BadRequest("the SOA record is managed by the server".into())
 }
 
-pub fn create(w: &mut WriteTx, z: &Zone, input: RecordInput) -> Result<Record, ApiError> {
+fn record_limit(n: u32) -> ApiError {
+    ApiError::Forbidden(format!("the zone has reached its limit of {n} records"))
+}
+
+pub fn create(
+    w: &mut WriteTx,
+    z: &Zone,
+    input: RecordInput,
+    limits: Limits,
+) -> Result<Record, ApiError> {
+    if over(
+        limits.max_records,
+        records::records_count(w.tx, z.id)? as usize + 1,
+    ) {
+        return Err(record_limit(limits.max_records));
+    }
     check_name_rules(w.tx, z, &input, None)?;
     let now = clock::now_rfc3339();
     let mut r = Record {
@@ -169,6 +234,8 @@ pub fn create(w: &mut WriteTx, z: &Zone, input: RecordInput) -> Result<Record, A
         updated_at: now,
     };
     r.id = records::insert_record(w.tx, &r)?;
+    // RFC 2181 §5.2: one TTL per RRset; the record written last sets it for its set.
+    records::set_rrset_ttl(w.tx, z.id, &r.name, r.rtype, r.ttl)?;
     publish_sets(w, z, &[(r.name.clone(), r.rtype)])?;
     Ok(r)
 }
@@ -196,6 +263,7 @@ pub fn update(
     }
     r.updated_at = clock::now_rfc3339();
     records::update_record(w.tx, &r)?;
+    records::set_rrset_ttl(w.tx, z.id, &r.name, r.rtype, r.ttl)?;
     check_apex_ns(w.tx, z, &old)?;
     publish_sets(
         w,
@@ -224,7 +292,15 @@ pub fn replace_all(
     z: &Zone,
     inputs: Vec<RecordInput>,
     default_ns: Vec<RecordInput>,
+    limits: Limits,
 ) -> Result<(), ApiError> {
+    if over(limits.max_records, inputs.len()) {
+        return Err(ApiError::BadRequest(format!(
+            "a zone holds at most {} records; this request carries {}",
+            limits.max_records,
+            inputs.len()
+        )));
+    }
     let mut sets = records::delete_zone_records_but_soa(w.tx, z.id)?;
     let now = clock::now_rfc3339();
     let mut all: Vec<RecordInput> = inputs
@@ -250,7 +326,106 @@ pub fn replace_all(
                 updated_at: now.clone(),
             },
         )?;
+        records::set_rrset_ttl(w.tx, z.id, &input.name, input.rtype, input.ttl)?;
         sets.push((input.name, input.rtype));
     }
     publish_sets(w, z, &sets)
+}
+
+/// DDNS for one's own domain (what deSEC offers): `/update` and dyndns2 with the update token
+/// set the A, AAAA and TXT of `name` in a hosted zone the user owns, as if it were a hostname
+/// (one value each; `changes` as validated for hostnames). The records obey the same rules as
+/// through the LuaDNS-style API. Returns the name as a hostname (for the answer) and whether
+/// anything changed.
+pub fn set_host_values(
+    w: &mut WriteTx,
+    z: &Zone,
+    name: &str,
+    changes: &Changes,
+    default_ttl: u32,
+    limits: Limits,
+) -> Result<(Hostname, bool), ApiError> {
+    let here = records::records_at(w.tx, z.id, name)?;
+    let first = |t: RType| here.iter().find(|r| r.rtype == t);
+    let ttl = changes
+        .ttl
+        .or_else(|| {
+            [RType::A, RType::Aaaa, RType::Txt]
+                .into_iter()
+                .find_map(|t| first(t).map(|r| r.ttl))
+        })
+        .unwrap_or(default_ttl);
+    let wanted: [(RType, Option<Option<String>>); 3] = [
+        (RType::A, changes.ipv4.map(|v| v.map(|a| a.to_string()))),
+        (RType::Aaaa, changes.ipv6.map(|v| v.map(|a| a.to_string()))),
+        (
+            RType::Txt,
+            changes.txt.clone().map(|v| v.map(content::txt_content)),
+        ),
+    ];
+    let mut changed = false;
+    let mut sets = Vec::new();
+    for (t, want) in wanted {
+        let now: Vec<&Record> = here.iter().filter(|r| r.rtype == t).collect();
+        let Some(want) = want else {
+            if changes.ttl.is_some() && now.iter().any(|r| r.ttl != ttl) {
+                records::set_rrset_ttl(w.tx, z.id, name, t, ttl)?;
+                sets.push((name.to_string(), t));
+                changed = true;
+            }
+            continue;
+        };
+        let same = match (&want, now.as_slice()) {
+            (None, []) => true,
+            (Some(c), [one]) => one.content == *c && one.ttl == ttl,
+            _ => false,
+        };
+        if same {
+            continue;
+        }
+        changed = true;
+        for r in &now {
+            records::delete_record(w.tx, r.id)?;
+        }
+        sets.push((name.to_string(), t));
+        if let Some(content) = want {
+            let input = RecordInput {
+                name: name.to_string(),
+                rtype: t,
+                content,
+                ttl,
+                external_id: None,
+            };
+            create(w, z, input, limits)?;
+        }
+    }
+    if !sets.is_empty() {
+        publish_sets(w, z, &sets)?;
+    }
+    let after = records::records_at(w.tx, z.id, name)?;
+    let value = |t: RType| {
+        after
+            .iter()
+            .find(|r| r.rtype == t)
+            .map(|r| r.content.clone())
+    };
+    let label = name
+        .strip_suffix(z.name.as_str())
+        .map(|l| l.trim_end_matches('.'))
+        .unwrap_or("");
+    let host = Hostname {
+        id: format!("zone_{}:{name}", z.id),
+        zone_id: z.id,
+        zone: z.name.clone(),
+        label: label.to_string(),
+        user_id: z.owner_id,
+        ipv4: value(RType::A).and_then(|a| a.parse().ok()),
+        ipv6: value(RType::Aaaa).and_then(|a| a.parse().ok()),
+        txt: value(RType::Txt).map(|t| content::txt_value(&t)),
+        ttl,
+        note: None,
+        created_at: String::new(),
+        updated_at: crate::clock::now_rfc3339(),
+    };
+    Ok((host, changed))
 }

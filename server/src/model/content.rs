@@ -73,7 +73,13 @@ fn parse_ipv4(s: &str) -> Result<Ipv4Addr, Invalid> {
 }
 
 fn parse_ipv6(s: &str) -> Result<Ipv6Addr, Invalid> {
-    value::parse_ipv6(s).ok_or_else(|| Invalid::new("invalid IPv6 address"))
+    let a = value::parse_ipv6(s).ok_or_else(|| Invalid::new("invalid IPv6 address"))?;
+    if value::is_ipv4_mapped(a) {
+        return Err(Invalid::new(
+            "invalid IPv6 address (IPv4-mapped: use an A record)",
+        ));
+    }
+    Ok(a)
 }
 
 fn parse_u16(s: &str, what: &str) -> Result<u16, Invalid> {
@@ -284,6 +290,40 @@ fn to_name(lower: &str) -> Result<Name, Invalid> {
         .map_err(|e| Invalid(format!("invalid name '{lower}': {e}")))
 }
 
+/// `normalize` for a record of zone `origin`, with relative names handled one way for owners
+/// and targets (`relative_in`): a single label without a final dot is relative to the zone
+/// (`www` in zone `example.org` is `www.example.org.`, as in a zone file, RFC 1035 §5.1); a
+/// name of several labels is a full name with or without its final dot (API clients send
+/// `host.example.net` meaning exactly that).
+pub fn normalize_in(rtype: RType, content: &str, origin: &str) -> Result<String, Invalid> {
+    let canonical = normalize(rtype, content)?;
+    let raw_target = match rtype {
+        RType::Cname | RType::Ns | RType::Ptr => content.trim(),
+        RType::Mx | RType::Srv => content.split_whitespace().last().unwrap_or(""),
+        _ => return Ok(canonical),
+    };
+    if !is_relative(raw_target) {
+        return Ok(canonical);
+    }
+    let (head, target) = match canonical.rsplit_once(' ') {
+        Some((h, t)) => (Some(h), t),
+        None => (None, canonical.as_str()),
+    };
+    let bare = target.trim_end_matches('.');
+    let absolute = format!("{bare}.{origin}.");
+    // The longer name must still be a valid name (253 characters at most).
+    super::name::target_name(&absolute, rtype.as_str())?;
+    Ok(match head {
+        Some(h) => format!("{h} {absolute}"),
+        None => absolute,
+    })
+}
+
+/// Is a name as written relative to the zone: one label, no final dot (not the root `.`)?
+pub fn is_relative(name: &str) -> bool {
+    !name.is_empty() && name != "." && !name.contains('.')
+}
+
 /// Split TXT content into character-strings of at most 255 octets (RFC 1035 §3.3.14). The split
 /// is on bytes: a character-string is octets, and consumers concatenate them (RFC 7208 §3.3).
 pub fn txt_chunks(content: &str) -> Vec<&[u8]> {
@@ -418,7 +458,8 @@ mod tests {
             "2001:db8::1:0:0:1"
         );
         assert_eq!(ok(RType::Aaaa, "::"), "::");
-        assert_eq!(ok(RType::Aaaa, "::ffff:192.0.2.1"), "::ffff:192.0.2.1");
+        // An IPv4-mapped address is an IPv4 address: it belongs in an A record (RFC 4291 §2.5.5.2).
+        assert!(bad(RType::Aaaa, "::ffff:192.0.2.1").contains("IPv4-mapped"));
         for s in [
             "",
             "192.0.2.1",
@@ -486,6 +527,20 @@ mod tests {
         assert!(bad(RType::Txt, &"x".repeat(MAX_TXT_LEN + 1)).contains("longer"));
         assert!(bad(RType::Txt, "a\nb").contains("control"));
         assert!(bad(RType::Txt, "a\0b").contains("control"));
+    }
+
+    #[test]
+    fn relative_targets_are_relative_to_the_zone() {
+        let n = |t, s| normalize_in(t, s, "example.org").unwrap();
+        assert_eq!(n(RType::Cname, "www"), "www.example.org.");
+        assert_eq!(n(RType::Cname, "www.example.org"), "www.example.org.");
+        assert_eq!(n(RType::Cname, "www.example.net."), "www.example.net.");
+        assert_eq!(n(RType::Cname, "host.example.net"), "host.example.net.");
+        assert_eq!(n(RType::Mx, "10 mail"), "10 mail.example.org.");
+        assert_eq!(n(RType::Mx, "0 ."), "0 .");
+        assert_eq!(n(RType::Srv, "1 2 3 sip"), "1 2 3 sip.example.org.");
+        assert_eq!(n(RType::A, "192.0.2.1"), "192.0.2.1");
+        assert_eq!(n(RType::Txt, "www"), "www");
     }
 
     #[test]

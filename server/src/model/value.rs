@@ -47,14 +47,28 @@ pub fn ipv4(s: &str) -> Result<Ipv4Addr, Invalid> {
         .map_err(|_| Invalid(format!("'{}' is not a valid IPv4 address", printable(s))))
 }
 
-/// An IPv6 address given to a DDNS API; `[...]` as in URLs is accepted.
+/// `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2): an IPv4 address in IPv6 clothing, never an AAAA.
+pub fn is_ipv4_mapped(a: Ipv6Addr) -> bool {
+    a.to_ipv4_mapped().is_some()
+}
+
+/// An IPv6 address given to a DDNS API; `[...]` as in URLs is accepted; an IPv4-mapped one is
+/// refused (it is an IPv4 address: send it as `ip`/`ipv4`).
 pub fn ipv6(s: &str) -> Result<Ipv6Addr, Invalid> {
     let t = s.trim();
     let t = t
         .strip_prefix('[')
         .and_then(|x| x.strip_suffix(']'))
         .unwrap_or(t);
-    parse_ipv6(t).ok_or_else(|| Invalid(format!("'{}' is not a valid IPv6 address", printable(s))))
+    let a = parse_ipv6(t)
+        .ok_or_else(|| Invalid(format!("'{}' is not a valid IPv6 address", printable(s))))?;
+    if is_ipv4_mapped(a) {
+        return Err(Invalid(format!(
+            "'{}' is an IPv4-mapped address; send it as an IPv4 address",
+            printable(s)
+        )));
+    }
+    Ok(a)
 }
 
 /// Either family.
@@ -77,10 +91,14 @@ pub fn txt(s: &str) -> Result<String, Invalid> {
     Ok(s.to_string())
 }
 
-/// A note is free text for the owner, never served in DNS.
+/// A note is free text for the owner, never served in DNS: one line of printable text (no NUL
+/// or other control characters, which would end up in logs, terminals and web pages).
 pub fn note(s: &str) -> Result<String, Invalid> {
     if s.len() > 500 {
         return Err(Invalid::new("note is longer than 500 bytes"));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(Invalid::new("note may not contain control characters"));
     }
     Ok(s.to_string())
 }
@@ -144,6 +162,11 @@ mod tests {
         assert_eq!(ipv6("[::1]").unwrap().to_string(), "::1");
         assert!(ipv6("1.2.3.4").is_err());
         assert!(ipv6("2001:db8::g").is_err());
+        assert!(ipv6("::ffff:192.0.2.1")
+            .unwrap_err()
+            .0
+            .contains("IPv4-mapped"));
+        assert!(note("a\u{0}b").is_err());
         assert!(matches!(ip("::1"), Ok(IpAddr::V6(_))));
         assert!(matches!(ip("10.0.0.1"), Ok(IpAddr::V4(_))));
         assert_eq!(parse_ipv4("010.1.1.1"), Err(Ipv4Error::ZeroPadded));

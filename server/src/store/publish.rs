@@ -3,11 +3,11 @@
 
 use rusqlite::{params, Connection};
 
-use super::queries::{hostnames, records, zones};
+use super::queries::{hostnames, records, users, zones};
 use super::{Inner, Store};
 use crate::dns::{ApexConfig, DnsView};
 use crate::model::hostname::{fqdn, host_rrsets};
-use crate::model::{RType, RecordData, RrsetChange, ZoneKind};
+use crate::model::{RType, RecordData, RrsetChange, Status, ZoneKind};
 
 /// One zone's queued DNS change, published after commit.
 pub(super) enum Publish {
@@ -76,6 +76,13 @@ pub(super) fn load_zone_into(
     let Some(zone) = zones::zone_by_id(c, zone_id)? else {
         return Ok(None);
     };
+    // A banned owner's hosted zone is kept in the store and served again on reactivation.
+    if let Some(owner) = zone.owner_id {
+        if users::user_by_id(c, owner)?.is_some_and(|u| u.status == Status::Banned) {
+            view.remove_zone(&zone.name);
+            return Ok(Some((zone.name, zone.serial)));
+        }
+    }
     let mut shared_ns = Vec::new();
     if zone.kind == ZoneKind::Shared {
         shared_ns.push(RrsetChange {

@@ -5,11 +5,20 @@
 use rusqlite::Connection;
 
 use super::StoreError;
+use crate::model::record::alias_free_target;
+use crate::model::RType;
+
+/// One migration: SQL, or code for a step SQL cannot express (a backfill computed in Rust).
+enum Step {
+    Sql(&'static str),
+    Code(fn(&Connection) -> rusqlite::Result<()>),
+}
 
 /// Step N (1-based) brings the file from version N-1 to N.
-const MIGRATIONS: &[&str] = &[
-    // 1: users, secrets, zones, hostnames, hosted-zone records.
-    r#"
+const MIGRATIONS: &[Step] = &[
+    Step::Sql(
+        // 1: users, secrets, zones, hostnames, hosted-zone records.
+        r#"
     CREATE TABLE users (
         id              INTEGER PRIMARY KEY,
         email           TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -78,12 +87,78 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX records_zone ON records(zone_id, name, type);
     "#,
+    ),
     // 2: updates name a hostname by its bare label (`/update?domains=home`): look it up by
     // (user, label) instead of scanning every hostname of the user.
-    r#"
+    Step::Sql(
+        r#"
     CREATE INDEX hostnames_user_label ON hostnames(user_id, label);
     "#,
+    ),
+    // 3: ids are never reused (scripts keep a zone or record id; after a delete it must not
+    // name something else): `id_seq` remembers the highest id each table ever gave, and
+    // inserts take the next one (`queries::*::insert_*`). MX, NS and SRV records keep their
+    // target name in `target`, indexed, so "is anything pointing at this name" (the CNAME
+    // rule of RFC 2181 §10.3) is one index lookup instead of a scan of the zone.
+    Step::Sql(
+        r#"
+    CREATE TABLE id_seq (
+        name            TEXT PRIMARY KEY,
+        last            INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO id_seq (name, last) SELECT 'zones', COALESCE(MAX(id), 0) FROM zones;
+    INSERT INTO id_seq (name, last) SELECT 'records', COALESCE(MAX(id), 0) FROM records;
+    CREATE TRIGGER zones_id_seq AFTER INSERT ON zones BEGIN
+        UPDATE id_seq SET last = MAX(last, NEW.id) WHERE name = 'zones';
+    END;
+    CREATE TRIGGER records_id_seq AFTER INSERT ON records BEGIN
+        UPDATE id_seq SET last = MAX(last, NEW.id) WHERE name = 'records';
+    END;
+    ALTER TABLE records ADD COLUMN target TEXT;
+    CREATE INDEX records_target ON records(zone_id, target) WHERE target IS NOT NULL;
+    "#,
+    ),
+    Step::Code(backfill_targets),
+    // 5: a banned account's names leave DNS at once and come back when it is reactivated; a
+    // hostname deleted by another process (an admin command) leaves it too. Both change what
+    // a zone serves, so they bump its serial, which is also how the running server notices
+    // (`Store::sync_external` reloads zones whose serial moved).
+    Step::Sql(
+        r#"
+    CREATE TRIGGER users_banned AFTER UPDATE OF status ON users
+    WHEN (OLD.status = 'banned') != (NEW.status = 'banned')
+    BEGIN
+        UPDATE zones SET serial = (serial + 1) % 4294967296
+        WHERE owner_id = NEW.id OR id IN (SELECT zone_id FROM hostnames WHERE user_id = NEW.id);
+    END;
+    CREATE TRIGGER hostnames_deleted AFTER DELETE ON hostnames
+    BEGIN
+        UPDATE zones SET serial = (serial + 1) % 4294967296 WHERE id = OLD.zone_id;
+    END;
+    "#,
+    ),
 ];
+
+/// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.
+fn backfill_targets(c: &Connection) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String, String)> = {
+        let mut st =
+            c.prepare("SELECT id, type, content FROM records WHERE type IN ('MX', 'NS', 'SRV')")?;
+        let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        r.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, ty, content) in rows {
+        let target = ty
+            .parse::<RType>()
+            .ok()
+            .and_then(|t| alias_free_target(t, &content).map(str::to_string));
+        c.execute(
+            "UPDATE records SET target = ?2 WHERE id = ?1",
+            rusqlite::params![id, target],
+        )?;
+    }
+    Ok(())
+}
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
@@ -102,7 +177,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // Re-read inside the write lock: another process may have migrated meanwhile.
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(step)?;
+        match step {
+            Step::Sql(sql) => tx.execute_batch(sql)?,
+            Step::Code(f) => f(&tx)?,
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;
@@ -124,7 +202,10 @@ mod tests {
 
         // A file as version 1 left it, with data: steps 2.. run, the data stays.
         let mut old = Connection::open_in_memory().unwrap();
-        old.execute_batch(MIGRATIONS[0]).unwrap();
+        let Step::Sql(first) = MIGRATIONS[0] else {
+            panic!("step 1 is SQL")
+        };
+        old.execute_batch(first).unwrap();
         old.pragma_update(None, "user_version", 1).unwrap();
         old.execute(
             "INSERT INTO users (email, created_at) VALUES ('a@example.org', 'now')",

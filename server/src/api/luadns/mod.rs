@@ -75,21 +75,29 @@ pub fn render_error(e: &ApiError, req: &ApiRequest) -> Reply {
 }
 
 /// Authenticate, rate-limit and run a LuaDNS handler; decorate its answer.
+/// `ip` is the request's per-address limit, whose figures the rate-limit headers show when
+/// no key was recognised (a 401): every LuaDNS answer carries them.
 pub fn dispatch(
     ctx: &Ctx,
     req: &ApiRequest,
+    ip: Option<Decision>,
     f: impl FnOnce(&LuaAuth) -> Result<Reply, ApiError>,
 ) -> Reply {
     let mut limit: Option<Decision> = None;
     let result = authenticate(ctx, req, &mut limit).and_then(|a| f(&a));
-    let mut reply = result.unwrap_or_else(|e| render_error(&e, req));
-    if let Some(d) = limit {
-        reply = reply
+    let reply = result.unwrap_or_else(|e| render_error(&e, req));
+    with_limit_headers(reply, limit.or(ip))
+}
+
+/// The `x-ratelimit-*` headers of a decision (seed 001).
+pub fn with_limit_headers(reply: Reply, d: Option<Decision>) -> Reply {
+    match d {
+        Some(d) => reply
             .with_header("x-ratelimit-limit", d.limit.to_string())
             .with_header("x-ratelimit-remaining", d.remaining.to_string())
-            .with_header("x-ratelimit-reset", d.reset.to_string());
+            .with_header("x-ratelimit-reset", d.reset.to_string()),
+        None => reply,
     }
-    reply
 }
 
 fn authenticate(

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{body_object, ListOpts, LuaAuth, SortKey};
 use crate::api::{ApiRequest, Ctx, Reply};
 use crate::dns::ApexConfig;
-use crate::domain::records::{self as ops, owner_in_zone, RecordInput};
+use crate::domain::records::{self as ops, owner_in_zone, Limits, RecordInput};
 use crate::domain::zones::soa_content;
 use crate::error::ApiError;
 use crate::model::value::TtlInput;
@@ -54,11 +54,12 @@ pub fn record_json(apex: &ApexConfig, z: &Zone, r: &Record) -> RecordJson {
     }
 }
 
-/// What parsing a record body needs from the config.
+/// What parsing and writing records needs from the config.
 #[derive(Debug, Clone, Copy)]
 pub struct InputRules {
     pub ttl: TtlRange,
     pub default_ttl: u32,
+    pub limits: Limits,
 }
 
 impl InputRules {
@@ -66,6 +67,9 @@ impl InputRules {
         InputRules {
             ttl: ctx.ttl_range(),
             default_ttl: ctx.config.limits.record_default_ttl,
+            limits: Limits {
+                max_records: ctx.config.limits.max_records_per_zone,
+            },
         }
     }
 }
@@ -88,11 +92,11 @@ pub fn parse_input(
     };
     let rtype: RType = s("type")?.trim().parse()?;
     let name = owner_in_zone(z, s("name")?)?;
-    let content = content::normalize(rtype, s("content")?)?;
+    let content = content::normalize_in(rtype, s("content")?, &z.name)?;
     let ttl = match m.get("ttl") {
         None | Some(Value::Null) => rules.default_ttl,
+        // A JSON number; `"300"` is refused like any other non-number.
         Some(Value::Number(n)) => rules.ttl.check(TtlInput::Number(n.as_u64()), "ttl")?,
-        Some(Value::String(t)) => rules.ttl.check(TtlInput::Text(t), "ttl")?,
         Some(_) => rules.ttl.check(TtlInput::Other, "ttl")?,
     };
     let external_id = match m.get("external_id") {
@@ -165,7 +169,7 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, zid: &str) -> Result<Rep
     let j = ctx.store.write(move |w| {
         let z = who.zone(w.tx, &zid)?;
         let input = parse_input(rules, &z, &m)?;
-        let r = ops::create(w, &z, input)?;
+        let r = ops::create(w, &z, input, rules.limits)?;
         Ok::<_, ApiError>(record_json(&apex, &z, &r))
     })?;
     log::info!(

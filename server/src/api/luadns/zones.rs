@@ -122,14 +122,20 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth) -> Result<Reply, ApiErro
     }
     let name = name::zone_name(&name)?;
     let (apex, owner) = (ctx.config.apex.clone(), a.user.id);
+    let rules = ops::UserZoneRules {
+        max_zones: ctx.config.limits.max_zones_per_user,
+    };
     let zone = ctx.store.write(move |w| {
-        ops::create(w, &apex, &name, ZoneKind::Hosted, Some(owner)).map_err(|e| match e {
-            ops::CreateError::Conflict(why) => {
-                log::debug!("zone create refused: {why}");
-                ApiError::Forbidden(format!("Zone '{name}' is taken already."))
-            }
-            ops::CreateError::Store(e) => e.into(),
-        })
+        ops::check_user_zone(w.tx, &apex, &name, owner, rules)
+            .and_then(|()| ops::create(w, &apex, &name, ZoneKind::Hosted, Some(owner)))
+            .map_err(|e| match e {
+                ops::CreateError::Conflict(why) => {
+                    log::debug!("zone create refused: {why}");
+                    ApiError::Forbidden(format!("Zone '{name}' is taken already."))
+                }
+                ops::CreateError::Store(e) => e.into(),
+                why => ApiError::Forbidden(format!("Zone '{name}' cannot be created: {why}.")),
+            })
     })?;
     log::info!("hosted zone {} created by user {}", zone.name, a.user.id);
     let j = ctx
@@ -192,7 +198,7 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
                     external_id: None,
                 })
                 .collect();
-            record_ops::replace_all(w, &z, inputs, default_ns)?;
+            record_ops::replace_all(w, &z, inputs, default_ns, rules.limits)?;
         }
         let z = zones::zone_by_id(w.tx, z.id)?
             .ok_or_else(|| ApiError::Internal("zone vanished".into()))?;
@@ -202,6 +208,12 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
 }
 
 pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
+    // A zone-restricted key (an ACME hook's) manages records only, never the zone itself.
+    if a.zone_only.is_some() {
+        return Err(ApiError::Forbidden(
+            "a zone-restricted API key cannot delete zones".into(),
+        ));
+    }
     let (apex, who, id) = (ctx.config.apex.clone(), a.clone(), id.to_string());
     let j = ctx.store.write(move |w| {
         let z = who.zone(w.tx, &id)?;

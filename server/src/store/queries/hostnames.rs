@@ -153,6 +153,25 @@ pub fn user_hostnames_by_label(
     Ok(hosts)
 }
 
+/// How many names exist below `label` in a zone (`x.label`, `_acme-challenge.label`, …). Only
+/// operator-managed names can have dots in their label, so the scan is over those (by the
+/// `hostnames_user` index), never over a large zone's hostnames.
+pub fn names_below(c: &Connection, zone_id: i64, label: &str) -> rusqlite::Result<u32> {
+    one(
+        c,
+        "SELECT COUNT(*) FROM hostnames WHERE user_id IS NULL AND zone_id = ?1 \
+         AND label LIKE '%.' || ?2 ESCAPE '\\'",
+        params![
+            zone_id,
+            label
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        ],
+        |r| r.get(0),
+    )
+}
+
 pub fn count_user_hostnames(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
     one(
         c,
@@ -175,11 +194,13 @@ pub type HostValues = (
     u32,
 );
 
-/// Every hostname of a zone, for loading the zone into DNS: only the served columns, without
-/// the zone join. The caller streams the rows (`query_map` with `host_values`), so a large
-/// zone is never held as rows.
-pub const ZONE_HOSTS_SQL: &str =
-    "SELECT label, ipv4, ipv6, txt, ttl FROM hostnames WHERE zone_id = ?1";
+/// Every hostname of a zone that DNS serves (not those of banned accounts), for loading the
+/// zone: only the served columns, without the zone join. The caller streams the rows
+/// (`query_map` with `host_values`), so a large zone is never held as rows. The banned set is
+/// evaluated once per query, so with none it costs nothing per row.
+pub const ZONE_HOSTS_SQL: &str = "SELECT label, ipv4, ipv6, txt, ttl FROM hostnames \
+     WHERE zone_id = ?1 AND (user_id IS NULL OR user_id NOT IN \
+     (SELECT id FROM users WHERE status = 'banned'))";
 
 /// One row of `ZONE_HOSTS_SQL`.
 pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
@@ -253,6 +274,19 @@ mod tests {
             Some(h.clone())
         );
         assert_eq!(count_user_hostnames(&c, uid).unwrap(), 2);
+        let mut op = h.clone();
+        op.id = "host_op".into();
+        op.label = "_acme-challenge.home".into();
+        op.user_id = None;
+        insert_hostname(&c, &op).unwrap();
+        assert_eq!(names_below(&c, z2.id, "home").unwrap(), 1);
+        assert_eq!(names_below(&c, z2.id, "hom").unwrap(), 0);
+        assert_eq!(
+            names_below(&c, z2.id, "h_me").unwrap(),
+            0,
+            "_ is not a wildcard"
+        );
+        delete_hostname(&c, "host_op").unwrap();
         let mut st = c.prepare(ZONE_HOSTS_SQL).unwrap();
         let served: Vec<HostValues> = st
             .query_map(params![z2.id], host_values)

@@ -4,6 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{all, exec, one, parsed};
 use crate::clock;
+use crate::model::record::alias_free_target;
 use crate::model::{RType, Record, RecordData, RrsetChange, Zone};
 
 macro_rules! rec_cols {
@@ -76,11 +77,47 @@ pub fn records_at(c: &Connection, zone_id: i64, name: &str) -> rusqlite::Result<
     )
 }
 
+/// The first MX, NS or SRV record of a zone whose target is `name` (an index lookup).
+pub fn record_targeting(
+    c: &Connection,
+    zone_id: i64,
+    name: &str,
+) -> rusqlite::Result<Option<Record>> {
+    one(
+        c,
+        concat!(
+            "SELECT ",
+            rec_cols!(),
+            " FROM records WHERE zone_id = ?1 AND target = ?2 ORDER BY id LIMIT 1"
+        ),
+        params![zone_id, name],
+        rec_row,
+    )
+    .optional()
+}
+
+/// Set the TTL of every record of one RRset (RFC 2181 §5.2: one TTL per RRset).
+pub fn set_rrset_ttl(
+    c: &Connection,
+    zone_id: i64,
+    name: &str,
+    rtype: RType,
+    ttl: u32,
+) -> rusqlite::Result<usize> {
+    exec(
+        c,
+        "UPDATE records SET ttl = ?4 WHERE zone_id = ?1 AND name = ?2 AND type = ?3 AND ttl != ?4",
+        params![zone_id, name, rtype.as_str(), ttl],
+    )
+}
+
 pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
     exec(
         c,
-        "INSERT INTO records (zone_id, name, type, content, ttl, external_id, created_at, \
-         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        // The id is the highest ever given plus one: ids are never reused (schema step 3).
+        "INSERT INTO records (id, zone_id, name, type, content, ttl, external_id, created_at, \
+         updated_at, target) VALUES ((SELECT last + 1 FROM id_seq WHERE name = 'records'), \
+         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             r.zone_id,
             r.name,
@@ -89,7 +126,8 @@ pub fn insert_record(c: &Connection, r: &Record) -> rusqlite::Result<i64> {
             r.ttl,
             r.external_id,
             r.created_at,
-            r.updated_at
+            r.updated_at,
+            alias_free_target(r.rtype, &r.content)
         ],
     )?;
     Ok(c.last_insert_rowid())
@@ -99,7 +137,7 @@ pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
     exec(
         c,
         "UPDATE records SET name = ?2, type = ?3, content = ?4, ttl = ?5, external_id = ?6, \
-         updated_at = ?7 WHERE id = ?1",
+         updated_at = ?7, target = ?8 WHERE id = ?1",
         params![
             r.id,
             r.name,
@@ -107,7 +145,8 @@ pub fn update_record(c: &Connection, r: &Record) -> rusqlite::Result<()> {
             r.content,
             r.ttl,
             r.external_id,
-            r.updated_at
+            r.updated_at,
+            alias_free_target(r.rtype, &r.content)
         ],
     )?;
     Ok(())
@@ -200,20 +239,20 @@ pub fn seed_hosted_records(
     ns_ttl: u32,
 ) -> rusqlite::Result<()> {
     let now = clock::now_rfc3339();
-    let mut ins = c.prepare_cached(
-        "INSERT INTO records (zone_id, name, type, content, ttl, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-    )?;
-    ins.execute(params![zone.id, zone.name, "SOA", soa, soa_ttl, now])?;
+    let row = |rtype, content: String, ttl| Record {
+        id: 0,
+        zone_id: zone.id,
+        name: zone.name.clone(),
+        rtype,
+        content,
+        ttl,
+        external_id: None,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    insert_record(c, &row(RType::Soa, soa.to_string(), soa_ttl))?;
     for ns in nameservers {
-        ins.execute(params![
-            zone.id,
-            zone.name,
-            "NS",
-            format!("{ns}."),
-            ns_ttl,
-            now
-        ])?;
+        insert_record(c, &row(RType::Ns, format!("{ns}."), ns_ttl))?;
     }
     Ok(())
 }
@@ -273,6 +312,24 @@ mod tests {
             ],
             "grouped, SOA left out"
         );
+        let mx = insert_record(
+            &c,
+            &rec(z.id, "example.org", RType::Mx, "10 www.example.org."),
+        )
+        .unwrap();
+        assert_eq!(
+            record_targeting(&c, z.id, "www.example.org")
+                .unwrap()
+                .unwrap()
+                .id,
+            mx
+        );
+        assert!(record_targeting(&c, z.id, "example.org").unwrap().is_none());
+        assert_eq!(
+            set_rrset_ttl(&c, z.id, "www.example.org", RType::A, 60).unwrap(),
+            2
+        );
+        delete_record(&c, mx).unwrap();
         let mut r = record_by_id(&c, z.id, a1).unwrap().unwrap();
         assert_eq!(r.rtype, RType::A);
         r.content = "192.0.2.9".into();
@@ -283,8 +340,10 @@ mod tests {
         );
         delete_record(&c, a1).unwrap();
         assert!(record_by_id(&c, z.id, a1).unwrap().is_none());
+        let next = insert_record(&c, &rec(z.id, "x.example.org", RType::A, "192.0.2.3")).unwrap();
+        assert_eq!(next, mx + 1, "ids are never reused");
         let removed = delete_zone_records_but_soa(&c, z.id).unwrap();
-        assert_eq!(removed.len(), 3);
+        assert_eq!(removed.len(), 4);
         let left = records_of_zone(&c, z.id).unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].rtype, RType::Soa);

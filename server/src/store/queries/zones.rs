@@ -56,8 +56,9 @@ pub fn insert_zone(
     let serial = clock::unix_now() as u32;
     exec(
         c,
-        "INSERT INTO zones (name, kind, owner_id, serial, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        // The id is the highest ever given plus one: ids are never reused (schema step 3).
+        "INSERT INTO zones (id, name, kind, owner_id, serial, created_at, updated_at) \
+         VALUES ((SELECT last + 1 FROM id_seq WHERE name = 'zones'), ?1, ?2, ?3, ?4, ?5, ?5)",
         params![name, kind.as_str(), owner_id, serial, now],
     )?;
     Ok(Zone {
@@ -200,5 +201,8 @@ mod tests {
         assert!(delete_zone(&c, z.id).unwrap());
         assert!(!delete_zone(&c, z.id).unwrap());
         assert!(list_zones(&c).unwrap().is_empty());
+        // The id of the deleted zone (the highest) is not given again.
+        let again = insert_zone(&c, "dyn.example.net", ZoneKind::Shared, None).unwrap();
+        assert_eq!(again.id, z.id + 1);
     }
 }
