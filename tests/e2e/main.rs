@@ -8,6 +8,7 @@ mod harness;
 mod agent;
 mod dns;
 mod dyndns2;
+mod hardening_api;
 mod hostnames;
 mod luadns;
 mod reliability;

@@ -323,12 +323,13 @@ fn cors(route: &Route) -> bool {
     )
 }
 
-/// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`).
+/// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`): 200 with an
+/// empty body rather than 204, so it carries Content-Length like every answer (a 204 may not).
 fn preflight(route: &Route) -> Reply {
     let mut methods: Vec<&str> = route.methods().to_vec();
     methods.push("OPTIONS");
     Reply {
-        status: 204,
+        status: 200,
         content_type: TEXT,
         headers: Vec::new(),
         body: Vec::new(),
