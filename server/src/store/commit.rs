@@ -127,6 +127,10 @@ pub(super) struct JobQueue {
 #[derive(Default)]
 struct Jobs {
     queue: Vec<Job>,
+    /// Bulk writes (a zone's whole record set): one per group of their own, taken between the
+    /// groups of ordinary writes, so one user's large writes delay another's update by at most
+    /// one bulk write, never by a queue of them.
+    bulk: std::collections::VecDeque<Job>,
     /// A writer thread is taking jobs (else a write runs itself).
     running: bool,
     stop: bool,
@@ -234,6 +238,27 @@ impl Store {
         r
     }
 
+    /// `write` for a bulk change (many records at once): it runs in a group of its own, and
+    /// ordinary writes queued meanwhile go first (see `Jobs::bulk`).
+    pub fn write_bulk<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        let start = Instant::now();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+        self.submit_to(
+            job(f, move |r| {
+                let _ = tx.send(r);
+            }),
+            true,
+        );
+        let r = rx.recv().unwrap_or_else(|_| Err(aborted()));
+        self.latency.observe(start.elapsed());
+        r
+    }
+
     /// `write` for request tasks: the same write, awaited without blocking a runtime thread.
     /// A panic inside `f` rolls back its savepoint and fails this write only.
     pub async fn write_async<T, E, F>(&self, f: F) -> Result<T, E>
@@ -254,11 +279,18 @@ impl Store {
 
     /// Queue a job for the writer thread, or run it here as a group of one without one.
     fn submit(&self, job: Job) {
+        self.submit_to(job, false)
+    }
+
+    fn submit_to(&self, job: Job, bulk: bool) {
         let mut job = Some(job);
         {
             let mut jobs = self.jobs.state.lock().unwrap_or_else(|p| p.into_inner());
             if jobs.running {
-                jobs.queue.extend(job.take());
+                match bulk {
+                    false => jobs.queue.extend(job.take()),
+                    true => jobs.bulk.extend(job.take()),
+                }
             }
         }
         match job {
@@ -278,16 +310,26 @@ impl Store {
             jobs.running = true;
             jobs.stop = false;
         }
+        let mut bulk_next = false;
         loop {
             let batch: Vec<Job> = {
                 let mut jobs = self.jobs.state.lock().unwrap_or_else(|p| p.into_inner());
-                while jobs.queue.is_empty() && !jobs.stop {
+                while jobs.queue.is_empty() && jobs.bulk.is_empty() && !jobs.stop {
                     jobs = self.jobs.cv.wait(jobs).unwrap_or_else(|p| p.into_inner());
                 }
-                if jobs.queue.is_empty() {
+                if jobs.queue.is_empty() && jobs.bulk.is_empty() {
                     jobs.running = false;
                     return;
                 }
+                // Ordinary writes and bulk ones take turns; a bulk write runs alone.
+                if (bulk_next || jobs.queue.is_empty()) && !jobs.bulk.is_empty() {
+                    bulk_next = false;
+                    let one = jobs.bulk.pop_front().into_iter().collect();
+                    drop(jobs);
+                    self.run_group(one);
+                    continue;
+                }
+                bulk_next = true;
                 let (want, wait) = jobs.gather.target();
                 let deadline = Instant::now() + wait;
                 while jobs.queue.len() < want && !jobs.stop {
@@ -529,6 +571,20 @@ mod tests {
         want.sort();
         assert_eq!(want.len(), 197);
         assert_eq!(rows(&store), want);
+        // A bulk write goes through the same thread, in a group of its own.
+        let s = store.clone();
+        let bulk = std::thread::spawn(move || {
+            s.write_bulk(|w| {
+                for x in 1000..1100 {
+                    w.tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                }
+                Ok::<_, rusqlite::Error>(())
+            })
+        });
+        let light = rt.block_on(store.write_async(insert(2000)));
+        assert_eq!(light.unwrap(), 2000);
+        bulk.join().unwrap().unwrap();
+        assert_eq!(rows(&store).len(), 197 + 100 + 1);
         store.stop_writer();
         writer.join().unwrap();
         // Without the thread, a write runs in place.
@@ -538,6 +594,9 @@ mod tests {
         }));
         assert!(r.is_ok());
         assert!(rows(&store).contains(&500));
+        assert!(store
+            .write_bulk(|w| w.tx.execute("INSERT INTO t (x) VALUES (501)", []))
+            .is_ok());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -162,7 +162,8 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
         a.clone(),
         id.to_string(),
     );
-    let j = ctx.store.write(move |w| {
+    // A bulk write: it runs in a group of its own, after the ordinary writes queued with it.
+    let j = ctx.store.write_bulk(move |w| {
         let z = who.zone(w.tx, &id)?;
         match m.get("name") {
             Some(Value::String(n)) => {
@@ -215,7 +216,7 @@ pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
         ));
     }
     let (apex, who, id) = (ctx.config.apex.clone(), a.clone(), id.to_string());
-    let j = ctx.store.write(move |w| {
+    let j = ctx.store.write_bulk(move |w| {
         let z = who.zone(w.tx, &id)?;
         let j = zone_json(w.tx, &apex, &z, true)?;
         ops::delete(w, &z)?;
