@@ -147,6 +147,12 @@ pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite:
     Ok(())
 }
 
+/// Delete a user; their hostnames, hosted zones (with records), API keys and zone grants go
+/// with the row (ON DELETE CASCADE). False when there was no such user.
+pub fn delete_user(c: &Connection, user_id: i64) -> rusqlite::Result<bool> {
+    Ok(exec(c, "DELETE FROM users WHERE id = ?1", params![user_id])? > 0)
+}
+
 /// Every user with their hostname count, by email.
 pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
     all(
@@ -222,6 +228,9 @@ mod tests {
             "emails are unique"
         );
         assert_eq!(list_users(&c).unwrap()[0].1, 0);
+        assert!(delete_user(&c, id).unwrap());
+        assert!(!delete_user(&c, id).unwrap());
+        assert!(user_by_email(&c, "a@example.org").unwrap().is_none());
     }
 
     #[test]
