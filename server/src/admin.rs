@@ -4,7 +4,6 @@
 //! the commands that list or remove things never print one. Only the commands that set a
 //! database up (`Command::may_create_db`) create a missing file, and say so on stderr.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -411,9 +410,9 @@ fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
-/// Delete a user and everything that is theirs. Their shared-zone hostnames go with the row;
-/// those zones get a new serial, so a running server reloads them (and secondaries see the
-/// change); their hosted zones are deleted, which the server notices as well.
+/// Delete a user and everything that is theirs (ON DELETE CASCADE from the row). Each deleted
+/// hostname bumps its zone's serial (trigger `hostnames_deleted`, schema step 5), so a running
+/// server reloads those zones within its sync tick; deleted hosted zones stop being served.
 fn user_rm(conn: &mut Connection, email: &str, yes: bool, out: Out) -> Result<(), AdminError> {
     let tx = write_tx(conn)?;
     let u = user(&tx, email)?;
@@ -440,15 +439,6 @@ fn user_rm(conn: &mut Connection, email: &str, yes: bool, out: Out) -> Result<()
             "this deletes user {} with {what}; give --yes to do it",
             u.email
         ));
-    }
-    let gone: BTreeSet<i64> = owned.iter().map(|z| z.id).collect();
-    let touched: BTreeSet<i64> = hosts
-        .iter()
-        .map(|h| h.zone_id)
-        .filter(|z| !gone.contains(z))
-        .collect();
-    for z in touched {
-        zones::bump_serial(&tx, z)?;
     }
     users::delete_user(&tx, u.id)?;
     tx.commit()?;
@@ -483,9 +473,9 @@ fn hostname_rm(conn: &mut Connection, fqdn: &str, out: Out) -> Result<(), AdminE
         },
         None => "operator-managed".to_string(),
     };
+    // The `hostnames_deleted` trigger bumps the zone's serial: a running server reloads the
+    // zone within its sync tick and stops serving the name.
     hostnames::delete_hostname(&tx, &h.id)?;
-    // Bumps the zone's serial: the server reloads the zone and stops serving the name.
-    WriteTx::detached(&tx).unpublish_host(&h)?;
     tx.commit()?;
     writeln!(out, "removed hostname {fqdn} ({whose}) and its records")?;
     Ok(())

@@ -507,11 +507,15 @@ mod tests {
         assert!(zone_add.contains("lucentd zone add NAME"), "{zone_add}");
         assert!(!zone_add.contains("zone list"), "{zone_add}");
         assert_eq!(help("help zone add"), zone_add);
-        // Values of flags are not command words; the first matching command wins.
+        // Values of flags are not command words; the longest matching command wins.
         let apikey = help("user apikey a@b.c --zone x.test -h");
         assert!(apikey.contains("apikey EMAIL [--zone NAME]") && !apikey.contains("apikeys"));
         let zone = help("zone --help");
-        assert!(zone.contains("zone list") && zone.contains("zone rm") && !zone.contains("user"));
+        assert!(
+            zone.contains("zone list")
+                && zone.contains("zone rm")
+                && !zone.contains("lucentd user")
+        );
         assert!(p("frobnicate --help").is_err());
         assert!(p("help frobnicate").is_err());
     }
