@@ -1,11 +1,13 @@
 //! The operator's admin commands (`zone …`, `user …`, `backup`). They open the same SQLite file
 //! as a running `serve` (WAL + busy timeout make that safe); the server notices their changes
-//! within half a second (`Store::sync_external`). Secrets are printed alone on the last line.
+//! within half a second (`Store::sync_external`). Secrets are printed alone on the last line;
+//! the commands that list or remove things never print one. Only the commands that set a
+//! database up (`Command::may_create_db`) create a missing file, and say so on stderr.
 
 use std::io::Write;
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::cli::Command;
 use crate::config::Config;
@@ -13,6 +15,7 @@ use crate::dns::ApexConfig;
 use crate::domain::zones::{self as zone_ops, CreateError};
 use crate::model::{name, Invalid, Status, User, ZoneKind};
 use crate::secret;
+use crate::store::queries::api_keys::ApiKeyInfo;
 use crate::store::queries::{api_keys, hostnames, users, zones};
 use crate::store::{self, StoreError, WriteTx};
 
@@ -62,8 +65,46 @@ fn fail<T>(s: impl Into<String>) -> Result<T, AdminError> {
     Err(AdminError::Refused(s.into()))
 }
 
+/// "1 hostname", "2 hostnames".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Open the database file. A missing file is created (with a note on stderr) only when
+/// `may_create`; otherwise it is an error naming the path, so a mistyped `--db` cannot pass
+/// for an empty database.
+pub fn open_db(path: &Path, may_create: bool) -> Result<Connection, AdminError> {
+    // Err (say, a directory we may not search) is left to SQLite to report.
+    let exists = path.try_exists().unwrap_or(true);
+    if exists {
+        return store::open_existing(path).map_err(|e| {
+            AdminError::Refused(format!("cannot open database {}: {e}", path.display()))
+        });
+    }
+    if !may_create {
+        return fail(format!(
+            "no database at {}: check --db or the config's `db` key \
+             (only serve, zone add and user add create a new one)",
+            path.display()
+        ));
+    }
+    let conn = store::open(path).map_err(|e| {
+        AdminError::Refused(format!("cannot create database {}: {e}", path.display()))
+    })?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "lucentd: created new database {}",
+        path.display()
+    );
+    Ok(conn)
+}
+
 pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
-    let mut conn = store::open(&config.db)?;
+    let mut conn = open_db(&config.db, cmd.may_create_db())?;
     let apex = &config.apex;
     match cmd {
         Command::ZoneAdd {
@@ -80,6 +121,8 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
         } => user_add(&mut conn, &email, max_hostnames, zones, out),
         Command::UserToken(email) => user_token(&conn, &email, out),
         Command::UserApiKey { email, zone } => user_apikey(&conn, &email, zone.as_deref(), out),
+        Command::UserApiKeys(email) => user_apikeys(&conn, &email, out),
+        Command::UserApiKeyRevoke { email, id } => user_apikey_revoke(&conn, &email, id, out),
         Command::UserSet {
             email,
             status,
@@ -87,8 +130,10 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
             api_enabled,
         } => user_set(&mut conn, &email, status, max_hostnames, api_enabled, out),
         Command::UserList => user_list(&conn, out),
-        Command::Backup(file) => backup(&conn, &file, out),
-        Command::Help | Command::Version | Command::Serve(_) => fail("not an admin command"),
+        Command::UserRm { email, yes } => user_rm(&mut conn, &email, yes, out),
+        Command::HostnameRm(fqdn) => hostname_rm(&mut conn, &fqdn, out),
+        Command::Backup { file, force } => backup(&conn, &config.db, &file, force, out),
+        Command::Help(_) | Command::Version | Command::Serve(_) => fail("not an admin command"),
     }
 }
 
@@ -253,11 +298,11 @@ fn user_apikey(
         }
     };
     let key = secret::new_token();
-    api_keys::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
+    let id = api_keys::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
     let scope = zone
         .map(|z| format!("zone {z}"))
         .unwrap_or_else(|| "all zones".into());
-    writeln!(out, "new API key for {} ({scope}):", u.email)?;
+    writeln!(out, "new API key {id} for {} ({scope}):", u.email)?;
     writeln!(out, "{}", key.expose())?;
     Ok(())
 }
@@ -323,9 +368,147 @@ fn user_list(conn: &Connection, out: Out) -> Result<(), AdminError> {
     Ok(())
 }
 
+fn scope(k: &ApiKeyInfo) -> &str {
+    k.zone.as_deref().unwrap_or("global")
+}
+
+fn user_apikeys(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    writeln!(out, "{:<8} {:<40} CREATED", "ID", "SCOPE")?;
+    for k in api_keys::api_keys_of_user(conn, u.id)? {
+        writeln!(out, "{:<8} {:<40} {}", k.id, scope(&k), k.created_at)?;
+    }
+    Ok(())
+}
+
+/// Revoke one key. Every request looks its key up in the file, so the key fails on the
+/// server's next request; there is nothing to reload.
+fn user_apikey_revoke(conn: &Connection, email: &str, id: i64, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let Some(k) = api_keys::api_keys_of_user(conn, u.id)?
+        .into_iter()
+        .find(|k| k.id == id)
+    else {
+        return fail(format!(
+            "{} has no API key {id} (`lucentd user apikeys {}` lists them)",
+            u.email, u.email
+        ));
+    };
+    api_keys::delete_api_key(conn, u.id, id)?;
+    writeln!(
+        out,
+        "revoked API key {id} of {} ({}); it no longer works",
+        u.email,
+        scope(&k)
+    )?;
+    Ok(())
+}
+
+/// A write transaction that takes the write lock at BEGIN (waiting on the busy timeout while
+/// the server commits), so it cannot fail half-way on a lock upgrade.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// Delete a user and everything that is theirs (ON DELETE CASCADE from the row). Each deleted
+/// hostname bumps its zone's serial (trigger `hostnames_deleted`, schema step 5), so a running
+/// server reloads those zones within its sync tick; deleted hosted zones stop being served.
+fn user_rm(conn: &mut Connection, email: &str, yes: bool, out: Out) -> Result<(), AdminError> {
+    let tx = write_tx(conn)?;
+    let u = user(&tx, email)?;
+    let hosts = hostnames::hostnames_of_user(&tx, u.id)?;
+    let owned = zones::zones_of_user(&tx, u.id)?;
+    let keys = api_keys::api_keys_of_user(&tx, u.id)?;
+    let names = |v: Vec<String>| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", v.join(", "))
+        }
+    };
+    let what = format!(
+        "{}{}, {}{} and {}",
+        count(hosts.len(), "hostname"),
+        names(hosts.iter().map(|h| h.fqdn()).collect()),
+        count(owned.len(), "hosted zone"),
+        names(owned.iter().map(|z| z.name.clone()).collect()),
+        count(keys.len(), "API key"),
+    );
+    if !yes {
+        return fail(format!(
+            "this deletes user {} with {what}; give --yes to do it",
+            u.email
+        ));
+    }
+    users::delete_user(&tx, u.id)?;
+    tx.commit()?;
+    writeln!(out, "removed user {} with {what}", u.email)?;
+    Ok(())
+}
+
+/// Remove one hostname row (a user's, or an operator-managed name) and its values from DNS.
+fn hostname_rm(conn: &mut Connection, fqdn: &str, out: Out) -> Result<(), AdminError> {
+    let fqdn = name::domain_name(fqdn)?;
+    let tx = write_tx(conn)?;
+    let Some((zone, label)) = zones::zone_for_name(&tx, &fqdn)? else {
+        return fail(format!("no hostname '{fqdn}': no zone serves that name"));
+    };
+    let Some(h) = hostnames::hostname_by_zone_label(&tx, zone.id, &label)? else {
+        let hint = if zone.kind == ZoneKind::Hosted {
+            format!(
+                "; {} is a hosted zone, whose records its owner manages through the API",
+                zone.name
+            )
+        } else if label.is_empty() {
+            format!("; `lucentd zone rm {}` removes the zone itself", zone.name)
+        } else {
+            String::new()
+        };
+        return fail(format!("no hostname '{fqdn}'{hint}"));
+    };
+    let whose = match h.user_id {
+        Some(id) => match users::user_by_id(&tx, id)? {
+            Some(u) => format!("owned by {}", u.email),
+            None => format!("owned by user {id}"),
+        },
+        None => "operator-managed".to_string(),
+    };
+    // The `hostnames_deleted` trigger bumps the zone's serial: a running server reloads the
+    // zone within its sync tick and stops serving the name.
+    hostnames::delete_hostname(&tx, &h.id)?;
+    tx.commit()?;
+    writeln!(out, "removed hostname {fqdn} ({whose}) and its records")?;
+    Ok(())
+}
+
 /// Online, consistent copy through SQLite's backup API, written to a temporary file and
-/// renamed, so FILE is either the old copy or a complete new one.
-fn backup(conn: &Connection, file: &Path, out: Out) -> Result<(), AdminError> {
+/// renamed, so FILE is either the old copy or a complete new one. An existing FILE is kept
+/// unless `force`; the database itself is never a target.
+fn backup(
+    conn: &Connection,
+    db: &Path,
+    file: &Path,
+    force: bool,
+    out: Out,
+) -> Result<(), AdminError> {
+    if file.try_exists().unwrap_or(true) || file.is_symlink() {
+        let same = match (std::fs::canonicalize(db), std::fs::canonicalize(file)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return fail(format!(
+                "{} is the database itself; give another file",
+                file.display()
+            ));
+        }
+        if !force {
+            return fail(format!(
+                "{} already exists; give --force to replace it",
+                file.display()
+            ));
+        }
+    }
     let tmp = file.with_extension("lucent-backup-tmp");
     let _ = std::fs::remove_file(&tmp);
     store::backup_to(conn, &tmp)?;
@@ -341,8 +524,21 @@ fn backup(conn: &Connection, file: &Path, out: Out) -> Result<(), AdminError> {
     let hosts = hostnames::hostname_count(&check)?;
     writeln!(
         out,
-        "backup written to {} ({hosts} hostnames)",
-        file.display()
+        "backup written to {} ({})",
+        file.display(),
+        count(hosts as usize, "hostname")
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(0, "hostname"), "0 hostnames");
+        assert_eq!(count(1, "hostname"), "1 hostname");
+        assert_eq!(count(2, "API key"), "2 API keys");
+    }
 }

@@ -1,30 +1,184 @@
 //! Command-line parsing by hand (a handful of flags; no clap). Produces a `Command` plus the
-//! options common to every command; `main` turns them into work.
+//! options common to every command; `main` turns them into work. The usage text is built from
+//! one table of commands (`COMMANDS`), so `lucentd help`, `lucentd <command> --help` and the
+//! usage printed after a mistake never disagree.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-lucentd — Lucent Drift dynamic-DNS server
+/// One command of the table: the words that name it, its synopsis (as in the usage text) and
+/// what it does (shown by `lucentd <command> --help`).
+struct CmdHelp {
+    words: &'static [&'static str],
+    synopsis: &'static str,
+    about: &'static str,
+}
 
-USAGE:
-  lucentd serve [--config F] [--db P] [--http ADDR:PORT] [--dns ADDR:PORT]...
-                [--tls-cert PEM --tls-key PEM] [--demo]
-  lucentd zone add NAME [--shared] [--owner EMAIL]
-  lucentd zone list
-  lucentd zone rm NAME
-  lucentd user add EMAIL [--max-hostnames N] [--zones Z1,Z2]
-  lucentd user token EMAIL
-  lucentd user apikey EMAIL [--zone NAME]
-  lucentd user set EMAIL [--status active|disabled|banned] [--max-hostnames N]
-                         [--api-enabled true|false]
-  lucentd user list
-  lucentd backup FILE
+const COMMANDS: &[CmdHelp] = &[
+    CmdHelp {
+        words: &["serve"],
+        synopsis: "lucentd serve [--config F] [--db P] [--http ADDR:PORT] [--dns ADDR:PORT]...\n\
+                   \x20             [--tls-cert PEM --tls-key PEM] [--demo]",
+        about: "Run the HTTP API and the DNS responder (UDP and TCP on each --dns address).\n\
+                Defaults: HTTP 127.0.0.1:8080, DNS 127.0.0.1:5300. With a certificate and key\n\
+                the API listener speaks HTTPS. Prints one line `lucentd listening http=… dns=…\n\
+                tls=…` on standard output once it serves. Creates the database file when it\n\
+                does not exist (and says so on standard error). --demo on an empty database\n\
+                creates the shared zone demo.test and the user demo@demo.test and prints the\n\
+                user's token with ready-to-paste curl and dig lines.",
+    },
+    CmdHelp {
+        words: &["zone", "add"],
+        synopsis: "lucentd zone add NAME [--shared] [--owner EMAIL]",
+        about: "Add a shared DDNS zone (--shared: users claim hostnames in it) or a hosted zone\n\
+                owned by a user (--owner EMAIL: managed through the LuaDNS-style API).\n\
+                Creates the database file when it does not exist (and says so on standard error).",
+    },
+    CmdHelp {
+        words: &["zone", "list"],
+        synopsis: "lucentd zone list",
+        about: "List the zones: id, name, kind, owner, SOA serial, DNS queries answered.",
+    },
+    CmdHelp {
+        words: &["zone", "rm"],
+        synopsis: "lucentd zone rm NAME",
+        about: "Remove a zone with its hostnames and records; a running server stops serving it\n\
+                within half a second.",
+    },
+    CmdHelp {
+        words: &["user", "add"],
+        synopsis: "lucentd user add EMAIL [--max-hostnames N] [--zones Z1,Z2]",
+        about: "Create a user (default limit 10 hostnames; default allowed zones: every shared\n\
+                zone) and print the user's update token as the last line. Creates the database\n\
+                file when it does not exist (and says so on standard error).",
+    },
+    CmdHelp {
+        words: &["user", "token"],
+        synopsis: "lucentd user token EMAIL",
+        about: "Regenerate the user's update token and print it as the last line; the old token\n\
+                stops working at once.",
+    },
+    CmdHelp {
+        words: &["user", "apikey"],
+        synopsis: "lucentd user apikey EMAIL [--zone NAME]",
+        about: "Create an API key for the LuaDNS-style API, global or restricted to one of the\n\
+                user's hosted zones; prints the key's id, then the key as the last line.",
+    },
+    CmdHelp {
+        words: &["user", "apikeys"],
+        synopsis: "lucentd user apikeys EMAIL",
+        about: "List the user's API keys: id, scope (global or the zone's name), created.\n\
+                Keys are stored only as hashes and never shown again.",
+    },
+    CmdHelp {
+        words: &["user", "apikey-revoke"],
+        synopsis: "lucentd user apikey-revoke EMAIL ID",
+        about: "Revoke the user's API key ID (see `user apikeys`); it stops working at once.",
+    },
+    CmdHelp {
+        words: &["user", "set"],
+        synopsis: "lucentd user set EMAIL [--status active|disabled|banned] [--max-hostnames N]\n\
+                   \x20                      [--api-enabled true|false]",
+        about: "Change a user's status, hostname limit or access to the LuaDNS-style API.",
+    },
+    CmdHelp {
+        words: &["user", "list"],
+        synopsis: "lucentd user list",
+        about: "List the users with status, limits and hostname counts (never secrets).",
+    },
+    CmdHelp {
+        words: &["user", "rm"],
+        synopsis: "lucentd user rm EMAIL --yes",
+        about: "Delete a user with their hostnames, hosted zones (and their records), update\n\
+                token and API keys. Refuses without --yes. A running server stops serving the\n\
+                user's names within half a second.",
+    },
+    CmdHelp {
+        words: &["hostname", "rm"],
+        synopsis: "lucentd hostname rm FQDN",
+        about: "Remove a hostname of a shared zone, a user's or an operator-managed one, with\n\
+                its A, AAAA and TXT values. A running server stops serving it within half a\n\
+                second.",
+    },
+    CmdHelp {
+        words: &["backup"],
+        synopsis: "lucentd backup FILE [--force]",
+        about: "Write an online, consistent copy of the database to FILE (SQLite backup API),\n\
+                safe while `serve` runs. Refuses to replace an existing FILE without --force.",
+    },
+    CmdHelp {
+        words: &["help"],
+        synopsis: "lucentd help [COMMAND]",
+        about: "Show this usage, or one command's (as `lucentd COMMAND --help` does).",
+    },
+];
 
+const USAGE_FOOTER: &str = "\
 Every command takes --db PATH (default lucent.db) or --config FILE (TOML; its `db` key).
-Commands that print a secret print it alone as the last line of standard output.
-Environment: DDNS_API_TOKEN (operator token), RUST_LOG (log level, default info).
+Only serve, zone add and user add create a missing database file; the other commands
+fail when it does not exist. Commands that print a secret print it alone as the last line
+of standard output. Environment: DDNS_API_TOKEN (operator token), RUST_LOG (log level,
+default info).
 ";
+
+/// The whole usage text (`lucentd help`, `lucentd --help`, and after a usage error).
+pub fn usage() -> String {
+    let mut s = String::from("lucentd — Lucent Drift dynamic-DNS server\n\nUSAGE:\n");
+    for c in COMMANDS {
+        for line in c.synopsis.lines() {
+            s.push_str("  ");
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    s.push('\n');
+    s.push_str(USAGE_FOOTER);
+    s
+}
+
+/// The usage of the commands named by `words` (`["zone"]`: every zone command; `["zone",
+/// "add", …]`: that one); None when no command matches.
+pub fn usage_of(words: &[&str]) -> Option<String> {
+    if words.is_empty() {
+        return Some(usage());
+    }
+    // The longest command that `words` starts with (`user apikey x@y` is `user apikey`) ...
+    let exact = COMMANDS
+        .iter()
+        .filter(|c| words.starts_with(c.words))
+        .max_by_key(|c| c.words.len());
+    let picked: Vec<&CmdHelp> = match exact {
+        Some(c) => vec![c],
+        // ... or every command that starts with `words` (`zone` lists the zone commands).
+        None => COMMANDS
+            .iter()
+            .filter(|c| c.words.starts_with(words))
+            .collect(),
+    };
+    if picked.is_empty() {
+        return None;
+    }
+    let mut s = String::from("USAGE:\n");
+    for c in &picked {
+        for line in c.synopsis.lines() {
+            s.push_str("  ");
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    for c in &picked {
+        s.push('\n');
+        if picked.len() > 1 {
+            s.push_str(c.words.join(" ").as_str());
+            s.push_str(":\n");
+        }
+        s.push_str(c.about);
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(USAGE_FOOTER);
+    Some(s)
+}
 
 #[derive(Debug, Default)]
 pub struct Common {
@@ -43,7 +197,8 @@ pub struct ServeFlags {
 
 #[derive(Debug)]
 pub enum Command {
-    Help,
+    /// Print the usage: the whole of it, or of one command (its usage text, ready to print).
+    Help(String),
     Version,
     Serve(ServeFlags),
     ZoneAdd {
@@ -63,6 +218,11 @@ pub enum Command {
         email: String,
         zone: Option<String>,
     },
+    UserApiKeys(String),
+    UserApiKeyRevoke {
+        email: String,
+        id: i64,
+    },
     UserSet {
         email: String,
         status: Option<String>,
@@ -70,10 +230,68 @@ pub enum Command {
         api_enabled: Option<bool>,
     },
     UserList,
-    Backup(PathBuf),
+    UserRm {
+        email: String,
+        yes: bool,
+    },
+    HostnameRm(String),
+    Backup {
+        file: PathBuf,
+        force: bool,
+    },
+}
+
+impl Command {
+    /// Commands that set a database up and so may create the file (all others refuse a
+    /// missing one: a mistyped `--db` must not look like an empty database).
+    pub fn may_create_db(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_) | Command::ZoneAdd { .. } | Command::UserAdd { .. }
+        )
+    }
+}
+
+/// Flags followed by a value (skipped when looking for the command words of `--help`).
+const VALUE_FLAGS: &[&str] = &[
+    "--config",
+    "--db",
+    "--http",
+    "--dns",
+    "--tls-cert",
+    "--tls-key",
+    "--owner",
+    "--max-hostnames",
+    "--zones",
+    "--zone",
+    "--status",
+    "--api-enabled",
+];
+
+/// `-h`/`--help` anywhere: the usage of the command the other words name, whatever else the
+/// line holds (a half-typed command line still gets its help).
+fn help_for(args: &[String]) -> Result<Command, String> {
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if VALUE_FLAGS.contains(&a.as_str()) {
+            it.next();
+        } else if !a.starts_with('-') {
+            words.push(a.as_str());
+        }
+    }
+    if words.first() == Some(&"help") {
+        words.remove(0);
+    }
+    usage_of(&words)
+        .map(Command::Help)
+        .ok_or_else(|| format!("unknown command '{}'", words.join(" ")))
 }
 
 pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        return Ok((help_for(args)?, Common::default()));
+    }
     let mut common = Common::default();
     let mut pos: Vec<&str> = Vec::new();
     let mut serve = ServeFlags::default();
@@ -84,13 +302,14 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut zone = None;
     let mut status = None;
     let mut api_enabled = None;
+    let mut yes = false;
+    let mut force = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| -> Result<&String, String> {
             it.next().ok_or_else(|| format!("{name} needs a value"))
         };
         match a.as_str() {
-            "-h" | "--help" => return Ok((Command::Help, common)),
             "-V" | "--version" => return Ok((Command::Version, common)),
             "--config" => common.config = Some(val("--config")?.into()),
             "--db" => common.db = Some(val("--db")?.into()),
@@ -126,6 +345,8 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
                     v => return Err(format!("--api-enabled: '{v}' is not true or false")),
                 })
             }
+            "--yes" => yes = true,
+            "--force" => force = true,
             s if s.starts_with('-') => return Err(format!("unknown flag '{s}'")),
             s => pos.push(s),
         }
@@ -139,6 +360,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     };
     let cmd = match pos.as_slice() {
         [] => return Err("missing command".into()),
+        ["help", rest @ ..] => Command::Help(
+            usage_of(rest).ok_or_else(|| format!("unknown command '{}'", rest.join(" ")))?,
+        ),
         ["serve"] => Command::Serve(serve),
         ["zone", "add", ..] => Command::ZoneAdd {
             name: one("zone name")?,
@@ -157,6 +381,14 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             email: one("email")?,
             zone,
         },
+        ["user", "apikeys", ..] => Command::UserApiKeys(one("email")?),
+        ["user", "apikey-revoke", email, id] => Command::UserApiKeyRevoke {
+            email: email.to_string(),
+            id: id
+                .parse()
+                .map_err(|_| format!("'{id}' is not an API key id (see `user apikeys`)"))?,
+        },
+        ["user", "apikey-revoke", ..] => return Err("give EMAIL and the key's ID".into()),
         ["user", "set", ..] => Command::UserSet {
             email: one("email")?,
             status,
@@ -164,7 +396,15 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             api_enabled,
         },
         ["user", "list"] => Command::UserList,
-        ["backup", f] => Command::Backup(PathBuf::from(f)),
+        ["user", "rm", ..] => Command::UserRm {
+            email: one("email")?,
+            yes,
+        },
+        ["hostname", "rm", ..] => Command::HostnameRm(one("hostname (FQDN)")?),
+        ["backup", f] => Command::Backup {
+            file: PathBuf::from(f),
+            force,
+        },
         ["backup"] => return Err("missing backup file".into()),
         other => return Err(format!("unknown command '{}'", other.join(" "))),
     };
@@ -216,5 +456,67 @@ mod tests {
         assert!(p("serve --bogus").is_err());
         assert!(p("frobnicate").is_err());
         assert!(p("serve --http nope").is_err());
+    }
+
+    #[test]
+    fn parses_the_operator_commands() {
+        assert!(matches!(
+            p("user apikeys a@b.c").unwrap().0,
+            Command::UserApiKeys(ref e) if e == "a@b.c"
+        ));
+        assert!(matches!(
+            p("user apikey-revoke a@b.c 7").unwrap().0,
+            Command::UserApiKeyRevoke { id: 7, .. }
+        ));
+        assert!(p("user apikey-revoke a@b.c seven").is_err());
+        assert!(p("user apikey-revoke a@b.c").is_err());
+        assert!(matches!(
+            p("user rm a@b.c --yes").unwrap().0,
+            Command::UserRm { yes: true, .. }
+        ));
+        assert!(matches!(
+            p("user rm a@b.c").unwrap().0,
+            Command::UserRm { yes: false, .. }
+        ));
+        assert!(matches!(
+            p("hostname rm home.dyn.example.net").unwrap().0,
+            Command::HostnameRm(_)
+        ));
+        assert!(matches!(
+            p("backup x.db --force").unwrap().0,
+            Command::Backup { force: true, .. }
+        ));
+        assert!(p("zone add x.test --shared").unwrap().0.may_create_db());
+        assert!(!p("backup x.db").unwrap().0.may_create_db());
+        assert!(!p("user list").unwrap().0.may_create_db());
+    }
+
+    #[test]
+    fn help_per_command_and_whole() {
+        let help = |s: &str| match p(s).unwrap().0 {
+            Command::Help(t) => t,
+            c => panic!("{s}: {c:?}"),
+        };
+        let all = help("help");
+        assert_eq!(all, usage());
+        assert_eq!(help("--help"), all);
+        for c in COMMANDS {
+            assert!(all.contains(c.synopsis.lines().next().unwrap()));
+        }
+        let zone_add = help("zone add --help");
+        assert!(zone_add.contains("lucentd zone add NAME"), "{zone_add}");
+        assert!(!zone_add.contains("zone list"), "{zone_add}");
+        assert_eq!(help("help zone add"), zone_add);
+        // Values of flags are not command words; the longest matching command wins.
+        let apikey = help("user apikey a@b.c --zone x.test -h");
+        assert!(apikey.contains("apikey EMAIL [--zone NAME]") && !apikey.contains("apikeys"));
+        let zone = help("zone --help");
+        assert!(
+            zone.contains("zone list")
+                && zone.contains("zone rm")
+                && !zone.contains("lucentd user")
+        );
+        assert!(p("frobnicate --help").is_err());
+        assert!(p("help frobnicate").is_err());
     }
 }

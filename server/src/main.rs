@@ -1,7 +1,10 @@
 //! lucentd: flags -> logger -> config -> (admin command | store -> DNS -> HTTP -> wait for a
 //! signal). `main` only maps the outcome to an exit code: 0 ok, 1 runtime failure, 2 usage,
 //! 3 configuration (so a crash loop under systemd or procd shows the cause at a glance).
+//! Standard output closed early (`lucentd zone list | head -1`) is not a failure: the command
+//! stops writing and exits 0 without a message.
 
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 use lucent_server::cli::{self, Command};
@@ -22,26 +25,44 @@ fn main() -> ExitCode {
         .parse_env(env_logger::Env::default())
         .format_timestamp_millis()
         .init();
+    // Messages go out with `write!`, never `eprintln!`: a closed stderr must not panic.
+    let mut err = std::io::stderr();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
-            eprintln!("lucentd: {e}\n\n{}", cli::USAGE);
+            let _ = writeln!(err, "lucentd: {e}\n\n{}", cli::usage());
             ExitCode::from(2)
         }
         Err(Failure::Config(e)) => {
-            eprintln!("lucentd: configuration error: {e}");
+            let _ = writeln!(err, "lucentd: configuration error: {e}");
             ExitCode::from(3)
         }
         Err(Failure::Runtime(e)) => {
-            eprintln!("lucentd: {e}");
+            let _ = writeln!(err, "lucentd: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Write `text` to standard output; a reader that went away (`| head -1`) is not an error.
+fn print_quietly(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(Failure::Runtime(e.to_string())),
+        _ => Ok(()),
     }
 }
 
 fn run() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (cmd, common) = cli::parse(&args).map_err(Failure::Usage)?;
+    match &cmd {
+        Command::Help(text) => return print_quietly(text),
+        Command::Version => {
+            return print_quietly(&format!("lucentd {}\n", env!("CARGO_PKG_VERSION")))
+        }
+        _ => {}
+    }
     let mut raw = match &common.config {
         Some(p) => config::RawConfig::load(p).map_err(|e| Failure::Config(e.0))?,
         None => config::RawConfig::default(),
@@ -50,41 +71,38 @@ fn run() -> Result<(), Failure> {
         raw.db = db;
     }
     let mut demo = false;
-    match &cmd {
-        Command::Help => {
-            print!("{}", cli::USAGE);
-            return Ok(());
+    if let Command::Serve(f) = &cmd {
+        if let Some(h) = f.http {
+            raw.http.listen = h.to_string();
         }
-        Command::Version => {
-            println!("lucentd {}", env!("CARGO_PKG_VERSION"));
-            return Ok(());
+        if !f.dns.is_empty() {
+            raw.dns.listen = f.dns.iter().map(|a| a.to_string()).collect();
         }
-        Command::Serve(f) => {
-            if let Some(h) = f.http {
-                raw.http.listen = h.to_string();
-            }
-            if !f.dns.is_empty() {
-                raw.dns.listen = f.dns.iter().map(|a| a.to_string()).collect();
-            }
-            if f.tls_cert.is_some() || f.tls_key.is_some() {
-                raw.tls_cert = f.tls_cert.clone();
-                raw.tls_key = f.tls_key.clone();
-            }
-            demo = f.demo;
+        if f.tls_cert.is_some() || f.tls_key.is_some() {
+            raw.tls_cert = f.tls_cert.clone();
+            raw.tls_key = f.tls_key.clone();
         }
-        _ => {}
+        demo = f.demo;
     }
     let env_token = std::env::var("DDNS_API_TOKEN").ok();
     let config = raw.validate(env_token).map_err(|e| Failure::Config(e.0))?;
     match cmd {
-        Command::Serve(_) => serve::run(config, demo).map_err(|e| match e {
-            serve::ServeError::Config(e) => Failure::Config(e),
-            serve::ServeError::Runtime(e) => Failure::Runtime(e),
-        }),
+        Command::Serve(_) => {
+            // Create (and say so) or check the file here, like the admin commands do; the
+            // store then opens it as it is.
+            drop(admin::open_db(&config.db, true).map_err(|e| Failure::Runtime(e.to_string()))?);
+            serve::run(config, demo).map_err(|e| match e {
+                serve::ServeError::Config(e) => Failure::Config(e),
+                serve::ServeError::Runtime(e) => Failure::Runtime(e),
+            })
+        }
         cmd => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            admin::run(cmd, &config, &mut out).map_err(|e| Failure::Runtime(e.to_string()))
+            match admin::run(cmd, &config, &mut out) {
+                Err(admin::AdminError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| Failure::Runtime(e.to_string())),
+            }
         }
     }
 }

@@ -55,9 +55,16 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     } else {
         None
     };
-    let dns_server = dns::start(&config.dns_listen, view.clone())
-        .await
-        .map_err(|e| ServeError::Runtime(format!("DNS listen: {e}")))?;
+    let dns_server = match probe_dns(&config.dns_listen) {
+        Err(e) => Err(e),
+        Ok(()) => dns::start(&config.dns_listen, view.clone())
+            .await
+            .map_err(|e| (config.dns_listen.clone(), e)),
+    }
+    .map_err(|(addrs, e)| {
+        let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        ServeError::Runtime(format!("DNS listen on {}: {e}", addrs.join(", ")))
+    })?;
     let listener = TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| ServeError::Runtime(format!("HTTP listen on {}: {e}", config.http.listen)))?;
@@ -73,9 +80,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     if let Some(t) = demo_token {
         print_demo(http_addr, dns_server.bound.first().copied(), &t);
     }
-    log::info!("{line}");
-    println!("{line}");
-    let _ = std::io::stdout().flush();
+    // One line, on stdout only (scripts and the e2e harness read it there; under systemd
+    // stdout goes to the journal as well, so logging it too would show it twice).
+    say(&line);
     sd_notify("READY=1");
 
     let ctx = Arc::new(Ctx::new(config, store));
@@ -109,6 +116,37 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     let ctx2 = ctx.clone();
     let _ = tokio::task::spawn_blocking(move || ctx2.store.flush_query_counts()).await;
     log::info!("stopped");
+    Ok(())
+}
+
+/// One line to stdout, flushed. A closed stdout (`lucentd serve --demo | head -3`) is not a
+/// reason to stop serving: the line is dropped, without the panic `println!` would raise.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Bind each DNS address (with a fixed port) once, UDP and TCP with the options the listeners
+/// use, and let go: a failure then names its address. (`dns::start` reports the error alone.)
+fn probe_dns(
+    addrs: &[std::net::SocketAddr],
+) -> Result<(), (Vec<std::net::SocketAddr>, std::io::Error)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let bind = |addr: std::net::SocketAddr, ty: Type, proto: Protocol| -> std::io::Result<()> {
+        let s = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+        if addr.is_ipv6() {
+            s.set_only_v6(true)?;
+        }
+        if ty == Type::STREAM {
+            s.set_reuse_address(true)?;
+        }
+        s.bind(&addr.into())
+    };
+    for &a in addrs.iter().filter(|a| a.port() != 0) {
+        bind(a, Type::DGRAM, Protocol::UDP)
+            .and_then(|()| bind(a, Type::STREAM, Protocol::TCP))
+            .map_err(|e| (vec![a], e))?;
+    }
     Ok(())
 }
 
@@ -211,10 +249,8 @@ fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
             .map_err(|e| e.to_string())?
             .is_empty();
     if !empty {
-        println!(
-            "--demo: the database is not empty; leaving it as it is. \
-             `lucentd user token demo@demo.test` prints a fresh token if the demo user exists."
-        );
+        say("--demo: the database is not empty; leaving it as it is. \
+             `lucentd user token demo@demo.test` prints a fresh token if the demo user exists.");
         return Ok(None);
     }
     let zone =
@@ -223,10 +259,10 @@ fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
     users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
         .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
-    println!(
+    say(&format!(
         "demo: shared zone {} and user demo@demo.test created",
         zone.name
-    );
+    ));
     Ok(Some(token))
 }
 
@@ -236,12 +272,18 @@ fn print_demo(
     token: &secret::Secret,
 ) {
     let t = token.expose();
-    println!("  export LD_BASE=http://{http} LD_TOKEN={t} LD_HOST=hello.demo.test");
-    println!("  curl -fsS -H \"Authorization: Bearer $LD_TOKEN\" -H 'Content-Type: application/json' -d '{{\"hostname\":\"hello\",\"ipv4\":\"203.0.113.10\"}}' \"$LD_BASE/v1/hostnames\"");
-    println!("  curl -fsS \"$LD_BASE/update?domains=hello&token=$LD_TOKEN&ip=198.51.100.44&verbose=true\"");
+    say(&format!(
+        "  export LD_BASE=http://{http} LD_TOKEN={t} LD_HOST=hello.demo.test"
+    ));
+    say("  curl -fsS -H \"Authorization: Bearer $LD_TOKEN\" -H 'Content-Type: application/json' -d '{\"hostname\":\"hello\",\"ipv4\":\"203.0.113.10\"}' \"$LD_BASE/v1/hostnames\"");
+    say("  curl -fsS \"$LD_BASE/update?domains=hello&token=$LD_TOKEN&ip=198.51.100.44&verbose=true\"");
     if let Some(d) = dns {
-        println!("  dig @{} -p {} hello.demo.test A +norec", d.ip(), d.port());
+        say(&format!(
+            "  dig @{} -p {} hello.demo.test A +norec",
+            d.ip(),
+            d.port()
+        ));
     }
-    println!("demo token:");
-    println!("{t}");
+    say("demo token:");
+    say(t);
 }

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod admin_cli;
 mod agent;
 mod dns;
 mod dyndns2;

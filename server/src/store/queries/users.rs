@@ -147,6 +147,12 @@ pub fn set_user_api_enabled(c: &Connection, user_id: i64, on: bool) -> rusqlite:
     Ok(())
 }
 
+/// Delete a user; their hostnames, hosted zones (with records), API keys and zone grants go
+/// with the row (ON DELETE CASCADE). False when there was no such user.
+pub fn delete_user(c: &Connection, user_id: i64) -> rusqlite::Result<bool> {
+    Ok(exec(c, "DELETE FROM users WHERE id = ?1", params![user_id])? > 0)
+}
+
 /// Every user with their hostname count, by email.
 pub fn list_users(c: &Connection) -> rusqlite::Result<Vec<(User, u32)>> {
     all(
@@ -222,6 +228,47 @@ mod tests {
             "emails are unique"
         );
         assert_eq!(list_users(&c).unwrap()[0].1, 0);
+        assert!(delete_user(&c, id).unwrap());
+        assert!(!delete_user(&c, id).unwrap());
+        assert!(user_by_email(&c, "a@example.org").unwrap().is_none());
+    }
+
+    /// `lucentd user rm` relies on this: the user's rows go with the user, and each deleted
+    /// hostname bumps its zone's serial (what tells a running server to reload the zone).
+    #[test]
+    fn deleting_a_user_takes_everything_of_theirs_and_bumps_serials() {
+        let c = db();
+        let id = insert_user(&c, "a@example.org", 3, &[1; 32]).unwrap();
+        let keep = insert_user(&c, "b@example.org", 3, &[2; 32]).unwrap();
+        let shared = insert_zone(&c, "dyn.test", ZoneKind::Shared, None).unwrap();
+        let hosted = insert_zone(&c, "hosted.test", ZoneKind::Hosted, Some(id)).unwrap();
+        for (hid, label, uid) in [("host_a", "a", id), ("host_b", "b", keep)] {
+            c.execute(
+                "INSERT INTO hostnames (id, zone_id, label, user_id, ttl, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, 60, 'now', 'now')",
+                params![hid, shared.id, label, uid],
+            )
+            .unwrap();
+        }
+        super::super::api_keys::insert_api_key(&c, id, &[9; 32], Some(hosted.id)).unwrap();
+        restrict_user_zones(&c, id, &[shared.id]).unwrap();
+        assert!(delete_user(&c, id).unwrap());
+        let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM hostnames"), 1, "b's stays");
+        assert_eq!(count("SELECT COUNT(*) FROM api_keys"), 0);
+        assert_eq!(count("SELECT COUNT(*) FROM user_zones"), 0);
+        assert_eq!(count("SELECT COUNT(*) FROM zones WHERE kind = 'hosted'"), 0);
+        let serial: i64 = c
+            .query_row(
+                "SELECT serial FROM zones WHERE id = ?1",
+                params![shared.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_ne!(
+            serial as u32, shared.serial,
+            "the shared zone's serial moved"
+        );
     }
 
     #[test]
