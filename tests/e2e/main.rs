@@ -12,6 +12,7 @@ mod dyndns2;
 mod hardening_api;
 mod hostnames;
 mod luadns;
+mod prefix;
 mod reliability;
 mod store;
 mod update;

@@ -14,6 +14,7 @@ use super::{auth, unmap, ApiRequest, Ctx, Plan, Render, Reply};
 use crate::domain::hostnames as ops;
 use crate::domain::records::{self as record_ops, Limits};
 use crate::error::ApiError;
+use crate::model::value::Ipv6Prefix;
 use crate::model::{name, value, Changes};
 
 /// The return codes, byte for byte.
@@ -129,12 +130,21 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
         ipv6: v6.map(Some),
         ..Default::default()
     };
+    // `ipv6prefix` (dynv6's parameter; a FRITZ!Box sends its `<ip6lanprefix>`): every hostname
+    // of the token with an ipv6Suffix gets prefix + suffix in this same write.
+    let prefix = req
+        .param("ipv6prefix")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|p| Ipv6Prefix::parse(p, unmap(req.peer)))
+        .transpose()?;
     let default_ttl = ctx.config.limits.default_ttl;
     let limits = Limits {
         max_records: ctx.config.limits.max_records_per_zone,
     };
     Ok(Plan::Write(Box::new(move |w| {
         let mut outcomes = Vec::with_capacity(hosts.len());
+        let mut given: Vec<String> = Vec::new();
         for h in &hosts {
             if !h.contains('.') || name::domain_name(h).is_err() {
                 outcomes.push(Outcome::NotFqdn);
@@ -159,10 +169,28 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
                 }
                 Err(e) => return Err(e),
             };
+            given.push(host.id.clone());
             if ops::save(w, &mut host, &changes)? {
                 outcomes.push(Outcome::Good(host.fqdn()));
             } else {
                 outcomes.push(Outcome::NoChange);
+            }
+        }
+        if let Some(prefix) = &prefix {
+            // Hostnames of this request that were given an IPv6 address keep it.
+            let skip = if changes.ipv6.is_some() {
+                given
+            } else {
+                Vec::new()
+            };
+            for r in ops::apply_prefix(w, &user, prefix, &skip)? {
+                if r.changed {
+                    log::info!(
+                        "update {} (dyndns2 prefix {prefix}): {}",
+                        r.host.fqdn(),
+                        r.host.ipv6.map_or("-".into(), |a| a.to_string())
+                    );
+                }
             }
         }
         let render: Render = Box::new(move |ctx| {

@@ -25,6 +25,9 @@ pub struct HostnameView<'a> {
     pub created_at: &'a str,
     #[serde(rename = "updatedAt")]
     pub updated_at: &'a str,
+    /// The interface identifier a prefix push combines with (`ipv6prefix`).
+    #[serde(rename = "ipv6Suffix")]
+    pub ipv6_suffix: Option<String>,
 }
 
 pub fn view(h: &Hostname) -> HostnameView<'_> {
@@ -39,6 +42,7 @@ pub fn view(h: &Hostname) -> HostnameView<'_> {
         zone: &h.zone,
         created_at: &h.created_at,
         updated_at: &h.updated_at,
+        ipv6_suffix: h.ipv6_suffix.map(|a| a.to_string()),
     }
 }
 
@@ -75,6 +79,8 @@ pub struct ValueFields {
     pub txt: Field,
     pub ttl: Field,
     pub note: Field,
+    #[serde(rename = "ipv6Suffix")]
+    pub ipv6_suffix: Field,
 }
 
 impl ValueFields {
@@ -95,6 +101,9 @@ impl ValueFields {
         }
         if let Some(t) = self.ttl.ttl() {
             c.ttl = Some(ttl.check(t, "'ttl'")?);
+        }
+        if let Some(v) = self.ipv6_suffix.opt_str("ipv6Suffix")? {
+            c.ipv6_suffix = Some(v.map(value::ipv6_suffix).transpose()?);
         }
         Ok(c)
     }

@@ -17,9 +17,10 @@ use super::auth::{self, Principal};
 use super::body::{self, Field, Unknown};
 use super::hostnames::view;
 use super::{unmap, ApiRequest, Ctx, Plan, Render, Reply};
-use crate::domain::hostnames as ops;
+use crate::domain::hostnames::{self as ops, PrefixResult};
 use crate::domain::records::{self as record_ops, Limits};
 use crate::error::ApiError;
+use crate::model::value::Ipv6Prefix;
 use crate::model::{value, Changes, Hostname};
 use crate::secret::Secret;
 
@@ -39,6 +40,8 @@ pub fn wants_json(req: &ApiRequest) -> bool {
 struct UpdateRequest {
     domains: Vec<String>,
     changes: Changes,
+    /// `ipv6prefix`: every hostname of the token with an `ipv6Suffix` gets prefix + suffix.
+    prefix: Option<Ipv6Prefix>,
     txt_mode: bool,
     verbose: bool,
     json: bool,
@@ -72,6 +75,11 @@ fn parse_params(
     let ip = get("ip").map(str::trim).filter(|s| !s.is_empty());
     let ipv6 = get("ipv6").map(str::trim).filter(|s| !s.is_empty());
     let txt = get("txt");
+    req.prefix = get("ipv6prefix")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|p| Ipv6Prefix::parse(p, unmap(peer)))
+        .transpose()?;
     address_changes(&mut req, clear, ip, ipv6, txt, peer)?;
     if let Some(t) = get("ttl").filter(|s| !s.is_empty()) {
         req.changes.ttl = Some(
@@ -152,6 +160,8 @@ struct UpdateBody {
     _verbose: Field,
     #[serde(default)]
     token: Field,
+    #[serde(default)]
+    ipv6prefix: Field,
     #[serde(flatten)]
     unknown: Unknown,
 }
@@ -196,6 +206,13 @@ fn parse_json(ctx: &Ctx, b: &UpdateBody, peer: IpAddr) -> Result<UpdateRequest, 
             .map(str::trim)
             .filter(|x| !x.is_empty());
     let ipv6 = b.ipv6.str("ipv6")?.map(str::trim).filter(|x| !x.is_empty());
+    req.prefix = b
+        .ipv6prefix
+        .str("ipv6prefix")?
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|p| Ipv6Prefix::parse(p, unmap(peer)))
+        .transpose()?;
     // In JSON, `"txt": null` clears like an empty string.
     let txt = match &b.txt {
         Field::Null => Some(""),
@@ -268,8 +285,13 @@ pub fn plan_path(
 }
 
 fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiError> {
-    if u.domains.is_empty() {
+    if u.domains.is_empty() && u.prefix.is_none() {
         return Err(ApiError::BadRequest("'domains' is required".into()));
+    }
+    if u.prefix.is_some() && matches!(p, Principal::Operator) {
+        return Err(ApiError::BadRequest(
+            "ipv6prefix re-addresses a user's hostnames: use the user's token".into(),
+        ));
     }
     if u.domains.len() > 100 {
         return Err(ApiError::BadRequest(
@@ -283,6 +305,7 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
     let UpdateRequest {
         domains,
         changes,
+        prefix,
         txt_mode,
         verbose,
         json,
@@ -325,16 +348,29 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
             }
             hosts.push(h);
         }
+        let mut by_prefix = Vec::new();
+        if let (Some(prefix), Principal::User(user)) = (&prefix, &p) {
+            // Hostnames this request gave an IPv6 address explicitly keep it.
+            let skip: Vec<String> = if changes.ipv6.is_some() {
+                hosts.iter().map(|h| h.id.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            by_prefix = ops::apply_prefix(w, user, prefix, &skip)?;
+            changed |= by_prefix.iter().any(|r| r.changed);
+        }
         let render: Render =
-            Box::new(move |ctx| answer(ctx, &hosts, changed, txt_mode, verbose, json));
+            Box::new(move |ctx| answer(ctx, &hosts, &by_prefix, changed, txt_mode, verbose, json));
         Ok(render)
     })))
 }
 
-/// The reply once the write has committed.
+/// The reply once the write has committed. Hostnames a prefix push re-addressed follow the
+/// usual verbose lines, one line each: `fqdn address UPDATED|NOCHANGE`.
 fn answer(
     ctx: &Ctx,
     hosts: &[Hostname],
+    by_prefix: &[PrefixResult],
     changed: bool,
     txt_mode: bool,
     verbose: bool,
@@ -345,7 +381,14 @@ fn answer(
     } else {
         &ctx.metrics.updates_nochg
     };
-    counter.fetch_add(hosts.len() as u64, Ordering::Relaxed);
+    counter.fetch_add((hosts.len() + by_prefix.len()) as u64, Ordering::Relaxed);
+    for r in by_prefix.iter().filter(|r| r.changed) {
+        log::info!(
+            "update {}: ipv6={} (prefix)",
+            r.host.fqdn(),
+            r.host.ipv6.map_or("-".into(), |a| a.to_string())
+        );
+    }
     let shown = |a: Option<String>| a.unwrap_or_default();
     if changed {
         for h in hosts {
@@ -365,22 +408,35 @@ fn answer(
                 "status": OK,
                 "changed": changed,
                 "hostnames": hosts.iter().map(view).collect::<Vec<_>>(),
+                "prefix": by_prefix.iter().map(|r| serde_json::json!({
+                    "hostname": view(&r.host),
+                    "changed": r.changed,
+                })).collect::<Vec<_>>(),
             }),
         );
     }
     if !verbose {
         return Reply::text(200, OK);
     }
-    let first = &hosts[0];
     let word = if changed { UPDATED } else { NOCHANGE };
-    let body = if txt_mode {
-        format!("{OK}\n{}\n{word}", first.txt.as_deref().unwrap_or(""))
-    } else {
-        format!(
+    let mut body = match hosts.first() {
+        Some(first) if txt_mode => {
+            format!("{OK}\n{}\n{word}", first.txt.as_deref().unwrap_or(""))
+        }
+        Some(first) => format!(
             "{OK}\n{}\n{}\n{word}",
             shown(first.ipv4.map(|a| a.to_string())),
             shown(first.ipv6.map(|a| a.to_string()))
-        )
+        ),
+        None => OK.to_string(),
     };
+    for r in by_prefix {
+        body.push_str(&format!(
+            "\n{} {} {}",
+            r.host.fqdn(),
+            shown(r.host.ipv6.map(|a| a.to_string())),
+            if r.changed { UPDATED } else { NOCHANGE }
+        ));
+    }
     Reply::text(200, body)
 }

@@ -9,6 +9,7 @@ use crate::dns::ApexConfig;
 use crate::error::ApiError;
 use crate::model::hostname::fqdn;
 use crate::model::name::{self, printable};
+use crate::model::value::Ipv6Prefix;
 use crate::model::{Changes, Hostname, User, Zone, ZoneKind};
 use crate::secret;
 use crate::store::queries::{hostnames, users, zones};
@@ -118,6 +119,7 @@ pub fn create(
         note: None,
         created_at: now.clone(),
         updated_at: now,
+        ipv6_suffix: None,
     };
     changes.apply(&mut h);
     hostnames::insert_hostname(w.tx, &h)?;
@@ -275,6 +277,7 @@ pub fn operator_name(tx: &Connection, d: &str, ttl: u32) -> Result<Hostname, Api
             note: Some("operator-managed".into()),
             created_at: String::new(),
             updated_at: String::new(),
+            ipv6_suffix: None,
         }),
     }
 }
@@ -302,4 +305,45 @@ pub fn own_zone_name(tx: &Connection, u: &User, key: &str) -> Result<(Zone, Stri
         Some((z, _)) if z.kind == ZoneKind::Hosted && z.owner_id == Some(u.id) => Ok((z, fqdn)),
         _ => Err(ApiError::hostname_not_found()),
     }
+}
+
+/// One hostname a prefix push re-addressed (or found current).
+#[derive(Debug, Clone)]
+pub struct PrefixResult {
+    pub host: Hostname,
+    pub changed: bool,
+}
+
+/// An IPv6 prefix push: every hostname of `u` with an `ipv6Suffix` (but those in `skip`, which
+/// the same request set explicitly) gets AAAA = prefix + suffix, in this one write. All or
+/// nothing: a suffix that does not fit the prefix fails the whole push, naming the hostname.
+pub fn apply_prefix(
+    w: &mut WriteTx,
+    u: &User,
+    prefix: &Ipv6Prefix,
+    skip: &[String],
+) -> Result<Vec<PrefixResult>, ApiError> {
+    let mut out = Vec::new();
+    let mut targets = Vec::new();
+    for h in hostnames::hostnames_of_user(w.tx, u.id)? {
+        let Some(suffix) = h.ipv6_suffix else {
+            continue;
+        };
+        if skip.contains(&h.id) {
+            continue;
+        }
+        let aaaa = prefix
+            .address_for(suffix)
+            .map_err(|e| ApiError::BadRequest(format!("{}: {e}", h.fqdn())))?;
+        targets.push((h, aaaa));
+    }
+    for (mut h, aaaa) in targets {
+        let changes = Changes {
+            ipv6: Some(Some(aaaa)),
+            ..Default::default()
+        };
+        let changed = save(w, &mut h, &changes)?;
+        out.push(PrefixResult { host: h, changed });
+    }
+    Ok(out)
 }

@@ -426,6 +426,7 @@ pub fn set_host_values(
         note: None,
         created_at: String::new(),
         updated_at: crate::clock::now_rfc3339(),
+        ipv6_suffix: None,
     };
     Ok((host, changed))
 }

@@ -27,6 +27,9 @@ pub struct Hostname {
     /// Empty until the row is first written (an operator-managed name made on first update).
     pub created_at: String,
     pub updated_at: String,
+    /// The interface identifier of a device behind a router (`ipv6Suffix`): a push of the
+    /// router's prefix sets AAAA = prefix + suffix (`value::Ipv6Prefix::address_for`).
+    pub ipv6_suffix: Option<Ipv6Addr>,
 }
 
 impl Hostname {
@@ -124,6 +127,7 @@ pub struct Changes {
     pub txt: Option<Option<String>>,
     pub ttl: Option<u32>,
     pub note: Option<Option<String>>,
+    pub ipv6_suffix: Option<Option<Ipv6Addr>>,
 }
 
 impl Changes {
@@ -144,6 +148,9 @@ impl Changes {
         }
         if let Some(v) = &self.note {
             h.note = v.clone();
+        }
+        if let Some(v) = self.ipv6_suffix {
+            h.ipv6_suffix = v;
         }
         *h != before
     }
@@ -167,6 +174,7 @@ mod tests {
             note: None,
             created_at: "t".into(),
             updated_at: "t".into(),
+            ipv6_suffix: None,
         }
     }
 

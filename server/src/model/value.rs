@@ -103,6 +103,101 @@ pub fn note(s: &str) -> Result<String, Invalid> {
     Ok(s.to_string())
 }
 
+/// A hostname's `ipv6Suffix`: an interface identifier written as an IPv6 address
+/// (`::1:2:3:4`). Prefixes are /48 to /64 (`Ipv6Prefix`), so its first 48 bits must be zero;
+/// the bits between 48 and 64 may pick a subnet under a shorter prefix.
+pub fn ipv6_suffix(s: &str) -> Result<Ipv6Addr, Invalid> {
+    let a = parse_ipv6(s.trim()).ok_or_else(|| {
+        Invalid(format!(
+            "'{}' is not an interface identifier such as ::1:2:3:4",
+            printable(s)
+        ))
+    })?;
+    if a.is_unspecified() || u128::from(a) >> 80 != 0 {
+        return Err(Invalid(format!(
+            "'{}' is not an interface identifier: its first 48 bits must be zero and it must not \
+             be :: (e.g. ::1:2:3:4)",
+            printable(s)
+        )));
+    }
+    Ok(a)
+}
+
+/// A delegated or LAN prefix pushed with `ipv6prefix` (dynv6's parameter): /48 to /64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Prefix {
+    /// The prefix with its host bits cleared.
+    pub net: Ipv6Addr,
+    pub len: u8,
+}
+
+impl Ipv6Prefix {
+    /// `2001:db8:1:2::/64`, or `auto`: the /64 of `peer` (the caller's own address).
+    pub fn parse(s: &str, peer: IpAddr) -> Result<Ipv6Prefix, Invalid> {
+        let s = s.trim();
+        let (addr, len) = if s.eq_ignore_ascii_case("auto") {
+            match peer {
+                IpAddr::V6(a) if a.to_ipv4_mapped().is_none() => (a, 64),
+                _ => {
+                    return Err(Invalid::new(
+                        "ipv6prefix=auto needs a request that came over IPv6",
+                    ))
+                }
+            }
+        } else {
+            let bad = || {
+                Invalid(format!(
+                    "'{}' is not an IPv6 prefix such as 2001:db8:1:2::/64",
+                    printable(s)
+                ))
+            };
+            let (a, l) = s.split_once('/').ok_or_else(bad)?;
+            let a = parse_ipv6(a.trim_start_matches('[').trim_end_matches(']')).ok_or_else(bad)?;
+            let l: u8 = l.parse().map_err(|_| bad())?;
+            (a, l)
+        };
+        if !(48..=64).contains(&len) {
+            return Err(Invalid(format!(
+                "an ipv6prefix must be /48 to /64 (got /{len})"
+            )));
+        }
+        let first = addr.segments()[0];
+        // Global unicast only (2000::/3 in practice, RFC 4291 §2.4): not link-local,
+        // multicast, loopback, IPv4-mapped or unique-local space that DNS on the internet
+        // cannot reach.
+        if first >> 13 != 0b001 {
+            return Err(Invalid(format!(
+                "'{}' is not a global unicast prefix (2000::/3)",
+                printable(s)
+            )));
+        }
+        let mask = u128::MAX << (128 - u32::from(len));
+        Ok(Ipv6Prefix {
+            net: Ipv6Addr::from(u128::from(addr) & mask),
+            len,
+        })
+    }
+
+    /// The address of a device with interface identifier `suffix` under this prefix; an error
+    /// when the suffix has bits inside the prefix (it does not fit a prefix this long).
+    pub fn address_for(&self, suffix: Ipv6Addr) -> Result<Ipv6Addr, Invalid> {
+        let mask = u128::MAX << (128 - u32::from(self.len));
+        if u128::from(suffix) & mask != 0 {
+            return Err(Invalid(format!(
+                "the suffix {suffix} does not fit a /{} prefix: its bits reach into the prefix",
+                self.len
+            )));
+        }
+        Ok(Ipv6Addr::from(u128::from(self.net) | u128::from(suffix)))
+    }
+}
+
+impl std::fmt::Display for Ipv6Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.net, self.len)
+    }
+}
+
 /// The TTL bounds of this server (`[limits] min_ttl`, `max_ttl`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TtlRange {
@@ -178,6 +273,47 @@ mod tests {
         assert!(txt(&"x".repeat(255)).is_ok());
         assert!(txt(&"x".repeat(256)).is_err());
         assert!(txt("a\nb").is_err());
+    }
+
+    #[test]
+    fn prefixes_and_suffixes() {
+        let peer: IpAddr = "2001:db8:5:6::99".parse().unwrap();
+        let p = Ipv6Prefix::parse("2001:db8:1:2::/64", peer).unwrap();
+        assert_eq!(p.to_string(), "2001:db8:1:2::/64");
+        let s = ipv6_suffix("::1:2:3:4").unwrap();
+        assert_eq!(
+            p.address_for(s).unwrap().to_string(),
+            "2001:db8:1:2:1:2:3:4"
+        );
+        assert_eq!(
+            Ipv6Prefix::parse("auto", peer).unwrap().to_string(),
+            "2001:db8:5:6::/64"
+        );
+        // Host bits of the prefix are cleared; a /56 leaves the subnet to the suffix.
+        let p56 = Ipv6Prefix::parse("2001:db8:1:2ff::/56", peer).unwrap();
+        assert_eq!(p56.to_string(), "2001:db8:1:200::/56");
+        let sub = ipv6_suffix("::5:0:0:0:7").unwrap();
+        assert_eq!(
+            p56.address_for(sub).unwrap().to_string(),
+            "2001:db8:1:205::7"
+        );
+        assert!(p.address_for(sub).is_err(), "subnet bits inside a /64");
+        for bad in [
+            "2001:db8::/40",
+            "2001:db8::/65",
+            "2001:db8::",
+            "fe80::/64",
+            "fd00:1::/64",
+            "ff02::/64",
+            "192.0.2.0/24",
+            "x/64",
+        ] {
+            assert!(Ipv6Prefix::parse(bad, peer).is_err(), "{bad}");
+        }
+        assert!(Ipv6Prefix::parse("auto", "192.0.2.1".parse().unwrap()).is_err());
+        for bad in ["::", "2001:db8::1", "1:2:3::", "x"] {
+            assert!(ipv6_suffix(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -137,6 +137,13 @@ const MIGRATIONS: &[Step] = &[
     END;
     "#,
     ),
+    // 6: IPv6 prefix updates: a hostname's interface identifier (`ipv6Suffix`), so one push of
+    // a router's delegated prefix re-addresses every device behind it.
+    Step::Sql(
+        r#"
+    ALTER TABLE hostnames ADD COLUMN ipv6_suffix TEXT;
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

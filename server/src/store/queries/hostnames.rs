@@ -9,7 +9,7 @@ use crate::model::Hostname;
 macro_rules! host_cols {
     () => {
         "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
-     h.ttl, h.note, h.created_at, h.updated_at"
+     h.ttl, h.note, h.created_at, h.updated_at, h.ipv6_suffix"
     };
 }
 
@@ -27,6 +27,7 @@ fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
         note: r.get(9)?,
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
+        ipv6_suffix: parsed_opt(r, 12)?,
     })
 }
 
@@ -34,7 +35,8 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
     exec(
         c,
         "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         created_at, updated_at, ipv6_suffix) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             h.id,
             h.zone_id,
@@ -46,7 +48,8 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
             h.ttl,
             h.note,
             h.created_at,
-            h.updated_at
+            h.updated_at,
+            h.ipv6_suffix.map(|a| a.to_string())
         ],
     )?;
     Ok(())
@@ -57,7 +60,7 @@ pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
     exec(
         c,
         "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
-         updated_at = ?7 WHERE id = ?1",
+         updated_at = ?7, ipv6_suffix = ?8 WHERE id = ?1",
         params![
             h.id,
             h.ipv4.map(|a| a.to_string()),
@@ -65,7 +68,8 @@ pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
             h.txt,
             h.ttl,
             h.note,
-            h.updated_at
+            h.updated_at,
+            h.ipv6_suffix.map(|a| a.to_string())
         ],
     )?;
     Ok(())
@@ -241,6 +245,7 @@ mod tests {
             note: None,
             created_at: "2026-01-01T00:00:00.000000Z".into(),
             updated_at: "2026-01-01T00:00:00.000000Z".into(),
+            ipv6_suffix: Some("::1:2:3:4".parse().unwrap()),
         };
         insert_hostname(&c, &h).unwrap();
         let mut h2 = h.clone();
