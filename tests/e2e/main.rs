@@ -8,6 +8,7 @@ mod harness;
 mod agent;
 mod dns;
 mod dyndns2;
+mod hardening;
 mod hostnames;
 mod luadns;
 mod reliability;
