@@ -161,8 +161,9 @@ fn raise_nofile() -> Option<u64> {
 fn fit_to_descriptors(config: &mut Config, nofile: u64) {
     let budget = usize::try_from(nofile.saturating_sub(RESERVED_FDS).max(2)).unwrap_or(usize::MAX);
     let http = config.http.max_connections;
+    // No DNS TCP cap: it may use the whole budget, so it gets the larger share.
     let dns = match config.dns_tcp.max_connections {
-        0 => usize::MAX / 4,
+        0 => budget,
         n => n,
     };
     let total = http.saturating_add(dns);
@@ -314,4 +315,38 @@ fn print_demo(
     }
     println!("demo token:");
     println!("{t}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+
+    fn config(toml: &str) -> Config {
+        RawConfig::from_toml(toml).unwrap().validate(None).unwrap()
+    }
+
+    /// Issue #14 item 3: the caps together stay below the open-files limit, in proportion.
+    #[test]
+    fn connection_caps_fit_the_descriptor_limit() {
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 65536);
+        assert_eq!(
+            (c.http.max_connections, c.dns_tcp.max_connections),
+            (1024, 512),
+            "room enough: unchanged"
+        );
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 256);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 256 - 64, "{h} + {d}");
+        assert_eq!((h, d), (128, 64));
+        let mut c = config("[dns]\ntcp_max_connections = 0");
+        fit_to_descriptors(&mut c, 1024);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 1024 - 64 && h >= 400 && d >= 400, "{h} + {d}");
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 10);
+        assert!(c.http.max_connections >= 1 && c.dns_tcp.max_connections >= 1);
+    }
 }
