@@ -164,8 +164,8 @@ fn http_idle_flood_from_one_address_leaves_room_for_others_issue_14() {
 }
 
 /// Issue #14 item 1: a client that pipelines requests and never reads its answers loses the
-/// connection within the write timeout (2 s here) once its buffers are full (before: kept for
-/// minutes).
+/// connection within the write timeout (2 s here) once its buffers are full (before: still
+/// open after 30 s).
 #[test]
 fn http_pipelining_client_that_never_reads_is_cut_issue_14() {
     let (_dir, _token, srv) = zone_server(
@@ -180,7 +180,7 @@ fn http_pipelining_client_that_never_reads_is_cut_issue_14() {
         .recv_timeout(Duration::from_secs(25))
         .expect("the server never cut the connection of a client that does not read");
     assert!(
-        took < Duration::from_secs(12),
+        took < Duration::from_secs(7),
         "cut only after {took:?} (write timeout 2 s)"
     );
     // Others are served meanwhile and after.
@@ -425,7 +425,8 @@ fn dns_tcp_flood_under_a_small_descriptor_limit_issue_14() {
 }
 
 /// Issue #14 item 3: a DNS TCP client that pipelines queries and stops reading is dropped
-/// within the write timeout (2 s here) once its buffers are full (before: 40 s and more).
+/// within the write timeout (2 s here) once its buffers are full (before, on hickory's TCP
+/// server: about 11 s in this pattern, its 10 s idle timeout; 40 s and more in the issue's).
 #[test]
 fn dns_tcp_client_that_stops_reading_is_dropped_issue_14() {
     let (_dir, token, srv) = zone_server(
@@ -444,7 +445,7 @@ fn dns_tcp_client_that_stops_reading_is_dropped_issue_14() {
         .recv_timeout(Duration::from_secs(25))
         .expect("the server kept a DNS TCP client that does not read");
     assert!(
-        took < Duration::from_secs(12),
+        took < Duration::from_secs(7),
         "dropped only after {took:?} (timeout 2 s)"
     );
     wait_until("the write timeout in the log", || {
