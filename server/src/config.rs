@@ -68,6 +68,17 @@ pub struct RawHttp {
     /// Or a bearer token, from anywhere.
     #[serde(default)]
     pub metrics_token_file: Option<PathBuf>,
+    /// A response must be written out within this many seconds once the client stops taking
+    /// bytes (a client that never reads).
+    #[serde(default = "d_write_timeout")]
+    pub write_timeout_secs: u64,
+    /// Open connections per client address (IPv6: per /64); 0 = no cap. Trusted proxies are
+    /// exempt.
+    #[serde(default = "d_max_conns_per_address")]
+    pub max_connections_per_address: usize,
+    /// Requests served on one keep-alive connection before it is closed; 0 = no limit.
+    #[serde(default = "d_keepalive_requests")]
+    pub keepalive_requests: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,12 +104,29 @@ pub struct RawDns {
     pub ns_ttl: u32,
     /// UDP response rate limiting: answers per second per client network, kind and name;
     /// 0 = off.
-    #[serde(default)]
+    #[serde(default = "d_rrl_rate")]
     pub rrl_responses_per_second: u32,
     /// Every n-th answer held back by rate limiting goes out truncated (TC) instead of
     /// dropped; 0 = drop them all.
     #[serde(default = "d_rrl_slip")]
     pub rrl_slip: u32,
+    /// Open DNS TCP connections in all; 0 = no cap.
+    #[serde(default = "d_tcp_max_connections")]
+    pub tcp_max_connections: usize,
+    /// Open DNS TCP connections per client address (IPv6: per /64); 0 = no cap.
+    #[serde(default = "d_tcp_max_per_address")]
+    pub tcp_max_connections_per_address: usize,
+    /// A DNS TCP connection with no query for this many seconds is closed.
+    #[serde(default = "d_tcp_idle_timeout")]
+    pub tcp_idle_timeout_secs: u64,
+    /// Reading one query (once its first byte arrived) and writing one answer must each take
+    /// at most this many seconds.
+    #[serde(default = "d_tcp_timeout")]
+    pub tcp_timeout_secs: u64,
+    /// This server's name for NSID (RFC 5001) and CH TXT `id.server` / `hostname.bind`;
+    /// unset = neither is answered.
+    #[serde(default)]
+    pub server_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +201,30 @@ fn d_header_timeout() -> u64 {
 }
 fn d_workers() -> usize {
     4
+}
+fn d_write_timeout() -> u64 {
+    10
+}
+fn d_max_conns_per_address() -> usize {
+    64
+}
+fn d_keepalive_requests() -> u32 {
+    1000
+}
+fn d_tcp_max_connections() -> usize {
+    512
+}
+fn d_tcp_max_per_address() -> usize {
+    16
+}
+fn d_tcp_idle_timeout() -> u64 {
+    10
+}
+fn d_tcp_timeout() -> u64 {
+    5
+}
+fn d_rrl_rate() -> u32 {
+    1000
 }
 fn d_dns_listen() -> Vec<String> {
     vec!["127.0.0.1:5300".into()]
@@ -273,6 +325,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub dns_listen: Vec<SocketAddr>,
     pub dns_rrl: crate::dns::RrlConfig,
+    pub dns_tcp: crate::dns::TcpConfig,
+    /// NSID and CH TXT `id.server` / `hostname.bind` value; `None` = not answered.
+    pub dns_server_id: Option<String>,
     pub apex: ApexConfig,
     pub limits: Limits,
 }
@@ -286,6 +341,11 @@ pub struct HttpConfig {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub workers: usize,
+    pub write_timeout: Duration,
+    /// 0 = no cap.
+    pub max_connections_per_address: u32,
+    /// 0 = no limit.
+    pub keepalive_requests: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -457,6 +517,25 @@ impl RawConfig {
         if dns.rrl_slip > 10 {
             return err("dns.rrl_slip must be between 0 and 10");
         }
+        for (k, v) in [
+            ("http.write_timeout_secs", http.write_timeout_secs),
+            ("dns.tcp_idle_timeout_secs", dns.tcp_idle_timeout_secs),
+            ("dns.tcp_timeout_secs", dns.tcp_timeout_secs),
+        ] {
+            if v == 0 || v > 3600 {
+                return err(format!("{k} must be between 1 and 3600 seconds"));
+            }
+        }
+        let server_id = match dns.server_id {
+            Some(id) if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_control()) => {
+                // One TXT character-string (RFC 1035 §3.3.14).
+                return err("dns.server_id must be 1 to 255 bytes without control characters");
+            }
+            other => other,
+        };
+        let cap = |k: &str, v: usize| {
+            u32::try_from(v).map_err(|_| ConfigError(format!("{k} is too large")))
+        };
 
         if limits.min_ttl > limits.max_ttl {
             return err("limits.min_ttl is above limits.max_ttl");
@@ -489,12 +568,28 @@ impl RawConfig {
                 max_connections: http.max_connections,
                 header_timeout: Duration::from_secs(http.header_timeout_secs.max(1)),
                 workers: http.workers,
+                write_timeout: Duration::from_secs(http.write_timeout_secs),
+                max_connections_per_address: cap(
+                    "http.max_connections_per_address",
+                    http.max_connections_per_address,
+                )?,
+                keepalive_requests: http.keepalive_requests,
             },
             dns_listen,
             dns_rrl: crate::dns::RrlConfig {
                 responses_per_second: dns.rrl_responses_per_second,
                 slip: dns.rrl_slip,
             },
+            dns_tcp: crate::dns::TcpConfig {
+                max_connections: dns.tcp_max_connections,
+                max_connections_per_address: cap(
+                    "dns.tcp_max_connections_per_address",
+                    dns.tcp_max_connections_per_address,
+                )?,
+                idle_timeout: Duration::from_secs(dns.tcp_idle_timeout_secs),
+                timeout: Duration::from_secs(dns.tcp_timeout_secs),
+            },
+            dns_server_id: server_id,
             apex: ApexConfig {
                 nameservers,
                 rname,
@@ -583,10 +678,16 @@ mod tests {
         }
     }
 
+    /// Issue #14 item 13: on by default, at a rate no caching resolver reaches for one name.
     #[test]
-    fn rrl_is_off_by_default_and_checked() {
+    fn rrl_is_on_by_default_and_checked() {
         let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
-        assert_eq!(c.dns_rrl.responses_per_second, 0);
+        assert_eq!(c.dns_rrl.responses_per_second, 1000);
+        let c = RawConfig::from_toml("[dns]\nrrl_responses_per_second = 0")
+            .unwrap()
+            .validate(None)
+            .unwrap();
+        assert_eq!(c.dns_rrl.responses_per_second, 0, "0 switches it off");
         assert_eq!(c.dns_rrl.slip, 2);
         let c = RawConfig::from_toml("[dns]\nrrl_responses_per_second = 20\nrrl_slip = 0")
             .unwrap()
@@ -601,6 +702,52 @@ mod tests {
         );
         let e = invalid("[dns]\nrrl_slip = 11");
         assert!(e.contains("dns.rrl_slip"), "{e}");
+    }
+
+    /// Issue #14 items 1, 3 and 22: the connection limits, timeouts and server id.
+    #[test]
+    fn connection_limits_have_defaults_and_are_checked() {
+        let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert_eq!(c.http.write_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.max_connections_per_address, 64);
+        assert_eq!(c.http.keepalive_requests, 1000);
+        assert_eq!(c.dns_tcp.max_connections, 512);
+        assert_eq!(c.dns_tcp.max_connections_per_address, 16);
+        assert_eq!(c.dns_tcp.idle_timeout, Duration::from_secs(10));
+        assert_eq!(c.dns_tcp.timeout, Duration::from_secs(5));
+        assert_eq!(c.dns_server_id, None);
+        let c = RawConfig::from_toml(
+            "[http]\nwrite_timeout_secs = 2\nmax_connections_per_address = 0\n\
+             keepalive_requests = 5\n[dns]\ntcp_max_connections = 7\n\
+             tcp_max_connections_per_address = 3\ntcp_idle_timeout_secs = 4\n\
+             tcp_timeout_secs = 1\nserver_id = \"ns-a.example\"",
+        )
+        .unwrap()
+        .validate(None)
+        .unwrap();
+        assert_eq!(c.http.write_timeout, Duration::from_secs(2));
+        assert_eq!(c.http.max_connections_per_address, 0);
+        assert_eq!(c.http.keepalive_requests, 5);
+        assert_eq!(c.dns_tcp.max_connections, 7);
+        assert_eq!(c.dns_tcp.max_connections_per_address, 3);
+        assert_eq!(c.dns_tcp.idle_timeout, Duration::from_secs(4));
+        assert_eq!(c.dns_tcp.timeout, Duration::from_secs(1));
+        assert_eq!(c.dns_server_id.as_deref(), Some("ns-a.example"));
+        for (text, key) in [
+            ("[http]\nwrite_timeout_secs = 0", "http.write_timeout_secs"),
+            ("[dns]\ntcp_timeout_secs = 0", "dns.tcp_timeout_secs"),
+            (
+                "[dns]\ntcp_idle_timeout_secs = 99999",
+                "dns.tcp_idle_timeout_secs",
+            ),
+            ("[dns]\nserver_id = \"\"", "dns.server_id"),
+            ("[dns]\nserver_id = \"a\\nb\"", "dns.server_id"),
+        ] {
+            let e = invalid(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let long = format!("[dns]\nserver_id = \"{}\"", "x".repeat(256));
+        assert!(invalid(&long).contains("dns.server_id"));
     }
 
     /// The validation error of a config that parses but must be refused.

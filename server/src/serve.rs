@@ -35,14 +35,21 @@ pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
     rt.block_on(serve(config, demo))
 }
 
-async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
+async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     // Handlers first: a SIGTERM arriving right after READY must still shut down cleanly.
     let signals = Signals::new();
+    if let Some(nofile) = raise_nofile() {
+        fit_to_descriptors(&mut config, nofile);
+    }
     let tls = match &config.tls {
         Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
         None => None,
     };
-    let view = Arc::new(DnsView::new(config.apex.clone()).with_rrl(config.dns_rrl));
+    let view = Arc::new(
+        DnsView::new(config.apex.clone())
+            .with_rrl(config.dns_rrl)
+            .with_server_id(config.dns_server_id.clone()),
+    );
     let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(|e| {
         ServeError::Runtime(format!("cannot open database {}: {e}", config.db.display()))
     })?;
@@ -57,7 +64,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     };
     let dns_server = match probe_dns(&config.dns_listen) {
         Err(e) => Err(e),
-        Ok(()) => dns::start(&config.dns_listen, view.clone())
+        Ok(()) => dns::start(&config.dns_listen, view.clone(), config.dns_tcp)
             .await
             .map_err(|e| (config.dns_listen.clone(), e)),
     }
@@ -148,6 +155,72 @@ fn probe_dns(
             .map_err(|e| (vec![a], e))?;
     }
     Ok(())
+}
+
+/// Descriptors kept back from the connection caps: the database and its WAL, the listeners,
+/// UDP sockets, the log, the runtime's own, and a margin for admin work and accept bursts.
+const RESERVED_FDS: u64 = 64;
+
+/// Raise the soft RLIMIT_NOFILE to the hard limit (every connection costs a descriptor, and
+/// the usual soft default of 1024 is below our caps added up); returns the soft limit in
+/// force afterwards, `None` when unlimited or unknown. Logs what it did.
+fn raise_nofile() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let (Some(soft), hard) = (lim.current, lim.maximum) else {
+        return None; // unlimited
+    };
+    let want = hard.unwrap_or(u64::MAX);
+    if want <= soft {
+        log::info!("open files: soft limit {soft} is already the hard limit");
+        return Some(soft);
+    }
+    let new = Rlimit {
+        current: hard,
+        maximum: hard,
+    };
+    match setrlimit(Resource::Nofile, new) {
+        Ok(()) => {
+            let now = getrlimit(Resource::Nofile).current;
+            log::info!(
+                "open files: soft limit raised from {soft} to {}",
+                now.map_or("unlimited".into(), |n| n.to_string())
+            );
+            now
+        }
+        Err(e) => {
+            log::warn!("open files: cannot raise the soft limit {soft} to {want}: {e}");
+            Some(soft)
+        }
+    }
+}
+
+/// Lower the HTTP and DNS TCP connection caps, in proportion, when together they would use
+/// more descriptors than the process may open: one listener must never starve the other by
+/// taking the last descriptor (EMFILE refuses every accept, on both).
+fn fit_to_descriptors(config: &mut Config, nofile: u64) {
+    let budget = usize::try_from(nofile.saturating_sub(RESERVED_FDS).max(2)).unwrap_or(usize::MAX);
+    let http = config.http.max_connections;
+    // No DNS TCP cap: it may use the whole budget, so it gets the larger share.
+    let dns = match config.dns_tcp.max_connections {
+        0 => budget,
+        n => n,
+    };
+    let total = http.saturating_add(dns);
+    if total <= budget {
+        return;
+    }
+    // Shares in u128: no overflow whatever the configured caps.
+    let share = |n: usize| ((n as u128 * budget as u128) / total as u128).max(1) as usize;
+    let (new_http, new_dns) = (share(http), share(dns));
+    log::warn!(
+        "open files: limit {nofile} is below the connection caps (http.max_connections {http} + \
+         dns.tcp_max_connections {}); using {new_http} and {new_dns}. Raise LimitNOFILE to \
+         keep the configured caps",
+        config.dns_tcp.max_connections
+    );
+    config.http.max_connections = new_http;
+    config.dns_tcp.max_connections = new_dns;
 }
 
 /// systemd readiness (sd_notify(3)) without libsystemd: one datagram to `$NOTIFY_SOCKET`
@@ -286,4 +359,38 @@ fn print_demo(
     }
     say("demo token:");
     say(t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+
+    fn config(toml: &str) -> Config {
+        RawConfig::from_toml(toml).unwrap().validate(None).unwrap()
+    }
+
+    /// Issue #14 item 3: the caps together stay below the open-files limit, in proportion.
+    #[test]
+    fn connection_caps_fit_the_descriptor_limit() {
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 65536);
+        assert_eq!(
+            (c.http.max_connections, c.dns_tcp.max_connections),
+            (1024, 512),
+            "room enough: unchanged"
+        );
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 256);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 256 - 64, "{h} + {d}");
+        assert_eq!((h, d), (128, 64));
+        let mut c = config("[dns]\ntcp_max_connections = 0");
+        fit_to_descriptors(&mut c, 1024);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 1024 - 64 && h >= 400 && d >= 400, "{h} + {d}");
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 10);
+        assert!(c.http.max_connections >= 1 && c.dns_tcp.max_connections >= 1);
+    }
 }

@@ -9,6 +9,7 @@ mod admin_cli;
 mod agent;
 mod dns;
 mod dyndns2;
+mod hardening;
 mod hardening_api;
 mod hostnames;
 mod luadns;
