@@ -5,10 +5,9 @@ use crate::harness::*;
 
 #[test]
 fn dyndns2_codes() {
-    let f = Fixture::shared("dyndns2", SHARED, "d@example.org")
+    let Fixture { srv, token: t, .. } = Fixture::shared("dyndns2", SHARED, "d@example.org")
         .hostnames(&["home", "nas"])
         .start();
-    let (srv, t) = (&f.srv, &f.token);
     let auth = basic("anything", &t);
     let a = [
         ("Authorization", auth.as_str()),

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -73,6 +73,30 @@ pub fn dns_udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
         udp_try(addr, &q).unwrap_or_else(|| panic!("no DNS answer from {addr} for {name} {rtype}"));
     assert_eq!(m.metadata.id, id);
     m
+}
+
+/// Send every query in `queries` at once from one socket, then collect the answers that arrive
+/// within `window`: each decoded, with its size.
+pub fn udp_burst(addr: SocketAddr, queries: &[Vec<u8>], window: Duration) -> Vec<(Message, usize)> {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for q in queries {
+        sock.send_to(q, addr).expect("send");
+    }
+    let deadline = Instant::now() + window;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        sock.set_read_timeout(Some(left)).expect("timeout");
+        let Ok((len, _)) = sock.recv_from(&mut buf) else {
+            break;
+        };
+        out.push((Message::from_bytes(&buf[..len]).expect("decode"), len));
+    }
+    out
 }
 
 /// One TCP exchange of `m` (2-byte length prefix each way).

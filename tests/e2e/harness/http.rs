@@ -94,9 +94,12 @@ pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     raw
 }
 
-/// The first final (non-1xx) reply head in `buf`: status, headers (names in lower case) and
-/// where its body starts. None while the head is incomplete or unreadable.
-fn reply_head(buf: &[u8]) -> Option<(u16, Vec<(String, String)>, usize)> {
+/// Status, headers (names in lower case) and where the body starts.
+type Head = (u16, Vec<(String, String)>, usize);
+
+/// The first final (non-1xx) reply head in `buf`. None while the head is incomplete or
+/// unreadable.
+fn reply_head(buf: &[u8]) -> Option<Head> {
     let mut start = 0;
     loop {
         let pos = start + buf[start..].windows(4).position(|w| w == b"\r\n\r\n")?;

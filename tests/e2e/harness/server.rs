@@ -195,10 +195,6 @@ impl Server {
         self.bearer("GET", &format!("/v1/hostnames/{name}"), token)
             .json()
     }
-    /// `GET /metrics`: the text.
-    pub fn metrics(&self) -> String {
-        self.get("/metrics", &[]).body
-    }
 
     // ---- DNS shortcuts ----
 

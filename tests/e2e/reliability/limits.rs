@@ -2,13 +2,11 @@
 //! threads (exact counts, Retry-After, metrics), and DNS response rate limiting of UDP bursts
 //! with TCP unaffected.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
-use hickory_proto::serialize::binary::BinDecodable;
 
 use crate::harness::*;
 
@@ -176,25 +174,12 @@ fn rate_limits_hold_under_concurrent_load() {
 
 /// Send `n` queries for `name` at once on one socket; the replies that come back within a
 /// second: (full answers, truncated answers).
-fn udp_burst(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    for id in 0..n {
-        sock.send_to(&query_bytes(name, RecordType::A, id), dns)
-            .expect("send");
-    }
-    let deadline = Instant::now() + Duration::from_secs(1);
+fn udp_burst_answers(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
+    let queries: Vec<Vec<u8>> = (0..n)
+        .map(|id| query_bytes(name, RecordType::A, id))
+        .collect();
     let (mut full, mut truncated) = (0, 0);
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        sock.set_read_timeout(Some(left)).expect("timeout");
-        let Ok((len, _)) = sock.recv_from(&mut buf) else {
-            break;
-        };
-        let m = Message::from_bytes(&buf[..len]).expect("decode");
+    for (m, len) in udp_burst(dns, &queries, Duration::from_secs(1)) {
         assert!(m.metadata.id < n, "reply to a query never sent");
         if m.metadata.truncation {
             assert!(m.answers.is_empty(), "a slipped answer carries no records");
@@ -223,7 +208,7 @@ fn dns_response_rate_limiting_holds_udp_bursts_and_spares_tcp() {
     // Forty queries at once for one name from one network: one second's worth (5) answered,
     // every second one of the rest truncated, the others dropped.
     const N: u16 = 40;
-    let (full, truncated) = udp_burst(srv.dns, "one.dyn.example.net.", N);
+    let (full, truncated) = udp_burst_answers(srv.dns, "one.dyn.example.net.", N);
     assert!(
         (5..=7).contains(&full),
         "{full} full answers at 5/s (a burst of 5, plus what refills meanwhile)"
@@ -234,7 +219,7 @@ fn dns_response_rate_limiting_holds_udp_bursts_and_spares_tcp() {
         "{truncated} truncated of {limited} limited, slip 2"
     );
     // Another name has a bucket of its own; TCP is never limited.
-    let (other, _) = udp_burst(srv.dns, "two.dyn.example.net.", 3);
+    let (other, _) = udp_burst_answers(srv.dns, "two.dyn.example.net.", 3);
     assert_eq!(other, 3, "another name is not held back");
     for _ in 0..10 {
         let m = dns_tcp(srv.dns, "one.dyn.example.net.", RecordType::A);
@@ -252,7 +237,7 @@ fn dns_response_rate_limiting_holds_udp_bursts_and_spares_tcp() {
     );
     // A second later the budget is back.
     std::thread::sleep(Duration::from_millis(1100));
-    let (again, _) = udp_burst(srv.dns, "one.dyn.example.net.", 3);
+    let (again, _) = udp_burst_answers(srv.dns, "one.dyn.example.net.", 3);
     assert_eq!(again, 3, "refilled after a second");
     report!(
         "reliability/rrl: {N} UDP queries at 5/s: {full} answered, {truncated} truncated (TC), \
