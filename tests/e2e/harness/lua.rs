@@ -31,6 +31,10 @@ impl<'a> Lua<'a> {
             None => http(self.srv.http, method, path, &h, None),
         }
     }
+    /// A request with an optional JSON value as its body.
+    pub fn json(&self, method: &str, path: &str, body: Option<Value>) -> HttpReply {
+        self.req(method, path, body.map(|b| b.to_string()).as_deref())
+    }
     pub fn get(&self, path: &str) -> HttpReply {
         self.req("GET", path, None)
     }

@@ -223,15 +223,13 @@ fn cross_user_isolation() {
 
 #[test]
 fn rate_limit_headers_and_429() {
-    // Not the hosted fixture: its zone lookup would spend one of the key's five requests.
-    let dir = TestDir::new("lua-ratelimit");
-    let cfg = write_config(&dir, "[limits]\nrequests_per_5min = 5\n");
-    admin(&dir, &["user", "add", EMAIL]);
-    admin(&dir, &["zone", "add", HOSTED, "--owner", EMAIL]);
-    let key = add_apikey(&dir, EMAIL, None);
-    let key2 = add_apikey(&dir, EMAIL, None);
-    let srv = Server::start_cfg(&dir, &cfg);
-    let c = Lua::new(&srv, EMAIL, &key);
+    let f = Fixture::hosted("lua-ratelimit")
+        .config("[limits]\nrequests_per_5min = 5\n")
+        .without_zone_lookup()
+        .start();
+    let (srv, key) = (&f.srv, &f.key);
+    let key2 = add_apikey(&f.dir, EMAIL, None);
+    let c = Lua::new(srv, EMAIL, key);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -284,7 +282,7 @@ fn rate_limit_headers_and_429() {
         ResponseCode::NXDomain
     );
     // The limit is per key: another key of the same user still works.
-    let c2 = Lua::new(&srv, EMAIL, &key2);
+    let c2 = Lua::new(srv, EMAIL, &key2);
     let r = c2.get("/v1/users/me");
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("x-ratelimit-remaining"), Some("4"));
