@@ -21,8 +21,9 @@ pub use http::*;
 pub use lua::*;
 pub use server::*;
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -106,6 +107,35 @@ pub fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or("").trim().to_string()
 }
 
+/// Run `lucentd ARGS` as given (no `--db` added): (exit code, stdout, stderr); killed after
+/// 20 s.
+pub fn lucentd(args: &[&str]) -> (i32, String, String) {
+    let mut child = Command::new(bin("lucentd"))
+        .args(args)
+        .env_remove("DDNS_API_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn lucentd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("lucentd {args:?} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    let _ = child.stdout.take().expect("out").read_to_string(&mut out);
+    let _ = child.stderr.take().expect("err").read_to_string(&mut err);
+    (status.code().unwrap_or(-1), out, err)
+}
+
 /// Create a user and return its update token.
 pub fn add_user(dir: &TestDir, email: &str, extra: &[&str]) -> String {
     let mut args = vec!["user", "add", email];
@@ -120,6 +150,10 @@ pub fn add_apikey(dir: &TestDir, email: &str, zone: Option<&str>) -> String {
         args.extend_from_slice(&["--zone", z]);
     }
     last_line(&admin(dir, &args))
+}
+
+pub fn file_exists(p: &Path) -> bool {
+    p.exists()
 }
 
 /// Poll `f` until it holds; panics after 10 s.
