@@ -11,6 +11,7 @@ mod fast;
 mod lookup;
 mod rrl;
 mod server;
+pub mod tsig;
 mod udp;
 mod zone;
 
