@@ -1239,6 +1239,106 @@ sub DS 12345 13 2 ( 3E7A6C4D2B1F )
         );
     }
 
+    #[test]
+    fn dnssec_signzone_output_parses_with_its_dnssec_records_counted() {
+        // Sign the hand-written zone with BIND's dnssec-signzone and read the result: the
+        // zone's own records come out as before, the DNSSEC ones marked, as many as BIND
+        // itself counts in its dump.
+        let dir = std::env::temp_dir().join(format!("lucent-zs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let zone: String = ZONE
+            .lines()
+            .filter(|l| !l.contains("in-addr"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.join("z"), &zone).unwrap();
+        for extra in [&[][..], &["-f", "KSK"][..]] {
+            let st = Command::new(tool("dnssec-keygen"))
+                .current_dir(&dir)
+                .args(["-q", "-a", "ECDSAP256SHA256", "-K", "."])
+                .args(extra)
+                .arg("example.org")
+                .output()
+                .unwrap();
+            assert!(
+                st.status.success(),
+                "{}",
+                String::from_utf8_lossy(&st.stderr)
+            );
+        }
+        let st = Command::new(tool("dnssec-signzone"))
+            .current_dir(&dir)
+            .args(["-S", "-K", ".", "-o", "example.org", "-f", "signed", "z"])
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let signed = std::fs::read_to_string(dir.join("signed")).unwrap();
+        let dump = Command::new(tool("named-checkzone"))
+            .args(["-D", "-o", "-", "example.org"])
+            .arg(dir.join("signed"))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let bind_dnssec = String::from_utf8_lossy(&dump.stdout)
+            .lines()
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let t = f.iter().position(|x| *x == "IN").and_then(|i| f.get(i + 1));
+                t.and_then(|t| RecordType::from_name(t))
+                    .is_some_and(RecordType::is_dnssec)
+            })
+            .count();
+        assert!(
+            bind_dnssec >= 20,
+            "a signed zone has many DNSSEC records: {bind_dnssec}"
+        );
+
+        let mut p = ZoneParser::new(std::io::BufReader::new(signed.as_bytes()), "example.org");
+        let recs: Vec<ZoneRecord> = p.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(p.dnssec_records(), bind_dnssec);
+        let mut plain = tuples(
+            &recs
+                .into_iter()
+                .filter(|r| !r.rtype.is_dnssec())
+                .collect::<Vec<_>>(),
+        );
+        let mut want = tuples(&parse(&zone).unwrap());
+        plain.sort();
+        want.sort();
+        assert_eq!(plain, want, "{signed}");
+    }
+
+    #[test]
+    fn large_input_streams_and_counts() {
+        // 100,000 records through a BufRead: the count is there for a progress line at any
+        // point, and nothing is quadratic (this runs in well under a second in release).
+        let mut text = String::from("$ORIGIN example.org.\n$TTL 300\n@ SOA ns1 hm 1 2 3 4 5\n");
+        for i in 0..100_000 {
+            text.push_str(&format!("h{i} A 192.0.2.{}\n", i % 250));
+        }
+        let mut p = ZoneParser::new(
+            std::io::BufReader::with_capacity(4096, text.as_bytes()),
+            "example.org",
+        );
+        let mut seen = 0;
+        while let Some(r) = p.next() {
+            let r = r.unwrap();
+            seen += 1;
+            assert_eq!(p.records(), seen);
+            if seen == 50_002 {
+                // The SOA is record 1 on line 3.
+                assert_eq!(r.owner, "h50000.example.org");
+                assert_eq!(r.line, 50_004);
+            }
+        }
+        assert_eq!(seen, 100_001);
+        assert_eq!(p.lines(), 100_003);
+    }
+
     // ---- writer
 
     fn tricky_txt() -> Vec<String> {
