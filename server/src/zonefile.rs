@@ -880,7 +880,9 @@ pub struct OutRecord<'a> {
 /// Write records as an RFC 1035 zone file for `origin`: a `$ORIGIN` line, the SOA first, then
 /// the records grouped by owner (apex first, then names in canonical order, RFC 4034 §6.1),
 /// owners relative to the origin and written once per group, every record with its TTL and
-/// class, TXT values as quoted strings of at most 255 octets each.
+/// class, TXT values as quoted strings of at most 255 octets each. Names in the zone are
+/// relative in contents too, so the same file under another `$ORIGIN` line is the same zone
+/// under another name (an export imported into a second zone).
 pub fn write_zone<'a, W: Write>(
     out: &mut W,
     origin: &str,
@@ -905,23 +907,47 @@ pub fn write_zone<'a, W: Write>(
         let owner = r.owner.trim_end_matches('.').to_ascii_lowercase();
         let shown = if prev.as_deref() == Some(owner.as_str()) {
             String::new()
-        } else if owner == origin {
-            "@".to_string()
-        } else if let Some(rel) = owner.strip_suffix(&format!(".{origin}")) {
-            rel.to_string()
         } else {
-            format!("{owner}.")
+            relative(&format!("{owner}."), &origin)
         };
         let rtype = r.rtype.to_ascii_uppercase();
-        let content = if rtype == "TXT" {
-            txt_strings(&txt_value(r.content))
-        } else {
-            r.content.to_string()
-        };
+        let content = relative_content(&rtype, r.content, &origin);
         writeln!(out, "{shown}\t{}\tIN\t{rtype}\t{content}", r.ttl)?;
         prev = Some(owner);
     }
     Ok(())
+}
+
+/// An absolute name (with trailing dot) relative to `origin` when it is the origin (`@`) or
+/// under it; other names stay absolute.
+fn relative(name: &str, origin: &str) -> String {
+    let bare = name.strip_suffix('.').unwrap_or(name);
+    if bare == origin {
+        "@".to_string()
+    } else if let Some(rel) = bare.strip_suffix(origin).and_then(|r| r.strip_suffix('.')) {
+        rel.to_string()
+    } else if !name.ends_with('.') {
+        // Not in content form: write it as given.
+        name.to_string()
+    } else {
+        format!("{bare}.")
+    }
+}
+
+/// Content as zone file text: TXT as quoted strings, the names of CNAME, NS, PTR, MX, SRV and
+/// SOA relative to the origin where they are in the zone (so the file's records follow its
+/// `$ORIGIN` line), everything else as stored.
+fn relative_content(rtype: &str, content: &str, origin: &str) -> String {
+    let fields: Vec<&str> = content.split_ascii_whitespace().collect();
+    let rel = |i: usize| relative(fields[i], origin);
+    match (rtype, fields.len()) {
+        ("TXT", _) => txt_strings(&txt_value(content)),
+        ("CNAME" | "NS" | "PTR", 1) => rel(0),
+        ("MX", 2) => format!("{} {}", fields[0], rel(1)),
+        ("SRV", 4) => format!("{} {} {} {}", fields[0], fields[1], fields[2], rel(3)),
+        ("SOA", 7) => format!("{} {} {}", rel(0), rel(1), fields[2..].join(" ")),
+        _ => content.to_string(),
+    }
 }
 
 /// A TXT value as quoted character-strings of at most 255 octets (RFC 1035 §3.3.14).
@@ -1505,6 +1531,35 @@ sub DS 12345 13 2 ( 3E7A6C4D2B1F )
         got.sort();
         want.sort();
         assert_eq!(got, want, "{text}");
+    }
+
+    #[test]
+    fn written_zone_moves_with_its_origin_line() {
+        let recs = sample();
+        let text = write(&recs);
+        assert!(
+            text.contains("\tCNAME\twww\n") && text.contains("\tSOA\tns1 hostmaster 7 "),
+            "{text}"
+        );
+        let moved = text.replacen("$ORIGIN example.org.", "$ORIGIN other.net.", 1);
+        let mut got: Vec<_> = ZoneParser::from_str(&moved, "other.net")
+            .map(|r| r.map(|r| (r.owner, r.ttl, r.rtype.as_str().to_string(), r.content)))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut want: Vec<_> = recs
+            .into_iter()
+            .map(|(o, ttl, t, c)| {
+                (
+                    o.replace("example.org", "other.net"),
+                    ttl,
+                    t,
+                    c.replace("example.org.", "other.net."),
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{moved}");
     }
 
     fn tool(name: &str) -> String {
