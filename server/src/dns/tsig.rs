@@ -1868,18 +1868,21 @@ mod tests {
     type NsupdateRun = (String, bool, Vec<Result<(), TsigError>>, Vec<Vec<u8>>);
 
     fn nsupdate(secret: &'static str, add: &'static str) -> NsupdateRun {
+        update_with("nsupdate", secret, add)
+    }
+
+    /// Run BIND's `nsupdate` or Knot's `knsupdate` with `-y` against our verifier.
+    fn update_with(program: &str, secret: &'static str, add: &'static str) -> NsupdateRun {
         let k = key("hmac-sha256");
         let mut seen = Vec::new();
         let mut received = Vec::new();
         let (out, ok) = udp_exchange(
             |_| {
-                let mut c = Command::new(tool("nsupdate"));
-                c.args([
-                    "-y",
-                    &format!("hmac-sha256:tsig-key.example:{secret}"),
-                    "-t",
-                    "5",
-                ]);
+                let mut c = Command::new(tool(program));
+                c.args(["-y", &format!("hmac-sha256:tsig-key.example:{secret}")]);
+                if program == "nsupdate" {
+                    c.args(["-t", "5"]);
+                }
                 c
             },
             |port| {
@@ -1954,12 +1957,28 @@ mod tests {
     /// Serve one AXFR of `messages` messages of 5 A records each over TCP, signed through a
     /// `TsigStream` signing every 3rd; `tamper` may change a message after signing.
     fn axfr_with_dig(messages: usize, tamper: impl Fn(usize, &mut Vec<u8>)) -> String {
+        axfr_with(
+            |port| {
+                let mut c = Command::new(tool("dig"));
+                c.args(["@127.0.0.1", "-p", &port.to_string()])
+                    .args(["-y", &format!("hmac-sha256:tsig-key.example:{SECRET}")])
+                    .args(["example.org", "AXFR", "+tries=1", "+time=5"]);
+                c
+            },
+            messages,
+            tamper,
+        )
+    }
+
+    /// The AXFR exchange with any client command (given the port).
+    fn axfr_with(
+        client: impl FnOnce(u16) -> Command,
+        messages: usize,
+        tamper: impl Fn(usize, &mut Vec<u8>),
+    ) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let child = Command::new(tool("dig"))
-            .args(["@127.0.0.1", "-p", &port.to_string()])
-            .args(["-y", &format!("hmac-sha256:tsig-key.example:{SECRET}")])
-            .args(["example.org", "AXFR", "+tries=1", "+time=5"])
+        let child = client(port)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -2001,8 +2020,12 @@ mod tests {
             }
             stream.next(&mut m, i + 1 == messages, clock_now()).unwrap();
             tamper(i, &mut m);
-            conn.write_all(&(m.len() as u16).to_be_bytes()).unwrap();
-            conn.write_all(&m).unwrap();
+            let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&m);
+            if conn.write_all(&framed).is_err() {
+                // The client gave up (after a MAC it rejected).
+                break;
+            }
         }
         drop(conn);
         let out = child.wait_with_output().unwrap();
@@ -2031,5 +2054,94 @@ mod tests {
             }
         });
         assert!(out.contains("failed") || out.contains("failure"), "{out}");
+    }
+
+    #[test]
+    fn knsupdate_signed_update_verifies_and_accepts_our_answer() {
+        let (out, ok, seen, received) =
+            update_with("knsupdate", SECRET, "host.example.org 60 A 192.0.2.1");
+        assert_eq!(seen, [Ok(())], "{out}");
+        assert!(ok, "knsupdate failed: {out}");
+        assert_eq!((received[0][2] >> 3) & 0x0F, 5, "opcode UPDATE");
+        let (out, _, seen, _) =
+            update_with("knsupdate", OTHER_SECRET, "host.example.org 60 A 192.0.2.1");
+        assert_eq!(seen, [Err(TsigError::BadSig)], "{out}");
+    }
+
+    // ---- against Knot's kdig (Debian knot-dnsutils): a second, independent implementation
+
+    fn kdig(alg: &str, secret: &str) -> impl FnOnce(u16) -> Command {
+        let y = format!("{alg}:tsig-key.example:{secret}");
+        move |port| {
+            let mut c = Command::new(tool("kdig"));
+            c.args(["@127.0.0.1", "-p", &port.to_string(), "-y", &y])
+                .args(["www.example.org", "A", "+retry=0", "+timeout=5"]);
+            c
+        }
+    }
+
+    #[test]
+    fn kdig_verifies_our_signed_answers_and_notices_corruption() {
+        for alg in ["hmac-sha256", "hmac-sha384", "hmac-sha512"] {
+            let k = key(alg);
+            for corrupt in [false, true] {
+                let mut seen = Vec::new();
+                let (out, _) = udp_exchange(
+                    kdig(alg, SECRET),
+                    |_| None,
+                    |q| {
+                        let mut r = serve_signed(q, &k, clock_now(), &mut seen);
+                        if corrupt {
+                            corrupt_mac(&mut r);
+                        }
+                        Some(r)
+                    },
+                );
+                assert_eq!(seen, [Ok(())], "{out}");
+                assert!(out.contains("192.0.2.7"), "{out}");
+                let warned = out.contains("WARNING") || out.contains("failed");
+                assert_eq!(warned, corrupt, "{alg}, corrupt: {corrupt}\n{out}");
+            }
+        }
+    }
+
+    #[test]
+    fn kdig_with_wrong_secret_gets_badsig() {
+        let k = key("hmac-sha256");
+        let mut seen = Vec::new();
+        let (out, _) = udp_exchange(
+            kdig("hmac-sha256", OTHER_SECRET),
+            |_| None,
+            |q| Some(serve_signed(q, &k, clock_now(), &mut seen)),
+        );
+        assert_eq!(seen, [Err(TsigError::BadSig)], "{out}");
+        // kdig shows the extended RCODE (NOTAUTH + TSIG error) as the status.
+        assert!(
+            out.contains("status: BADSIG") && out.contains("300 0 "),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn kdig_verifies_our_multi_message_axfr() {
+        let kdig_axfr = |port: u16| {
+            let mut c = Command::new(tool("kdig"));
+            c.args(["@127.0.0.1", "-p", &port.to_string()])
+                .args(["-y", &format!("hmac-sha256:tsig-key.example:{SECRET}")])
+                .args(["example.org", "AXFR", "+retry=0", "+timeout=5"]);
+            c
+        };
+        let out = axfr_with(kdig_axfr, 8, |_, _| {});
+        assert!(out.contains("h7-4.example.org."), "{out}");
+        assert!(!out.contains("WARNING") && !out.contains("failed"), "{out}");
+        // kdig 3.2 checks the TSIG of the first message of a transfer only (a later corrupted
+        // MAC passes it; dig checks them all, see dig_notices_a_changed_unsigned_axfr_message):
+        // the first one then.
+        let out = axfr_with(kdig_axfr, 8, |i, m| {
+            if i == 0 {
+                corrupt_mac(m);
+            }
+        });
+        assert!(out.contains("failed to verify TSIG"), "{out}");
     }
 }
