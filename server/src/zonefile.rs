@@ -1621,4 +1621,66 @@ sub DS 12345 13 2 ( 3E7A6C4D2B1F )
         let (named_ok, _, ldns_ok, _) = check_with_tools(&broken);
         assert!(!named_ok && !ldns_ok);
     }
+
+    #[test]
+    fn random_input_never_panics() {
+        // Pieces of zone file syntax glued at random: the parser must end with records or an
+        // error carrying a line within the input, never panic or loop.
+        const PIECES: &[&str] = &[
+            "@",
+            "www",
+            "example.org.",
+            " ",
+            "\t",
+            "\n",
+            "(",
+            ")",
+            ";",
+            "\"",
+            "\\",
+            "\\0",
+            "\\065",
+            "$TTL",
+            "$ORIGIN",
+            "$INCLUDE",
+            "IN",
+            "CH",
+            "3600",
+            "1h30m",
+            "A",
+            "AAAA",
+            "MX",
+            "10",
+            "TXT",
+            "SOA",
+            "SRV",
+            "CAA",
+            "RRSIG",
+            "192.0.2.1",
+            "é",
+            "\r",
+            ".",
+            "*",
+        ];
+        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..(next() % 40) {
+                text.push_str(PIECES[(next() as usize) % PIECES.len()]);
+            }
+            let lines = text.split('\n').count();
+            for r in ZoneParser::from_str(&text, "example.org") {
+                match r {
+                    Ok(rec) => assert!(rec.line >= 1 && rec.line <= lines),
+                    Err(e) => assert!(e.line <= lines, "{e} in {text:?}"),
+                }
+            }
+        }
+    }
 }

@@ -44,14 +44,14 @@ use ring::hmac;
 pub const TYPE_TSIG: u16 = 250;
 /// CLASS ANY, which a TSIG RR must carry (RFC 8945 §4.2).
 const CLASS_ANY: u16 = 255;
-/// Fudge we put in the TSIG records we make: 300 s, as RFC 8945 §10 recommends.
+/// Fudge we put in the TSIG records we make: 300 s, the value RFC 8945 recommends.
 pub const DEFAULT_FUDGE: u16 = 300;
 /// RCODE FORMERR (RFC 1035 §4.1.1), for a TSIG RR that cannot be interpreted (RFC 8945 §5.2).
 pub const RCODE_FORMERR: u8 = 1;
 /// RCODE NOTAUTH (RFC 8945 §5.2: every TSIG failure is answered with it).
 pub const RCODE_NOTAUTH: u8 = 9;
 /// At most this many messages of a multi-message response may go unsigned in a row
-/// (RFC 8945 §5.3.1: "at least every 100th envelope must be signed").
+/// (RFC 8945 §5.3.1: at least every 100th message is signed).
 pub const MAX_UNSIGNED_RUN: usize = 99;
 
 /// The TSIG algorithms lucentd supports (RFC 8945 §6; hmac-sha256 is the mandatory one).
@@ -606,6 +606,8 @@ fn parse_tsig_rdata(msg: &[u8], rdata: usize, start: usize, key_wire: Vec<u8>) -
 
 /// Digest `msg[..end]` as RFC 8945 §4.3.3 says: the message as it was before the TSIG RR was
 /// added, i.e. with ARCOUNT one less (when `tsig_removed`) and the Original ID as message ID.
+/// Callers have checked that `msg` holds a header (`find_tsig` or `check_header`), so the
+/// slicing cannot panic.
 fn digest_message(
     ctx: &mut hmac::Context,
     msg: &[u8],
@@ -626,7 +628,6 @@ fn digest_message(
 
 /// The TSIG variables (RFC 8945 §4.3.3): key name, class, TTL, algorithm name (both names in
 /// canonical form), Time Signed, Fudge, Error, Other Len, Other Data.
-#[allow(clippy::too_many_arguments)]
 fn digest_variables(
     ctx: &mut hmac::Context,
     key_wire: &[u8],
@@ -667,7 +668,8 @@ fn mac_matches(full: &[u8], b: &[u8]) -> bool {
     full.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Append a TSIG RR to `msg` and increment ARCOUNT (RFC 8945 §4.2).
+/// Append a TSIG RR to `msg` and increment ARCOUNT (RFC 8945 §4.2). `msg` holds a header
+/// (checked by every caller).
 #[allow(clippy::too_many_arguments)]
 fn append_tsig(
     msg: &mut Vec<u8>,
@@ -767,7 +769,9 @@ pub struct TsigReject {
 /// Checks run in the RFC's order: key (§5.2.1), MAC (§5.2.2), time (§5.2.3), truncation
 /// (§5.2.4). A MAC shorter than the larger of 10 octets and half the hash, or longer than the
 /// hash, is FORMERR (§5.2.2.1); a shorter MAC that verifies is BADTRUNC, as lucentd's local
-/// policy accepts only untruncated MACs.
+/// policy accepts only untruncated MACs. A message with additional records that does not
+/// parse as DNS at all (records running past its end, bytes after the last one) is FormErr
+/// too, whether or not it carries a TSIG.
 pub fn verify_request<F>(msg: &[u8], now: u64, lookup: F) -> Result<Option<ServerTsig>, TsigReject>
 where
     F: FnOnce(&str) -> Option<Arc<TsigKey>>,
@@ -2341,5 +2345,59 @@ mod tests {
             results.iter().any(|r| r == &Err(ResponseError::BadSig)),
             "{results:?}"
         );
+    }
+
+    /// xorshift64*: a fixed pseudo-random sequence for the mutation tests.
+    fn rng(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    #[test]
+    fn mutated_messages_never_panic_and_never_verify() {
+        let k = key("hmac-sha384");
+        let mut q = answer(&query(0x0101, 0, "www.example.org", 1), 0, true);
+        let mut client = sign_request(k.clone(), &mut q, NOW).unwrap();
+        let server = verify_request(&q, NOW, |_| Some(k.clone()))
+            .unwrap()
+            .unwrap();
+        let mut r = answer(&query(0x0101, 0, "www.example.org", 1), 0, true);
+        server.sign_response(&mut r, NOW).unwrap();
+        assert_eq!(client.verify(&r, NOW), Ok(ResponseTsig::Signed));
+
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..20_000 {
+            let mut m = if round % 2 == 0 { q.clone() } else { r.clone() };
+            for _ in 0..=(rng(&mut state) % 3) {
+                let i = (rng(&mut state) as usize) % m.len();
+                m[i] = rng(&mut state) as u8;
+            }
+            if rng(&mut state) % 8 == 0 {
+                let cut = (rng(&mut state) as usize) % m.len();
+                m.truncate(cut);
+            }
+            let original = if round % 2 == 0 { &q } else { &r };
+            // Only the ID (the Original ID is what the MAC covers) and the letter case in the
+            // TSIG RR (names digested in canonical form) may change without breaking the MAC.
+            let tsig_start = find_tsig(original).unwrap().unwrap().start;
+            let harmless = m.len() == original.len()
+                && m.iter()
+                    .zip(original.iter())
+                    .enumerate()
+                    .all(|(i, (a, b))| {
+                        a == b || i < 2 || (i >= tsig_start && a.eq_ignore_ascii_case(b))
+                    });
+            if let Ok(Some(_)) = verify_request(&m, NOW, |_| Some(k.clone())) {
+                assert!(harmless, "round {round}: a mutated request verified");
+            }
+            // A client in the state of the one that sent `q` (same request, same time).
+            let mut same = answer(&query(0x0101, 0, "www.example.org", 1), 0, true);
+            let mut c = sign_request(k.clone(), &mut same, NOW).unwrap();
+            if let Ok(ResponseTsig::Signed) = c.verify(&m, NOW) {
+                assert!(harmless, "round {round}: a mutated response verified");
+            }
+        }
     }
 }
