@@ -1770,6 +1770,28 @@ mod tests {
     }
 
     #[test]
+    fn dig_with_an_upper_case_key_name() {
+        // Key names compare case-insensitively and enter the MAC in lower case (RFC 8945
+        // §4.3.3): dig's "TSIG-Key.Example" is our "tsig-key.example".
+        let k = key("hmac-sha256");
+        let mut seen = Vec::new();
+        let y = format!("hmac-sha256:TSIG-Key.Example:{SECRET}");
+        let (out, ok) = udp_exchange(
+            |port| {
+                let mut c = Command::new(tool("dig"));
+                c.args(["@127.0.0.1", "-p", &port.to_string(), "-y", &y])
+                    .args(["www.example.org", "A", "+tries=1", "+time=5"]);
+                c
+            },
+            |_| None,
+            |q| Some(serve_signed(q, &k, clock_now(), &mut seen)),
+        );
+        assert!(ok, "{out}");
+        assert_eq!(seen, [Ok(())], "{out}");
+        assert!(!out.contains("Couldn't verify"), "{out}");
+    }
+
+    #[test]
     fn dig_notices_a_corrupted_mac() {
         let k = key("hmac-sha256");
         let mut seen = Vec::new();
