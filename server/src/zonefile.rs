@@ -11,10 +11,10 @@
 //! them over marked, so that an import of a signed zone can skip and count them.
 //!
 //! What it leaves to others: whether a record is acceptable. Contents come out in the form
-//! `records::normalize` produces where that is a matter of syntax (absolute targets with the
+//! `model::content::normalize` produces where that is a matter of syntax (absolute targets with the
 //! trailing dot, TXT unquoted, SOA timers in seconds) but nothing is validated against the
-//! API's rules here: the importer runs every record through `records::normalize` and
-//! `validate_name`, so there is one implementation of each rule. Storing, all-or-nothing and
+//! API's rules here: the importer runs every record through `model::content::normalize` and
+//! `model::name::owner_name`, so there is one implementation of each rule. Storing, all-or-nothing and
 //! the progress line are the importer's too (the parser is an iterator and counts).
 
 use std::fmt;
@@ -803,7 +803,7 @@ fn quote_bytes(b: &[u8]) -> String {
 }
 
 /// The API's stored form of a TXT value: the value itself, or quoted and escaped (only `"`
-/// and `\`) when it would read as quoted text. Same rule as `records::txt_content` (the
+/// and `\`) when it would read as quoted text. Same rule as `model::content::txt_content` (the
 /// tests hold the two together).
 fn txt_content(value: String) -> String {
     if !looks_quoted(&value) {
@@ -822,7 +822,7 @@ fn txt_content(value: String) -> String {
 }
 
 /// The TXT value of a stored TXT content (the inverse of `txt_content`; same rule as
-/// `records::txt_value`).
+/// `model::content::txt_value`).
 fn txt_value(content: &str) -> String {
     if looks_quoted(content) {
         unquote_all(content.trim()).unwrap_or_else(|| content.to_string())
@@ -962,7 +962,11 @@ fn txt_strings(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{self, RType};
+    // The API's rules, to hold the parser's output against (tests only: this module imports
+    // nothing of the crate).
+    use crate::model::content as records;
+    use crate::model::name::owner_name;
+    use crate::model::RType;
     use std::process::Command;
 
     /// A hand-written BIND-style zone: comments, parentheses, relative names, $TTL and
@@ -1086,7 +1090,7 @@ other   A 192.0.2.10
                 .unwrap_or_else(|e| panic!("line {}: {e:?}", r.line));
             assert_eq!(norm, r.content, "line {}", r.line);
             if !r.owner.ends_with("in-addr.arpa") {
-                assert_eq!(records::validate_name(&r.owner).unwrap(), r.owner);
+                assert_eq!(owner_name(&r.owner).unwrap(), r.owner);
             }
         }
     }
@@ -1487,7 +1491,7 @@ sub DS 12345 13 2 ( 3E7A6C4D2B1F )
     }
 
     #[test]
-    fn txt_rules_match_records_rs() {
+    fn txt_rules_match_model_content() {
         for v in tricky_txt() {
             assert_eq!(
                 txt_content(v.clone()),
