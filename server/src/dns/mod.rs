@@ -13,6 +13,7 @@ mod lookup;
 mod rrl;
 mod server;
 mod tcp;
+pub mod tsig;
 mod udp;
 mod zone;
 
