@@ -34,6 +34,10 @@ use crate::redact;
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 
+/// The largest request head (target and headers) we answer; above it 431 (RFC 6585 §5). The
+/// documented cap (README "Security model"): DDNS requests are a few hundred bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
 /// Load a PEM certificate chain and key into a TLS acceptor offering only HTTP/1.1 via ALPN.
 pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
     use tokio_rustls::rustls;
@@ -341,8 +345,18 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
         peer: peer_ip,
     };
 
-    // A declared oversize body is refused before reading a byte of it.
-    let body_result = if declared.is_some_and(|n| n > max as u64) {
+    // The head (request line and headers) is held to MAX_HEAD_BYTES, as documented; hyper's
+    // buffer only bounds it loosely. A declared oversize body is refused before reading a
+    // byte of it.
+    let head_len = areq.target.len()
+        + areq
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>();
+    let body_result = if head_len > MAX_HEAD_BYTES {
+        Err(431)
+    } else if declared.is_some_and(|n| n > max as u64) {
         Err(413)
     } else {
         match tokio::time::timeout(
@@ -383,12 +397,16 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
             }
         }
         Err(status) => {
-            let e = if status == 413 {
-                crate::error::ApiError::PayloadTooLarge(max)
-            } else {
-                crate::error::ApiError::BadRequest("could not read the request body".into())
+            let e = match status {
+                413 => crate::error::ApiError::PayloadTooLarge(max),
+                431 => crate::error::ApiError::BadRequest(format!(
+                    "the request head is larger than {MAX_HEAD_BYTES} bytes"
+                )),
+                _ => crate::error::ApiError::BadRequest("could not read the request body".into()),
             };
-            let r = api::render_error(api::Family::Token, &e, &areq);
+            // In the shape of the API family the request was for (LuaDNS JSON on its routes).
+            let family = api::Route::parse(&areq).family(&areq);
+            let r = api::render_error(family, &e, &areq);
             ("body", Reply { status, ..r }, true)
         }
     };

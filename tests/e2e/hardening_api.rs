@@ -569,3 +569,27 @@ fn issue14_21_zone_and_record_ids_are_never_reused() {
     );
     assert!(r.json()["id"].as_i64().unwrap() > rid);
 }
+
+#[test]
+fn issue14_11_and_18_oversize_heads_and_bodies_are_refused_in_the_routes_shape() {
+    let e = Fixture::hosted("h14-11-18").start();
+    // A head above the documented 16 KiB: 431, nothing served.
+    let big = "x".repeat(20 * 1024);
+    let r = e.srv.get("/healthz", &[("X-Padding", &big)]);
+    assert_eq!(r.status, 431, "{}", r.body);
+    let r = e.srv.get("/healthz", &[("X-Padding", "small")]);
+    assert_eq!(r.status, 200);
+    // A body above max_body_bytes on a LuaDNS route: 413 in the LuaDNS error shape.
+    let body = format!("{{\"name\":\"{}\"}}", "y".repeat(70 * 1024));
+    let r = e.lua().post("/v1/zones", &body);
+    assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
+    let j = r.json();
+    assert!(
+        j["request_id"].is_string() && j["message"].is_string(),
+        "{j}"
+    );
+    // ...and in the token API's shape on its routes.
+    let r = e.srv.json("POST", "/v1/hostnames", "t", &body);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"], "payload_too_large");
+}
