@@ -14,17 +14,44 @@ use crate::model::name;
 use crate::secret::Secret;
 
 #[derive(Debug)]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    /// A file the config names (or the config itself) could not be read.
+    Read {
+        /// `config`, `operator_token_file`, `http.metrics_token_file`.
+        what: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The TOML does not parse or names an unknown key (the message names it).
+    Syntax {
+        path: Option<PathBuf>,
+        error: Box<toml::de::Error>,
+    },
+    /// A value is out of its range or malformed; the text names the key.
+    Invalid(String),
+}
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ConfigError::Read { what, path, error } => {
+                write!(f, "cannot read {what} {}: {error}", path.display())
+            }
+            ConfigError::Syntax {
+                path: Some(p),
+                error,
+            } => {
+                write!(f, "{}: config: {error}", p.display())
+            }
+            ConfigError::Syntax { path: None, error } => write!(f, "config: {error}"),
+            ConfigError::Invalid(m) => f.write_str(m),
+        }
     }
 }
 impl std::error::Error for ConfigError {}
 
 fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(s.into()))
+    Err(ConfigError::Invalid(s.into()))
 }
 
 /// The TOML file as written. See `server/example.toml` for every key with its default.
@@ -402,13 +429,22 @@ impl Cidr {
 
 impl RawConfig {
     pub fn from_toml(text: &str) -> Result<RawConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(format!("config: {e}")))
+        toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: None,
+            error: Box::new(e),
+        })
     }
 
     pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
-        let text = fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-        Self::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+        let text = fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            what: "config",
+            path: path.to_path_buf(),
+            error,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: Some(path.to_path_buf()),
+            error: Box::new(e),
+        })
     }
 
     /// Check and type every value. `env_token` is `DDNS_API_TOKEN` from the environment.
@@ -429,11 +465,10 @@ impl RawConfig {
             (Some(t), _) => Some(t),
             (None, Some(p)) => Some(
                 fs::read_to_string(&p)
-                    .map_err(|e| {
-                        ConfigError(format!(
-                            "cannot read operator_token_file {}: {e}",
-                            p.display()
-                        ))
+                    .map_err(|error| ConfigError::Read {
+                        what: "operator_token_file",
+                        path: p.clone(),
+                        error,
                     })?
                     .trim()
                     .to_string(),
@@ -450,7 +485,7 @@ impl RawConfig {
             .iter()
             .map(|s| {
                 s.parse::<IpAddr>().map_err(|_| {
-                    ConfigError(format!("trusted_proxies: '{s}' is not an IP address"))
+                    ConfigError::Invalid(format!("trusted_proxies: '{s}' is not an IP address"))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -463,7 +498,10 @@ impl RawConfig {
 
         let reserved_labels = reserved_labels
             .iter()
-            .map(|l| name::host_label(l).map_err(|e| ConfigError(format!("reserved_labels: {e}"))))
+            .map(|l| {
+                name::host_label(l)
+                    .map_err(|e| ConfigError::Invalid(format!("reserved_labels: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
@@ -472,7 +510,7 @@ impl RawConfig {
             .iter()
             .map(|s| {
                 Cidr::parse(s).ok_or_else(|| {
-                    ConfigError(format!(
+                    ConfigError::Invalid(format!(
                         "http.metrics_allow: '{s}' is not an address or CIDR block"
                     ))
                 })
@@ -482,11 +520,10 @@ impl RawConfig {
             None => None,
             Some(p) => {
                 let t = fs::read_to_string(p)
-                    .map_err(|e| {
-                        ConfigError(format!(
-                            "cannot read http.metrics_token_file {}: {e}",
-                            p.display()
-                        ))
+                    .map_err(|error| ConfigError::Read {
+                        what: "http.metrics_token_file",
+                        path: p.clone(),
+                        error,
                     })?
                     .trim()
                     .to_string();
@@ -510,10 +547,13 @@ impl RawConfig {
         let nameservers = dns
             .nameservers
             .iter()
-            .map(|n| name::domain_name(n).map_err(|e| ConfigError(format!("dns.nameservers: {e}"))))
+            .map(|n| {
+                name::domain_name(n)
+                    .map_err(|e| ConfigError::Invalid(format!("dns.nameservers: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let rname = name::domain_name(&dns.soa_contact.replacen('@', ".", 1))
-            .map_err(|e| ConfigError(format!("dns.soa_contact: {e}")))?;
+            .map_err(|e| ConfigError::Invalid(format!("dns.soa_contact: {e}")))?;
         if dns.rrl_slip > 10 {
             return err("dns.rrl_slip must be between 0 and 10");
         }
@@ -534,7 +574,7 @@ impl RawConfig {
             other => other,
         };
         let cap = |k: &str, v: usize| {
-            u32::try_from(v).map_err(|_| ConfigError(format!("{k} is too large")))
+            u32::try_from(v).map_err(|_| ConfigError::Invalid(format!("{k} is too large")))
         };
 
         if limits.min_ttl > limits.max_ttl {
@@ -617,7 +657,7 @@ impl RawConfig {
 
 fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
     s.parse().map_err(|_| {
-        ConfigError(format!(
+        ConfigError::Invalid(format!(
             "{key}: '{s}' is not ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:53)"
         ))
     })
@@ -671,7 +711,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("\n");
             let c = RawConfig::from_toml(&enabled)
-                .unwrap_or_else(|e| panic!("{}\n{enabled}", e.0))
+                .unwrap_or_else(|e| panic!("{e}\n{enabled}"))
                 .validate(None)
                 .unwrap();
             assert!(!c.dns_listen.is_empty());
@@ -756,16 +796,16 @@ mod tests {
             .unwrap()
             .validate(None)
             .unwrap_err()
-            .0
+            .to_string()
     }
 
     #[test]
     fn errors_name_the_key() {
-        let e = RawConfig::from_toml("bogus = 1").unwrap_err().0;
+        let e = RawConfig::from_toml("bogus = 1").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
         let e = RawConfig::from_toml("[limits]\nrequests_per_5min = \"x\"")
             .unwrap_err()
-            .0;
+            .to_string();
         assert!(e.contains("requests_per_5min"), "{e}");
         let e = invalid("[http]\nlisten = \"nope\"");
         assert!(e.contains("http.listen"), "{e}");

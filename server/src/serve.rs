@@ -18,10 +18,46 @@ use crate::secret;
 use crate::store::queries::{users, zones};
 use crate::store::Store;
 
+/// Why `serve` could not start (or stopped): each variant carries what the operator needs.
+#[derive(Debug)]
 pub enum ServeError {
-    Config(String),
-    Runtime(String),
+    /// The TLS certificate or key cannot be used: a configuration error (exit code 3).
+    Tls(String),
+    /// The database could not be opened, loaded or (with --demo) set up.
+    Store {
+        path: std::path::PathBuf,
+        error: crate::store::StoreError,
+    },
+    /// A listener could not bind (`what` is "DNS" or "HTTP").
+    Listen {
+        what: &'static str,
+        addrs: Vec<std::net::SocketAddr>,
+        error: std::io::Error,
+    },
+    /// The runtime or a thread could not start.
+    Start {
+        what: &'static str,
+        error: std::io::Error,
+    },
 }
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Tls(e) => f.write_str(e),
+            ServeError::Store { path, error } => {
+                write!(f, "cannot open database {}: {error}", path.display())
+            }
+            ServeError::Listen { what, addrs, error } => {
+                let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                write!(f, "{what} listen on {}: {error}", addrs.join(", "))
+            }
+            ServeError::Start { what, error } => write!(f, "{what}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
 
 pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
     let workers = crate::usable_cpus();
@@ -31,7 +67,10 @@ pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
         .thread_name("lucentd")
         .enable_all()
         .build()
-        .map_err(|e| ServeError::Runtime(format!("tokio runtime: {e}")))?;
+        .map_err(|error| ServeError::Start {
+            what: "tokio runtime",
+            error,
+        })?;
     rt.block_on(serve(config, demo))
 }
 
@@ -42,7 +81,7 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
         fit_to_descriptors(&mut config, nofile);
     }
     let tls = match &config.tls {
-        Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
+        Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Tls)?),
         None => None,
     };
     let view = Arc::new(
@@ -50,14 +89,14 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
             .with_rrl(config.dns_rrl)
             .with_server_id(config.dns_server_id.clone()),
     );
-    let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(|e| {
-        ServeError::Runtime(format!("cannot open database {}: {e}", config.db.display()))
-    })?;
+    let store_error = |error| ServeError::Store {
+        path: config.db.clone(),
+        error,
+    };
+    let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(store_error)?;
     let demo_token = if demo {
-        let t = demo_setup(&config).map_err(ServeError::Runtime)?;
-        store
-            .sync_external()
-            .map_err(|e| ServeError::Runtime(e.to_string()))?;
+        let t = demo_setup(&config).map_err(store_error)?;
+        store.sync_external().map_err(store_error)?;
         t
     } else {
         None
@@ -68,16 +107,20 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
             .await
             .map_err(|e| (config.dns_listen.clone(), e)),
     }
-    .map_err(|(addrs, e)| {
-        let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-        ServeError::Runtime(format!("DNS listen on {}: {e}", addrs.join(", ")))
+    .map_err(|(addrs, error)| ServeError::Listen {
+        what: "DNS",
+        addrs,
+        error,
     })?;
+    let http_error = |error| ServeError::Listen {
+        what: "HTTP",
+        addrs: vec![config.http.listen],
+        error,
+    };
     let listener = TcpListener::bind(config.http.listen)
         .await
-        .map_err(|e| ServeError::Runtime(format!("HTTP listen on {}: {e}", config.http.listen)))?;
-    let http_addr = listener
-        .local_addr()
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+        .map_err(http_error)?;
+    let http_addr = listener.local_addr().map_err(http_error)?;
     let dns_addrs: Vec<String> = dns_server.bound.iter().map(|a| a.to_string()).collect();
     let line = format!(
         "lucentd listening http={http_addr} dns={} tls={}",
@@ -99,7 +142,10 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
         std::thread::Builder::new()
             .name("lucentd-writer".into())
             .spawn(move || c.store.run_writer())
-            .map_err(|e| ServeError::Runtime(format!("writer thread: {e}")))?
+            .map_err(|error| ServeError::Start {
+                what: "writer thread",
+                error,
+            })?
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let chores = tokio::spawn(chores(ctx.clone(), stop_rx.clone()));
@@ -312,26 +358,19 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 
 /// `--demo` on an empty database: a shared zone `demo.test` and a user `demo@demo.test`;
 /// returns the user's token (None when the database already holds data).
-fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
-    let mut conn = crate::store::open(&config.db).map_err(|e| e.to_string())?;
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
-    let empty = zones::list_zones(&tx)
-        .map_err(|e| e.to_string())?
-        .is_empty()
-        && users::list_users(&tx)
-            .map_err(|e| e.to_string())?
-            .is_empty();
+fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, crate::store::StoreError> {
+    let mut conn = crate::store::open(&config.db)?;
+    let tx = conn.transaction()?;
+    let empty = zones::list_zones(&tx)?.is_empty() && users::list_users(&tx)?.is_empty();
     if !empty {
         say("--demo: the database is not empty; leaving it as it is. \
              `lucentd user token demo@demo.test` prints a fresh token if the demo user exists.");
         return Ok(None);
     }
-    let zone =
-        zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None).map_err(|e| e.to_string())?;
+    let zone = zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None)?;
     let token = secret::new_token();
-    users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
-        .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
+    users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))?;
+    tx.commit()?;
     say(&format!(
         "demo: shared zone {} and user demo@demo.test created",
         zone.name
