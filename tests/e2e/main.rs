@@ -17,3 +17,4 @@ mod prefix;
 mod reliability;
 mod store;
 mod update;
+mod zonefiles;

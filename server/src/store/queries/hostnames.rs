@@ -116,6 +116,11 @@ pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<H
     )
 }
 
+/// Every hostname, by zone and label (`lucentd hostname list`).
+pub fn all_hostnames(c: &Connection) -> rusqlite::Result<Vec<Hostname>> {
+    all(c, host_select!("ORDER BY z.name, h.label"), [], host_row)
+}
+
 /// A user's hostname by id.
 pub fn user_hostname_by_id(
     c: &Connection,
