@@ -50,6 +50,9 @@ impl std::fmt::Display for ConfigError {
 }
 impl std::error::Error for ConfigError {}
 
+mod defaults;
+use defaults::*;
+
 fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError::Invalid(s.into()))
 }
@@ -177,141 +180,6 @@ pub struct RawLimits {
     pub max_zones_per_user: u32,
     #[serde(default = "d_max_records")]
     pub max_records_per_zone: u32,
-}
-
-fn d_db() -> PathBuf {
-    PathBuf::from("lucent.db")
-}
-fn d_reserved() -> Vec<String> {
-    [
-        "www",
-        "api",
-        "ns",
-        "ns1",
-        "ns2",
-        "ns3",
-        "ns4",
-        "dns",
-        "mail",
-        "smtp",
-        "imap",
-        "pop",
-        "pop3",
-        "webmail",
-        "mx",
-        "ftp",
-        "hostmaster",
-        "postmaster",
-        "webmaster",
-        "abuse",
-        "admin",
-        "root",
-        "wpad",
-        "isatap",
-        "autoconfig",
-        "autodiscover",
-        "localhost",
-        "status",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-fn d_http_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-fn d_max_connections() -> usize {
-    1024
-}
-fn d_header_timeout() -> u64 {
-    10
-}
-fn d_workers() -> usize {
-    4
-}
-fn d_write_timeout() -> u64 {
-    10
-}
-fn d_max_conns_per_address() -> usize {
-    64
-}
-fn d_keepalive_requests() -> u32 {
-    1000
-}
-fn d_tcp_max_connections() -> usize {
-    512
-}
-fn d_tcp_max_per_address() -> usize {
-    16
-}
-fn d_tcp_idle_timeout() -> u64 {
-    10
-}
-fn d_tcp_timeout() -> u64 {
-    5
-}
-fn d_rrl_rate() -> u32 {
-    1000
-}
-fn d_dns_listen() -> Vec<String> {
-    vec!["127.0.0.1:5300".into()]
-}
-fn d_nameservers() -> Vec<String> {
-    vec!["localhost".into()]
-}
-fn d_rname() -> String {
-    "hostmaster.localhost".into()
-}
-fn d_refresh() -> u32 {
-    1200
-}
-fn d_retry() -> u32 {
-    120
-}
-fn d_expire() -> u32 {
-    604800
-}
-fn d_minimum() -> u32 {
-    60
-}
-fn d_soa_ttl() -> u32 {
-    3600
-}
-fn d_ns_ttl() -> u32 {
-    86400
-}
-fn d_rrl_slip() -> u32 {
-    2
-}
-fn d_rpm() -> u32 {
-    1200
-}
-fn d_ip_rpm() -> u32 {
-    6000
-}
-fn d_min_ttl() -> u32 {
-    30
-}
-fn d_max_ttl() -> u32 {
-    86400
-}
-fn d_default_ttl() -> u32 {
-    60
-}
-fn d_record_ttl() -> u32 {
-    300
-}
-fn d_max_body() -> usize {
-    64 * 1024
-}
-fn d_metrics_allow() -> Vec<String> {
-    vec!["127.0.0.0/8".into(), "::1/128".into()]
-}
-fn d_max_zones() -> u32 {
-    50
-}
-fn d_max_records() -> u32 {
-    5000
 }
 
 impl Default for RawHttp {
