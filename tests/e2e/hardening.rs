@@ -4,86 +4,28 @@
 //! spelled (item 4), response rate limiting on by default (item 13), and the DNS header and
 //! EDNS details of item 22 (DO echo, NOTIMP flags, NSID, `id.server`). Every wait has a
 //! deadline; the timeouts under test are set short in each test's config. What the limits are
-//! for and their defaults is in docs/install.md ("Running it on the internet").
+//! for and their defaults is in docs/install.md ("Running it on the internet"). Fixtures,
+//! clients (also from other loopback addresses) and parsers are the harness's.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Edns, Message, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Edns, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption, NSIDPayload};
-use hickory_proto::rr::{DNSClass, Name, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+use hickory_proto::rr::{DNSClass, RecordType};
+
+use serde_json::json;
 
 use crate::harness::*;
 
-/// A test's summary line, on stderr directly so that passing tests show it too.
-macro_rules! report {
-    ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stderr().lock(), $($t)*);
-    }};
-}
-
-const ZONE: &str = "dyn.example.net";
-const EMAIL: &str = "hard@example.net";
-
-fn write_config(dir: &TestDir, text: &str) -> PathBuf {
-    let p = dir.path("lucentd.toml");
-    std::fs::write(&p, text).expect("write config");
-    p
-}
-
-/// A shared zone, one user (its token) and the server started with `config` (TOML text).
-fn zone_server(name: &str, config: &str) -> (TestDir, String, Server) {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", ZONE, "--shared"]);
-    let token = add_user(&dir, EMAIL, &[]);
-    let cfg = write_config(&dir, config);
-    let c = cfg.to_str().expect("utf-8 path").to_string();
-    let srv = Server::start_with(
-        &dir,
-        ServerOpts {
-            args: vec!["--config", &c],
-            env: vec![],
-        },
-    );
-    (dir, token, srv)
-}
-
-/// A TCP connection to `to` from the loopback address `from` (127.0.0.0/8 is all loopback on
-/// Linux), optionally with a small receive buffer so that a client that does not read stops
-/// the server's writes sooner.
-fn connect_from(from: &str, to: SocketAddr, rcvbuf: Option<usize>) -> TcpStream {
-    use socket2::{Domain, Socket, Type};
-    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    if let Some(n) = rcvbuf {
-        s.set_recv_buffer_size(n).expect("SO_RCVBUF");
-    }
-    let src: SocketAddr = format!("{from}:0").parse().expect("source address");
-    s.bind(&src.into()).expect("bind source");
-    s.connect_timeout(&to.into(), Duration::from_secs(3))
-        .expect("connect");
-    s.into()
-}
-
-/// One GET on a fresh connection from `from`; the reply and how long it took.
-fn timed_get(from: &str, to: SocketAddr, path: &str) -> (Option<HttpReply>, Duration) {
-    let t = Instant::now();
-    let mut s = connect_from(from, to, None);
-    s.set_read_timeout(Some(Duration::from_secs(15)))
-        .expect("timeout");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).expect("write");
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    (parse_reply(&raw), t.elapsed())
-}
+/// How long a GET from another address may take before it counts as unanswered.
+const GET_WAIT: Duration = Duration::from_secs(15);
 
 /// Keep writing `chunk` to `s` (never reading) on a thread; the receiver gets the time from
 /// the start until the server made a write fail (it closed or reset the connection).
+/// Not in the harness: it is the slow-reader attack itself, which only these tests make.
 fn write_until_cut(mut s: TcpStream, chunk: Vec<u8>) -> mpsc::Receiver<(Duration, usize)> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -112,14 +54,16 @@ fn write_until_cut(mut s: TcpStream, chunk: Vec<u8>) -> mpsc::Receiver<(Duration
 /// answered at once (before: every slot held until the 10 s header timeout).
 #[test]
 fn http_idle_flood_from_one_address_leaves_room_for_others_issue_14() {
-    let (_dir, _token, srv) = zone_server(
-        "hard-http-idle",
-        "[http]\nmax_connections = 100\nmax_connections_per_address = 10\n\
-         header_timeout_secs = 10\n\n[limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n",
-    );
+    let Fixture { srv, .. } = Fixture::shared("hard-http-idle", SHARED, EMAIL)
+        .config(
+            "[http]\nmax_connections = 100\nmax_connections_per_address = 10\n\
+             header_timeout_secs = 10\n\n[limits]\nrequests_per_5min = 0\n\
+             ip_requests_per_5min = 0\n",
+        )
+        .start();
     let t0 = Instant::now();
     let mut idle: Vec<TcpStream> = (0..300)
-        .map(|_| connect_from("127.0.0.1", srv.http, None))
+        .map(|_| connect_from("127.0.0.1", srv.http, None).expect("connect"))
         .collect();
     // The refused ones see a 503 or an end of stream; the ten kept ones see nothing yet.
     let mut refused = 0;
@@ -141,8 +85,14 @@ fn http_idle_flood_from_one_address_leaves_room_for_others_issue_14() {
         }
     }
     assert!(refused >= 290, "only {refused} of 300 turned away");
-    let (reply, took) = timed_get("127.0.0.2", srv.http, "/healthz");
-    assert_eq!(reply.expect("answered").status, 200);
+    let healthz = request("GET", "/healthz", &[], None);
+    let t = Instant::now();
+    let reply = exchange_from("127.0.0.2", srv.http, &healthz, GET_WAIT);
+    let took = t.elapsed();
+    assert!(
+        matches!(&reply, Outcome::Reply(r) if r.status == 200),
+        "{reply:?}"
+    );
     assert!(
         took < Duration::from_secs(2),
         "another address waited {took:?}"
@@ -150,9 +100,10 @@ fn http_idle_flood_from_one_address_leaves_room_for_others_issue_14() {
     // The same address can come back once its connections are gone.
     drop(idle);
     wait_until("a slot for 127.0.0.1 again", || {
-        timed_get("127.0.0.1", srv.http, "/healthz")
-            .0
-            .is_some_and(|r| r.status == 200)
+        matches!(
+            exchange_from("127.0.0.1", srv.http, &healthz, GET_WAIT),
+            Outcome::Reply(r) if r.status == 200
+        )
     });
     let m = srv.get("/metrics", &[]).body;
     assert!(m.contains("too_many_connections"), "metrics:\n{m}");
@@ -168,12 +119,13 @@ fn http_idle_flood_from_one_address_leaves_room_for_others_issue_14() {
 /// open after 30 s).
 #[test]
 fn http_pipelining_client_that_never_reads_is_cut_issue_14() {
-    let (_dir, _token, srv) = zone_server(
-        "hard-http-slow-reader",
-        "[http]\nwrite_timeout_secs = 2\nkeepalive_requests = 0\n\n\
-         [limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n",
-    );
-    let s = connect_from("127.0.0.3", srv.http, Some(4096));
+    let Fixture { srv, .. } = Fixture::shared("hard-http-slow-reader", SHARED, EMAIL)
+        .config(
+            "[http]\nwrite_timeout_secs = 2\nkeepalive_requests = 0\n\n\
+             [limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n",
+        )
+        .start();
+    let s = connect_from("127.0.0.3", srv.http, Some(4096)).expect("connect");
     let req = b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n".repeat(64);
     let rx = write_until_cut(s, req);
     let (took, sent) = rx
@@ -184,8 +136,18 @@ fn http_pipelining_client_that_never_reads_is_cut_issue_14() {
         "cut only after {took:?} (write timeout 2 s)"
     );
     // Others are served meanwhile and after.
-    let (reply, quick) = timed_get("127.0.0.4", srv.http, "/healthz");
-    assert_eq!(reply.expect("answered").status, 200);
+    let t = Instant::now();
+    let reply = exchange_from(
+        "127.0.0.4",
+        srv.http,
+        &request("GET", "/healthz", &[], None),
+        GET_WAIT,
+    );
+    let quick = t.elapsed();
+    assert!(
+        matches!(&reply, Outcome::Reply(r) if r.status == 200),
+        "{reply:?}"
+    );
     report!(
         "hardening/http-slow-reader: pipelined {sent} bytes of requests without reading; cut \
          after {took:?} (write timeout 2 s); another client answered in {quick:?}"
@@ -197,14 +159,13 @@ fn http_pipelining_client_that_never_reads_is_cut_issue_14() {
 /// is closed after `header_timeout_secs` (2 s here).
 #[test]
 fn http_keepalive_request_limit_issue_14() {
-    let (_dir, _token, srv) = zone_server(
-        "hard-http-keepalive",
-        "[http]\nkeepalive_requests = 3\nheader_timeout_secs = 2\n\n\
-         [limits]\nip_requests_per_5min = 0\n",
-    );
+    let Fixture { srv, .. } = Fixture::shared("hard-http-keepalive", SHARED, EMAIL)
+        .config(
+            "[http]\nkeepalive_requests = 3\nheader_timeout_secs = 2\n\n\
+             [limits]\nip_requests_per_5min = 0\n",
+        )
+        .start();
     let mut s = TcpStream::connect_timeout(&srv.http, Duration::from_secs(3)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
     let mut replies = Vec::new();
     for _ in 0..5 {
         if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -213,20 +174,9 @@ fn http_keepalive_request_limit_issue_14() {
             break;
         }
         // One reply: the head, then Content-Length bytes of body.
-        let mut raw = Vec::new();
-        let mut b = [0u8; 1];
-        let reply = loop {
-            match s.read(&mut b) {
-                Ok(1) => raw.push(b[0]),
-                _ => break None,
-            }
-            if let Some(r) = parse_partial(&raw) {
-                break Some(r);
-            }
-        };
-        match reply {
-            Some(r) => replies.push(r),
-            None => break,
+        match read_reply(&mut s, Instant::now() + Duration::from_secs(5)) {
+            Outcome::Reply(r) => replies.push(r),
+            _ => break,
         }
     }
     assert_eq!(replies.len(), 3, "{replies:?}");
@@ -235,16 +185,15 @@ fn http_keepalive_request_limit_issue_14() {
     assert_eq!(replies[0].header("connection"), None);
     // Idle after one answer: closed by the server within the header timeout.
     let mut s = TcpStream::connect_timeout(&srv.http, Duration::from_secs(3)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         .expect("write");
-    let mut raw = Vec::new();
-    let mut b = [0u8; 1];
-    while parse_partial(&raw).is_none() {
-        assert_eq!(s.read(&mut b).expect("reply"), 1, "closed before the reply");
-        raw.push(b[0]);
+    match read_reply(&mut s, Instant::now() + Duration::from_secs(10)) {
+        Outcome::Reply(_) => {}
+        other => panic!("closed before the reply: {other:?}"),
     }
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut b = [0u8; 1];
     let idle = Instant::now();
     let end = s.read(&mut b);
     let waited = idle.elapsed();
@@ -262,102 +211,9 @@ fn http_keepalive_request_limit_issue_14() {
     report!("hardening/keepalive: 3 requests then Connection: close; idle keep-alive closed after {waited:?} (header_timeout_secs 2)");
 }
 
-/// A complete reply at the start of `raw`, once its head and body are all there.
-fn parse_partial(raw: &[u8]) -> Option<HttpReply> {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    (body.len() >= len).then(|| parse_reply(raw)).flatten()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Item 3: DNS over TCP
 // ---------------------------------------------------------------------------------------------
-
-/// `lucentd serve` under `ulimit -n NOFILE` (soft and hard), ports from its listening line.
-struct Limited {
-    child: Child,
-    http: SocketAddr,
-    dns: SocketAddr,
-    log: PathBuf,
-}
-
-impl Limited {
-    fn start(dir: &TestDir, cfg: &Path, nofile: u32) -> Limited {
-        let log = dir.path("server.log");
-        let logf = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
-            .arg(bin("lucentd"))
-            .args(["serve", "--http", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
-            .arg("--db")
-            .arg(dir.db())
-            .arg("--config")
-            .arg(cfg)
-            .env_remove("DDNS_API_TOKEN")
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(logf))
-            .spawn()
-            .expect("spawn sh");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "no listening line; log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            };
-            if let Some(rest) = line.strip_prefix("lucentd listening ") {
-                let field = |k: &str| -> SocketAddr {
-                    let v = rest
-                        .split_whitespace()
-                        .find_map(|f| f.strip_prefix(k))
-                        .expect("field");
-                    v.split(',').next().expect("addr").parse().expect("addr")
-                };
-                return Limited {
-                    http: field("http="),
-                    dns: field("dns="),
-                    child,
-                    log,
-                };
-            }
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Limited {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Issue #14 item 3: under `ulimit -n 256`, 300 idle DNS TCP connections leave HTTP and UDP
 /// DNS working: the DNS TCP cap is fitted below the descriptor limit beside HTTP's, and the
@@ -365,29 +221,16 @@ impl Drop for Limited {
 /// accept failing with EMFILE).
 #[test]
 fn dns_tcp_flood_under_a_small_descriptor_limit_issue_14() {
-    let dir = TestDir::new("hard-dns-fds");
-    admin(&dir, &["zone", "add", ZONE, "--shared"]);
-    let token = add_user(&dir, EMAIL, &[]);
-    let cfg = write_config(
-        &dir,
-        "[dns]\ntcp_max_connections_per_address = 0\ntcp_idle_timeout_secs = 60\n\n\
-         [limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n",
-    );
-    let srv = Limited::start(&dir, &cfg, 256);
+    let f = Fixture::shared("hard-dns-fds", SHARED, EMAIL)
+        .config(
+            "[dns]\ntcp_max_connections_per_address = 0\ntcp_idle_timeout_secs = 60\n\n\
+             [limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n",
+        )
+        .nofile(256)
+        .start();
     let t0 = Instant::now();
-    let body = r#"{"hostname":"fd","ipv4":"192.0.2.53"}"#;
-    let auth = format!("Bearer {token}");
-    let r = http(
-        srv.http,
-        "POST",
-        "/v1/hostnames",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
+    f.add_hostname(json!({"hostname": "fd", "ipv4": "192.0.2.53"}));
+    let Fixture { srv, .. } = f;
     let idle: Vec<TcpStream> = (0..300)
         .map(|_| TcpStream::connect_timeout(&srv.dns, Duration::from_secs(3)).expect("connect"))
         .collect();
@@ -395,7 +238,7 @@ fn dns_tcp_flood_under_a_small_descriptor_limit_issue_14() {
     // again and again.
     for i in 0..5 {
         let t = Instant::now();
-        let r = http(srv.http, "GET", "/healthz", &[], None);
+        let r = srv.get("/healthz", &[]);
         assert_eq!(r.status, 200, "round {i}");
         let m = dns_udp(srv.dns, "fd.dyn.example.net.", RecordType::A);
         assert_eq!(answers(&m), ["192.0.2.53"]);
@@ -429,18 +272,14 @@ fn dns_tcp_flood_under_a_small_descriptor_limit_issue_14() {
 /// server: about 11 s in this pattern, its 10 s idle timeout; 40 s and more in the issue's).
 #[test]
 fn dns_tcp_client_that_stops_reading_is_dropped_issue_14() {
-    let (_dir, token, srv) = zone_server(
-        "hard-dns-slow-reader",
-        "[dns]\ntcp_timeout_secs = 2\n\n[limits]\nrequests_per_5min = 0\n",
-    );
-    let txt = "t".repeat(250);
-    let body = format!(r#"{{"hostname":"big","txt":"{txt}"}}"#);
-    assert_eq!(srv.json("POST", "/v1/hostnames", &token, &body).status, 201);
-    let q = query_bytes("big.dyn.example.net.", RecordType::TXT, 9);
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    let s = connect_from("127.0.0.5", srv.dns, Some(4096));
-    let rx = write_until_cut(s, framed.repeat(100));
+    let f = Fixture::shared("hard-dns-slow-reader", SHARED, EMAIL)
+        .config("[dns]\ntcp_timeout_secs = 2\n\n[limits]\nrequests_per_5min = 0\n")
+        .start();
+    f.add_hostname(json!({"hostname": "big", "txt": "t".repeat(250)}));
+    let Fixture { srv, .. } = f;
+    let q = framed(&query_bytes("big.dyn.example.net.", RecordType::TXT, 9));
+    let s = connect_from("127.0.0.5", srv.dns, Some(4096)).expect("connect");
+    let rx = write_until_cut(s, q.repeat(100));
     let (took, sent) = rx
         .recv_timeout(Duration::from_secs(25))
         .expect("the server kept a DNS TCP client that does not read");
@@ -468,9 +307,11 @@ fn dns_tcp_client_that_stops_reading_is_dropped_issue_14() {
 /// in every spelling a request target allows never appears in the log, plain or encoded.
 #[test]
 fn tokens_never_reach_the_debug_log_issue_14() {
-    let (_dir, token, srv) = zone_server("hard-redact", "[limits]\nrequests_per_5min = 0\n");
-    let body = r#"{"hostname":"home","ipv4":"192.0.2.1"}"#;
-    assert_eq!(srv.json("POST", "/v1/hostnames", &token, body).status, 201);
+    let f = Fixture::shared("hard-redact", SHARED, EMAIL)
+        .config("[limits]\nrequests_per_5min = 0\n")
+        .start();
+    f.add_hostname(json!({"hostname": "home", "ipv4": "192.0.2.1"}));
+    let Fixture { srv, token, .. } = f;
     let t = &token;
     let enc: String = t.bytes().map(|b| format!("%{b:02X}")).collect();
     let half = format!("%{:02X}{}", t.as_bytes()[0], &t[1..]);
@@ -501,11 +342,11 @@ fn tokens_never_reach_the_debug_log_issue_14() {
         format!("/%75%70%64%61%74%65/home/{t}"),
         format!("/UPDATE/home/{t}"),
         format!("/update/home/{enc}"),
-        format!("/update/home.{ZONE}/{t}/192.0.2.9"),
+        format!("/update/home.{SHARED}/{t}/192.0.2.9"),
         format!("/v1/hostnames?token={t}"),
         format!("/v1/hostnames?%74oken={t}"),
         format!("/v1//hostnames/home?token={t}"),
-        format!("/nic/update?hostname=home.{ZONE}&myip=192.0.2.10&token={t}"),
+        format!("/nic/update?hostname=home.{SHARED}&myip=192.0.2.10&token={t}"),
         format!("http://localhost/update?domains=home&token={t}"),
         format!("http://localhost/update/home/{t}"),
     ];
@@ -543,47 +384,16 @@ fn tokens_never_reach_the_debug_log_issue_14() {
 // Item 13: response rate limiting on by default
 // ---------------------------------------------------------------------------------------------
 
-/// `n` UDP queries for `name` as fast as one socket sends them (read on another thread, so
-/// the client's own receive buffer drops fewer answers); full and truncated answers counted
-/// until half a second of quiet.
-fn burst(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let reader = sock.try_clone().expect("clone");
-    let counts = std::thread::spawn(move || {
-        reader
-            .set_read_timeout(Some(Duration::from_millis(500)))
-            .expect("timeout");
-        let (mut full, mut truncated) = (0, 0);
-        let mut buf = vec![0u8; 4096];
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let Ok((len, _)) = reader.recv_from(&mut buf) else {
-                break;
-            };
-            let m = Message::from_bytes(&buf[..len]).expect("decode");
-            if m.metadata.truncation {
-                truncated += 1;
-            } else {
-                full += 1;
-            }
-        }
-        (full, truncated)
-    });
-    for id in 0..n {
-        sock.send_to(&query_bytes(name, RecordType::A, id), dns)
-            .expect("send");
-    }
-    counts.join().expect("reader")
-}
-
 /// Issue #14 item 13: with no config at all, UDP answers are rate limited (1000 per second per
 /// network, name and kind): a burst below that is answered in full, a flood past it is held
 /// to about one second's worth, TCP is not limited.
 #[test]
 fn rrl_is_on_by_default_issue_14() {
-    let (_dir, token, srv) = zone_server("hard-rrl-default", "");
-    let body = r#"{"hostname":"r","ipv4":"192.0.2.1"}"#;
-    assert_eq!(srv.json("POST", "/v1/hostnames", &token, body).status, 201);
+    let f = Fixture::shared("hard-rrl-default", SHARED, EMAIL)
+        .config("")
+        .start();
+    f.add_hostname(json!({"hostname": "r", "ipv4": "192.0.2.1"}));
+    let Fixture { srv, .. } = f;
     // 300 queries in a row (each waiting for its answer, so none is lost to a full socket
     // buffer on a busy test machine): all answered in full.
     let mut first = 0;
@@ -594,15 +404,17 @@ fn rrl_is_on_by_default_issue_14() {
         first += 1;
     }
     let t = Instant::now();
-    let (second, slipped) = burst(srv.dns, "r.dyn.example.net.", 6000);
+    // 6000 at once, answers read until half a second of quiet.
+    let queries: Vec<Vec<u8>> = (0..6000)
+        .map(|id| query_bytes("r.dyn.example.net.", RecordType::A, id))
+        .collect();
+    let got = udp_burst(srv.dns, &queries, Duration::from_millis(500));
+    let slipped = got.iter().filter(|(m, _)| m.metadata.truncation).count();
+    let second = got.len() - slipped;
     let secs = t.elapsed().as_secs_f64();
     assert!(slipped > 0, "no answer held back: no rate limit by default");
     let m = srv.get("/metrics", &[]).body;
-    let held = m
-        .lines()
-        .filter(|l| l.starts_with("lucent_dns_rrl_total"))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
-        .sum::<u64>();
+    let held = metric_sum(&m, "lucent_dns_rrl_total", &[]);
     assert!(held > 0, "metrics:\n{m}");
     let m = dns_tcp(srv.dns, "r.dyn.example.net.", RecordType::A);
     assert_eq!(answers(&m), ["192.0.2.1"], "TCP is never limited");
@@ -616,63 +428,24 @@ fn rrl_is_on_by_default_issue_14() {
 // Item 22: DO echo, NOTIMP flags, NSID and id.server
 // ---------------------------------------------------------------------------------------------
 
-fn exchange_udp(dns: SocketAddr, m: &Message) -> Message {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    sock.set_read_timeout(Some(Duration::from_secs(3)))
-        .expect("timeout");
-    let bytes = m.to_bytes().expect("encode");
-    let mut buf = [0u8; 4096];
-    for _ in 0..3 {
-        sock.send_to(&bytes, dns).expect("send");
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            return Message::from_bytes(&buf[..n]).expect("decode");
-        }
-    }
-    panic!("no answer");
-}
-
-fn exchange_tcp(dns: SocketAddr, m: &Message) -> Message {
-    let mut s = TcpStream::connect_timeout(&dns, Duration::from_secs(3)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(3)))
-        .expect("timeout");
-    let q = m.to_bytes().expect("encode");
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    s.write_all(&framed).expect("write");
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).expect("len");
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    s.read_exact(&mut buf).expect("msg");
-    Message::from_bytes(&buf).expect("decode")
-}
-
-fn question(name: &str, t: RecordType, class: DNSClass, edns: Option<Edns>) -> Message {
-    let mut m = Message::query();
-    m.metadata.id = 77;
-    let mut q = Query::query(Name::from_ascii(name).expect("name"), t);
-    q.set_query_class(class);
-    m.add_query(q);
-    if let Some(e) = edns {
-        m.set_edns(e);
-    }
-    m
-}
-
 /// Issue #14 item 22 with the real server: DO echoed on the fast path (a positive A) and the
 /// full path (NXDOMAIN), over UDP and TCP (RFC 3225 §3); NSID when asked (RFC 5001 §2.1);
 /// CH TXT `id.server` and `hostname.bind`; an unknown opcode gets NOTIMP keeping only ID,
 /// opcode and RD (RFC 6895 §2).
 #[test]
 fn dns_echoes_do_names_itself_and_keeps_notimp_plain_issue_14() {
-    let (_dir, token, srv) = zone_server("hard-dns-flags", "[dns]\nserver_id = \"ns-test-1\"\n");
-    let body = r#"{"hostname":"d","ipv4":"192.0.2.22"}"#;
-    assert_eq!(srv.json("POST", "/v1/hostnames", &token, body).status, 201);
+    let f = Fixture::shared("hard-dns-flags", SHARED, EMAIL)
+        .config("[dns]\nserver_id = \"ns-test-1\"\n")
+        .start();
+    f.add_hostname(json!({"hostname": "d", "ipv4": "192.0.2.22"}));
+    let Fixture { srv, .. } = f;
     let mut dok = Edns::new();
     dok.set_max_payload(1232);
     dok.set_dnssec_ok(true);
     for name in ["d.dyn.example.net.", "nope.dyn.example.net."] {
-        let q = question(name, RecordType::A, DNSClass::IN, Some(dok.clone()));
-        for r in [exchange_udp(srv.dns, &q), exchange_tcp(srv.dns, &q)] {
+        let mut q = query(name, RecordType::A, 77);
+        q.set_edns(dok.clone());
+        for r in [udp(srv.dns, &q).0, tcp(srv.dns, &q)] {
             let e = r.edns.expect("OPT in the answer");
             assert!(e.flags().dnssec_ok, "{name}: DO not echoed");
         }
@@ -680,31 +453,17 @@ fn dns_echoes_do_names_itself_and_keeps_notimp_plain_issue_14() {
     // DO clear stays clear.
     let mut plain = Edns::new();
     plain.set_max_payload(1232);
-    let q = question(
-        "d.dyn.example.net.",
-        RecordType::A,
-        DNSClass::IN,
-        Some(plain),
-    );
-    assert!(
-        !exchange_udp(srv.dns, &q)
-            .edns
-            .expect("OPT")
-            .flags()
-            .dnssec_ok
-    );
+    let mut q = query("d.dyn.example.net.", RecordType::A, 77);
+    q.set_edns(plain);
+    assert!(!udp(srv.dns, &q).0.edns.expect("OPT").flags().dnssec_ok);
     // NSID.
     let mut nsid = dok.clone();
     nsid.options_mut().insert(EdnsOption::NSID(
         NSIDPayload::new(Vec::new()).expect("empty"),
     ));
-    let q = question(
-        "d.dyn.example.net.",
-        RecordType::A,
-        DNSClass::IN,
-        Some(nsid),
-    );
-    let r = exchange_udp(srv.dns, &q);
+    let mut q = query("d.dyn.example.net.", RecordType::A, 77);
+    q.set_edns(nsid);
+    let (r, _) = udp(srv.dns, &q);
     assert_eq!(answers(&r), ["192.0.2.22"]);
     match r.edns.expect("OPT").option(EdnsCode::NSID) {
         Some(EdnsOption::NSID(p)) => assert_eq!(p.as_ref(), b"ns-test-1"),
@@ -714,34 +473,35 @@ fn dns_echoes_do_names_itself_and_keeps_notimp_plain_issue_14() {
     for (name, r) in [
         (
             "id.server.",
-            exchange_udp(
+            udp(
                 srv.dns,
-                &question("id.server.", RecordType::TXT, DNSClass::CH, None),
-            ),
+                &query_class("id.server.", RecordType::TXT, DNSClass::CH, 77),
+            )
+            .0,
         ),
         (
             "hostname.bind.",
-            exchange_tcp(
+            tcp(
                 srv.dns,
-                &question("hostname.bind.", RecordType::TXT, DNSClass::CH, None),
+                &query_class("hostname.bind.", RecordType::TXT, DNSClass::CH, 77),
             ),
         ),
     ] {
         assert_eq!(r.metadata.response_code, ResponseCode::NoError, "{name}");
         assert_eq!(answers(&r), ["ns-test-1"], "{name}");
     }
-    let r = exchange_udp(
+    let (r, _) = udp(
         srv.dns,
-        &question("version.bind.", RecordType::TXT, DNSClass::CH, None),
+        &query_class("version.bind.", RecordType::TXT, DNSClass::CH, 77),
     );
     assert_eq!(r.metadata.response_code, ResponseCode::Refused);
     // An unknown opcode with every query flag set.
-    let mut q = question("d.dyn.example.net.", RecordType::A, DNSClass::IN, None);
+    let mut q = query("d.dyn.example.net.", RecordType::A, 77);
     q.metadata.op_code = OpCode::Status;
     q.metadata.recursion_desired = true;
     q.metadata.checking_disabled = true;
     q.metadata.authentic_data = true;
-    for r in [exchange_udp(srv.dns, &q), exchange_tcp(srv.dns, &q)] {
+    for r in [udp(srv.dns, &q).0, tcp(srv.dns, &q)] {
         let m = r.metadata;
         assert_eq!(m.response_code, ResponseCode::NotImp);
         assert_eq!((m.id, m.op_code), (77, OpCode::Status));

@@ -1,22 +1,29 @@
-//! A DNS client: queries built with hickory, exchanged over UDP (three tries, 3 s each) or TCP
-//! (length-prefixed), and readers for the parts tests look at (answers, TXT strings, rcode,
-//! record types, SOA serial).
+//! A DNS client: queries built with hickory, exchanged over UDP (three tries, 3 s each, or a
+//! burst) or TCP (length-prefixed), and readers for the parts tests look at (answers, TXT
+//! strings, rcode, record types, SOA serial).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::next_id;
 
 /// A plain query (no RD, no EDNS) with message id `id`.
 pub fn query(name: &str, rtype: RecordType, id: u16) -> Message {
+    query_class(name, rtype, DNSClass::IN, id)
+}
+
+/// `query` in class `class` (CH for `id.server` and the like).
+pub fn query_class(name: &str, rtype: RecordType, class: DNSClass, id: u16) -> Message {
     let mut m = Message::query();
     m.metadata.id = id;
-    m.add_query(Query::query(Name::from_ascii(name).expect("name"), rtype));
+    let mut q = Query::query(Name::from_ascii(name).expect("name"), rtype);
+    q.set_query_class(class);
+    m.add_query(q);
     m
 }
 
@@ -75,28 +82,36 @@ pub fn dns_udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
     m
 }
 
-/// Send every query in `queries` at once from one socket, then collect the answers that arrive
-/// within `window`: each decoded, with its size.
-pub fn udp_burst(addr: SocketAddr, queries: &[Vec<u8>], window: Duration) -> Vec<(Message, usize)> {
+/// Send every query in `queries` from one socket as fast as it goes, reading on another thread
+/// meanwhile (so that the socket's receive buffer drops fewer answers), until `quiet` passes
+/// without an answer (10 s at most): each answer decoded, with its size.
+pub fn udp_burst(addr: SocketAddr, queries: &[Vec<u8>], quiet: Duration) -> Vec<(Message, usize)> {
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let reader = sock.try_clone().expect("clone");
+    reader.set_read_timeout(Some(quiet)).expect("timeout");
+    let answers = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        while Instant::now() < deadline {
+            let Ok((len, _)) = reader.recv_from(&mut buf) else {
+                break;
+            };
+            out.push((Message::from_bytes(&buf[..len]).expect("decode"), len));
+        }
+        out
+    });
     for q in queries {
         sock.send_to(q, addr).expect("send");
     }
-    let deadline = Instant::now() + window;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        sock.set_read_timeout(Some(left)).expect("timeout");
-        let Ok((len, _)) = sock.recv_from(&mut buf) else {
-            break;
-        };
-        out.push((Message::from_bytes(&buf[..len]).expect("decode"), len));
-    }
-    out
+    answers.join().expect("reader")
+}
+
+/// `q` with the 2-byte length prefix of DNS over TCP.
+pub fn framed(q: &[u8]) -> Vec<u8> {
+    let mut f = (q.len() as u16).to_be_bytes().to_vec();
+    f.extend_from_slice(q);
+    f
 }
 
 /// One TCP exchange of `m` (2-byte length prefix each way).
@@ -104,10 +119,8 @@ pub fn tcp(addr: SocketAddr, m: &Message) -> Message {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(3)))
         .expect("timeout");
-    let q = m.to_bytes().expect("encode");
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    s.write_all(&framed).expect("write");
+    s.write_all(&framed(&m.to_bytes().expect("encode")))
+        .expect("write");
     let mut len = [0u8; 2];
     s.read_exact(&mut len).expect("read len");
     let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];

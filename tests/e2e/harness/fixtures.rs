@@ -37,6 +37,7 @@ pub struct Setup<'a> {
     env: Vec<(&'a str, &'a str)>,
     hostnames: Vec<&'a str>,
     lookup: bool,
+    nofile: Option<u32>,
 }
 
 impl Fixture {
@@ -53,6 +54,7 @@ impl Fixture {
             env: vec![],
             hostnames: vec![],
             lookup: true,
+            nofile: None,
         }
     }
 
@@ -69,6 +71,7 @@ impl Fixture {
             env: vec![],
             hostnames: vec![],
             lookup: true,
+            nofile: None,
         }
     }
 
@@ -149,6 +152,12 @@ impl<'a> Setup<'a> {
         self
     }
 
+    /// Run the server under `ulimit -n n` (soft and hard limit).
+    pub fn nofile(mut self, n: u32) -> Self {
+        self.nofile = Some(n);
+        self
+    }
+
     /// Leave `zid` at 0: looking the zone up would spend one request of a rate-limit budget
     /// the test counts.
     pub fn without_zone_lookup(mut self) -> Self {
@@ -172,12 +181,13 @@ impl<'a> Setup<'a> {
         if let Some(c) = &cfg {
             args.extend_from_slice(&["--config", c.to_str().expect("utf-8 path")]);
         }
-        let srv = Server::start_with(
+        let srv = Server::start_with_nofile(
             &dir,
             ServerOpts {
                 args,
                 env: self.env.clone(),
             },
+            self.nofile,
         );
         let mut f = Fixture {
             dir,

@@ -1,7 +1,7 @@
 //! HTTP/1.1 by hand (exact bytes, no client-side magic): request bytes, one strict request per
 //! connection (`http`: panics on anything but a well-formed reply), a raw exchange that never
-//! panics and says what came back (`exchange` / `Outcome`), the reply parsers, and small
-//! helpers for credentials, query strings and failure reports.
+//! panics and says what came back (`exchange` / `Outcome`, also from another loopback address),
+//! the reply parsers, and small helpers for credentials, query strings and failure reports.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -223,9 +223,41 @@ pub fn read_reply(s: &mut TcpStream, deadline: Instant) -> Outcome {
     }
 }
 
+/// A TCP connection (HTTP or DNS) to `to` from the loopback address `from` (127.0.0.0/8 is all
+/// loopback on Linux: per-address limits see another client), optionally with a small receive
+/// buffer so that a client that does not read stops the server's writes sooner.
+pub fn connect_from(
+    from: &str,
+    to: SocketAddr,
+    rcvbuf: Option<usize>,
+) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    if let Some(n) = rcvbuf {
+        s.set_recv_buffer_size(n)?;
+    }
+    let src: SocketAddr = format!("{from}:0").parse().expect("source address");
+    s.bind(&src.into())?;
+    s.connect_timeout(&to.into(), Duration::from_secs(3))?;
+    Ok(s.into())
+}
+
 /// Send raw bytes on a fresh connection and read one reply; never panics.
 pub fn exchange(addr: SocketAddr, bytes: &[u8], timeout: Duration) -> Outcome {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+    exchange_on(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(3)),
+        bytes,
+        timeout,
+    )
+}
+
+/// `exchange` from the loopback address `from` (see `connect_from`).
+pub fn exchange_from(from: &str, addr: SocketAddr, bytes: &[u8], timeout: Duration) -> Outcome {
+    exchange_on(connect_from(from, addr, None), bytes, timeout)
+}
+
+fn exchange_on(conn: std::io::Result<TcpStream>, bytes: &[u8], timeout: Duration) -> Outcome {
+    let Ok(mut s) = conn else {
         return Outcome::ConnectFailed;
     };
     let _ = s.set_nodelay(true);

@@ -3,9 +3,20 @@
 //! read from its "listening" line (`server`), the two common fixtures (`fixtures`), the HTTP
 //! clients (`http`: one request per connection and raw exchanges that never panic; `lua`: the
 //! LuaDNS client), the DNS client over UDP/TCP (`dns`), and the `/metrics` and database checks
-//! (`checks`). Every wait has a deadline; every child is killed on Drop.
+//! (`checks`); `report!` for a test's summary line. Every wait has a deadline; every child is
+//! killed on Drop.
 
 #![allow(dead_code)]
+
+/// A test's summary line (what it sent, survived and verified), written to stderr directly so
+/// that `cargo test` shows it for passing tests too: the harness captures `eprintln!`, not this.
+macro_rules! report {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+pub(crate) use report;
 
 mod checks;
 mod dns;

@@ -1,5 +1,6 @@
-//! `lucentd serve` on 127.0.0.1:0 with its ports read from the "listening" line, stopped with
-//! SIGTERM or SIGKILL, killed on Drop; HTTP and DNS shortcuts against it.
+//! `lucentd serve` on 127.0.0.1:0 (optionally under `ulimit -n`) with its ports read from the
+//! "listening" line, stopped with SIGTERM or SIGKILL, killed on Drop; HTTP and DNS shortcuts
+//! against it.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -50,13 +51,29 @@ impl Server {
     }
 
     pub fn start_with(dir: &TestDir, opts: ServerOpts) -> Server {
+        Server::start_with_nofile(dir, opts, None)
+    }
+
+    /// `start_with`, under `ulimit -n N` (soft and hard) when `nofile` is `Some(N)`.
+    pub fn start_with_nofile(dir: &TestDir, opts: ServerOpts, nofile: Option<u32>) -> Server {
         let log = dir.path("server.log");
         let logf = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("log file");
-        let mut cmd = Command::new(bin("lucentd"));
+        let mut cmd = match nofile {
+            None => Command::new(bin("lucentd")),
+            Some(n) => {
+                // The shell sets the limit, then becomes lucentd (same pid: kill and SIGTERM
+                // reach the server).
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(bin("lucentd"));
+                c
+            }
+        };
         cmd.arg("serve")
             .arg("--db")
             .arg(dir.db())

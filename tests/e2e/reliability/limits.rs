@@ -172,8 +172,8 @@ fn rate_limits_hold_under_concurrent_load() {
     );
 }
 
-/// Send `n` queries for `name` at once on one socket; the replies that come back within a
-/// second: (full answers, truncated answers).
+/// Send `n` queries for `name` at once on one socket; the replies that come back until a second
+/// passes without one: (full answers, truncated answers).
 fn udp_burst_answers(dns: SocketAddr, name: &str, n: u16) -> (usize, usize) {
     let queries: Vec<Vec<u8>> = (0..n)
         .map(|id| query_bytes(name, RecordType::A, id))

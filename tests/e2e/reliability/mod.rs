@@ -6,16 +6,7 @@
 //! consistently with what the clients saw. Each test prints its counts (`report!`).
 //!
 //! One file per concern: `crash`, `barrage` (with its generated `inputs`), `slow`, `limits`.
-//! Clients, fixtures and parsers are the harness's.
-
-/// A test's summary line (what it sent, survived and verified), written to stderr directly so
-/// that `cargo test` shows it for passing tests too: the harness captures `eprintln!`, not this.
-macro_rules! report {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($t)*);
-    }};
-}
+//! Clients, fixtures, parsers and `report!` are the harness's.
 
 mod barrage;
 mod crash;
