@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dns;
+pub mod dnssec;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -1,0 +1,299 @@
+//! External check of the DNSSEC core: a small zone (apex SOA/NS/MX/DNSKEY/CDS/CDNSKEY, A, AAAA,
+//! TXT, a wildcard, empty non-terminals) is signed with this module's keys, signer and chains,
+//! written as an RFC 1035 zone file (RDATA in RFC 3597 generic form, so the file shows exactly
+//! the wire bytes we made) and handed to `ldns-verify-zone` (Debian package ldnsutils), once
+//! with NSEC3 and once with NSEC, for both algorithms; a zone with one RDATA changed after
+//! signing must fail. Test code only; the responder's e2e tests with delv/unbound are the
+//! integration's.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use super::bitmap::{node_bitmap, Denial, NodeKind, TypeBitmap};
+use super::keys::{cdnskey_rdata, cds_rdata, Algorithm, DigestType, SigningKey};
+use super::nsec::{nsec_rdata, NsecChain};
+use super::nsec3::{Nsec3Chain, Nsec3Params};
+use super::sign::{RrsetSigner, Validity, ZoneKey};
+use super::{name, rtype};
+
+struct Rrset {
+    owner: Vec<u8>,
+    rtype: u16,
+    ttl: u32,
+    rdatas: Vec<Vec<u8>>,
+}
+
+fn n(s: &str) -> Vec<u8> {
+    name::from_text(s).unwrap()
+}
+
+fn type_name(t: u16) -> String {
+    match t {
+        rtype::A => "A".into(),
+        rtype::NS => "NS".into(),
+        rtype::SOA => "SOA".into(),
+        rtype::MX => "MX".into(),
+        rtype::TXT => "TXT".into(),
+        rtype::AAAA => "AAAA".into(),
+        rtype::RRSIG => "RRSIG".into(),
+        rtype::NSEC => "NSEC".into(),
+        rtype::DNSKEY => "DNSKEY".into(),
+        rtype::NSEC3 => "NSEC3".into(),
+        rtype::NSEC3PARAM => "NSEC3PARAM".into(),
+        rtype::CDS => "CDS".into(),
+        rtype::CDNSKEY => "CDNSKEY".into(),
+        other => format!("TYPE{other}"),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The unsigned zone: (owner, type, TTL, RDATAs), names lowercase and uncompressed.
+fn unsigned_zone(apex: &[u8], key: &ZoneKey) -> Vec<Rrset> {
+    let rel = |s: &str| {
+        let mut v = n(s);
+        v.pop();
+        v.extend_from_slice(apex);
+        v
+    };
+    let mut soa = rel("ns1");
+    soa.extend(rel("hostmaster"));
+    for v in [2026120301u32, 3600, 600, 604800, 300] {
+        soa.extend(v.to_be_bytes());
+    }
+    let mut mx = vec![0, 10];
+    mx.extend(rel("mail"));
+    let mut txt = vec![11];
+    txt.extend(b"hello world");
+    let mut txt2 = vec![3];
+    txt2.extend(b"two");
+    let rr = |owner: Vec<u8>, t: u16, rdatas: Vec<Vec<u8>>| Rrset {
+        owner,
+        rtype: t,
+        ttl: 300,
+        rdatas,
+    };
+    vec![
+        rr(apex.to_vec(), rtype::SOA, vec![soa]),
+        rr(apex.to_vec(), rtype::NS, vec![rel("ns1")]),
+        rr(apex.to_vec(), rtype::MX, vec![mx]),
+        rr(
+            apex.to_vec(),
+            rtype::DNSKEY,
+            vec![key.dnskey_rdata().to_vec()],
+        ),
+        rr(
+            apex.to_vec(),
+            rtype::CDS,
+            DigestType::ALL
+                .iter()
+                .map(|&d| cds_rdata(key.dnskey(), apex, d))
+                .collect(),
+        ),
+        rr(
+            apex.to_vec(),
+            rtype::CDNSKEY,
+            vec![cdnskey_rdata(key.dnskey())],
+        ),
+        rr(rel("ns1"), rtype::A, vec![vec![192, 0, 2, 53]]),
+        rr(rel("mail"), rtype::A, vec![vec![192, 0, 2, 25]]),
+        // Two addresses, given out of order and once duplicated.
+        rr(
+            rel("www"),
+            rtype::A,
+            vec![vec![192, 0, 2, 2], vec![192, 0, 2, 1], vec![192, 0, 2, 2]],
+        ),
+        rr(
+            rel("www"),
+            rtype::AAAA,
+            vec![vec![
+                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            ]],
+        ),
+        rr(rel("Txt"), rtype::TXT, vec![txt, txt2]),
+        // A wildcard whose parent `wild` is an empty non-terminal.
+        rr(rel("*.wild"), rtype::A, vec![vec![192, 0, 2, 7]]),
+        // A host below an empty non-terminal two levels deep.
+        rr(rel("deep.er.ent"), rtype::A, vec![vec![192, 0, 2, 9]]),
+    ]
+}
+
+/// Signs the zone with `denial` and returns the zone file text.
+fn signed_zone_file(alg: Algorithm, denial: Denial, tamper: bool) -> String {
+    let apex = n("lucent-test.example");
+    let key = ZoneKey::new(SigningKey::generate(alg).unwrap(), &apex).unwrap();
+    let mut zone = unsigned_zone(&apex, &key);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let validity = Validity::around(now, 3600, 14 * 86400);
+    let soa_minimum = 300;
+
+    // Nodes and their types; empty non-terminals between names and the apex.
+    let mut nodes: std::collections::BTreeMap<Vec<u8>, Vec<u16>> = Default::default();
+    for set in &zone {
+        let owner: Vec<u8> = set.owner.iter().map(u8::to_ascii_lowercase).collect();
+        let mut p = name::parent(&owner).map(<[u8]>::to_vec);
+        while let Some(q) = p {
+            if q.len() < apex.len() || q == apex {
+                break;
+            }
+            nodes.entry(q.clone()).or_default();
+            p = name::parent(&q).map(<[u8]>::to_vec);
+        }
+        // The chains add DNSKEY and CDS/CDNSKEY at the apex themselves.
+        if ![rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY].contains(&set.rtype) {
+            nodes.entry(owner).or_default().push(set.rtype);
+        }
+    }
+    let kind = |owner: &[u8]| {
+        if owner == apex.as_slice() {
+            NodeKind::Apex { cds: true }
+        } else {
+            NodeKind::Other
+        }
+    };
+
+    match denial {
+        Denial::Nsec3 => {
+            let params = Nsec3Params::rfc9276();
+            zone.push(Rrset {
+                owner: apex.clone(),
+                rtype: rtype::NSEC3PARAM,
+                ttl: 0,
+                rdatas: vec![params.param_rdata()],
+            });
+            let mut chain = Nsec3Chain::new(&apex, params).unwrap();
+            for (owner, types) in &nodes {
+                let bitmap = if types.is_empty() && owner != &apex {
+                    TypeBitmap::EMPTY
+                } else {
+                    node_bitmap(types, kind(owner), Denial::Nsec3)
+                };
+                chain.set(owner, bitmap).unwrap();
+            }
+            for e in chain.iter() {
+                let (mut owner, mut rdata) = (Vec::new(), Vec::new());
+                chain.write(&e, &mut owner, &mut rdata);
+                zone.push(Rrset {
+                    owner,
+                    rtype: rtype::NSEC3,
+                    ttl: soa_minimum,
+                    rdatas: vec![rdata],
+                });
+            }
+        }
+        Denial::Nsec => {
+            let mut chain = NsecChain::new(&apex).unwrap();
+            for (owner, types) in &nodes {
+                if types.is_empty() {
+                    continue; // no NSEC at empty non-terminals
+                }
+                chain
+                    .set(owner, node_bitmap(types, kind(owner), Denial::Nsec))
+                    .unwrap();
+            }
+            for e in chain.iter() {
+                let mut rdata = Vec::new();
+                nsec_rdata(&e.next, e.bitmap, &mut rdata);
+                zone.push(Rrset {
+                    owner: e.owner.clone(),
+                    rtype: rtype::NSEC,
+                    ttl: soa_minimum,
+                    rdatas: vec![rdata],
+                });
+            }
+        }
+    }
+
+    let mut signer = RrsetSigner::new();
+    let mut text = String::new();
+    let mut prefixed = Vec::new();
+    for set in &zone {
+        prefixed.clear();
+        for r in &set.rdatas {
+            prefixed.extend((r.len() as u16).to_be_bytes());
+            prefixed.extend(r);
+        }
+        let mut rrsig = Vec::new();
+        signer
+            .sign(
+                &key, &set.owner, set.rtype, set.ttl, &prefixed, validity, &mut rrsig,
+            )
+            .unwrap();
+        let owner = name::to_text(&set.owner);
+        let mut rdatas = set.rdatas.clone();
+        rdatas.sort();
+        rdatas.dedup();
+        for r in &rdatas {
+            let mut r = r.clone();
+            if tamper && set.rtype == rtype::A && owner.starts_with("www.") && r[3] == 1 {
+                r[3] = 99;
+            }
+            text.push_str(&format!(
+                "{owner} {} IN {} \\# {} {}\n",
+                set.ttl,
+                type_name(set.rtype),
+                r.len(),
+                hex(&r)
+            ));
+        }
+        text.push_str(&format!(
+            "{owner} {} IN RRSIG \\# {} {}\n",
+            set.ttl,
+            rrsig.len(),
+            hex(&rrsig)
+        ));
+    }
+    text
+}
+
+fn ldns_verify(text: &str, tag: &str) -> (bool, String) {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("lucent-dnssec-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("zone");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new("ldns-verify-zone")
+        .arg(&path)
+        .output()
+        .expect("ldns-verify-zone (Debian package ldnsutils) must be installed");
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+#[test]
+fn signed_zone_validates_with_ldns_verify_zone() {
+    for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        for denial in [Denial::Nsec3, Denial::Nsec] {
+            let text = signed_zone_file(alg, denial, false);
+            let (ok, report) = ldns_verify(&text, &format!("{}-{denial:?}", alg.number()));
+            assert!(
+                ok,
+                "{alg:?} {denial:?}: ldns-verify-zone failed:\n{report}\n{text}"
+            );
+            assert!(report.contains("Zone is verified and complete"), "{report}");
+        }
+    }
+}
+
+#[test]
+fn tampered_rdata_fails_ldns_verify_zone() {
+    for denial in [Denial::Nsec3, Denial::Nsec] {
+        let text = signed_zone_file(Algorithm::EcdsaP256Sha256, denial, true);
+        assert!(
+            text.contains("c0000263"),
+            "the tampered address is in the file"
+        );
+        let (ok, report) = ldns_verify(&text, &format!("tampered-{denial:?}"));
+        assert!(!ok, "{denial:?}: a tampered zone verified:\n{report}");
+    }
+}
