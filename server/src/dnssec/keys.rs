@@ -121,6 +121,12 @@ impl SigningKey {
         })
     }
 
+    /// Loads a stored PKCS#8 key of either algorithm, telling them apart by the key itself.
+    pub fn from_pkcs8_any(pkcs8: &[u8]) -> Result<SigningKey, Error> {
+        SigningKey::from_pkcs8(Algorithm::EcdsaP256Sha256, pkcs8)
+            .or_else(|_| SigningKey::from_pkcs8(Algorithm::Ed25519, pkcs8))
+    }
+
     /// A key from its raw parts, as BIND's `Private-key-format` files hold them (the
     /// `PrivateKey:` field: the P-256 scalar or the Ed25519 seed, 32 octets) and the DNSKEY
     /// public key field, which must match. For importing keys and for the RFC examples.
@@ -501,6 +507,8 @@ mod tests {
             let key = SigningKey::generate(alg).unwrap();
             let again = SigningKey::from_pkcs8(alg, key.pkcs8()).unwrap();
             assert_eq!(again.public_key(), key.public_key());
+            let any = SigningKey::from_pkcs8_any(key.pkcs8()).unwrap();
+            assert_eq!((any.algorithm(), any.public_key()), (alg, key.public_key()));
             assert_eq!(key.dnskey(FLAGS_CSK).rdata()[..4], [1, 1, 3, alg.number()]);
             // Signing with the reloaded key verifies under the original public key.
             let mut sig = Vec::new();
@@ -524,6 +532,7 @@ mod tests {
             };
             assert!(SigningKey::from_pkcs8(other, key.pkcs8()).is_err());
             assert!(SigningKey::from_pkcs8(alg, &key.pkcs8()[1..]).is_err());
+            assert!(SigningKey::from_pkcs8_any(&key.pkcs8()[1..]).is_err());
         }
     }
 

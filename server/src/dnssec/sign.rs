@@ -500,6 +500,16 @@ mod tests {
     }
 
     #[test]
+    fn shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ZoneKey>();
+        send_sync::<crate::dnssec::nsec3::Nsec3Chain>();
+        send_sync::<crate::dnssec::nsec::NsecChain>();
+        fn send<T: Send>() {}
+        send::<RrsetSigner>();
+    }
+
+    #[test]
     fn validity_around_now() {
         let v = Validity::around(1_700_000_000, 3600, 14 * 86400);
         assert_eq!(v.inception, 1_699_996_400);
