@@ -120,6 +120,54 @@ fn unsigned_zone(apex: &[u8], key: &ZoneKey) -> Vec<Rrset> {
     ]
 }
 
+type Nodes = std::collections::BTreeMap<Vec<u8>, Vec<u16>>;
+
+/// Each owner name with its types, and the empty non-terminals between names and the apex
+/// (with no types). DNSKEY and CDS/CDNSKEY are left out: `node_bitmap` adds them at the apex.
+fn zone_nodes(zone: &[Rrset], apex: &[u8]) -> Nodes {
+    let mut nodes = Nodes::new();
+    for set in zone {
+        let owner: Vec<u8> = set.owner.iter().map(u8::to_ascii_lowercase).collect();
+        let mut p = name::parent(&owner).map(<[u8]>::to_vec);
+        while let Some(q) = p {
+            if q.len() < apex.len() || q == apex {
+                break;
+            }
+            nodes.entry(q.clone()).or_default();
+            p = name::parent(&q).map(<[u8]>::to_vec);
+        }
+        if ![rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY].contains(&set.rtype) {
+            nodes.entry(owner).or_default().push(set.rtype);
+        }
+    }
+    nodes
+}
+
+fn node_kind(owner: &[u8], apex: &[u8]) -> NodeKind {
+    if owner == apex {
+        NodeKind::Apex { cds: true }
+    } else {
+        NodeKind::Other
+    }
+}
+
+/// The NSEC3 chain of the nodes, built one name at a time as writes would, leaving `skip` out.
+fn nsec3_chain(nodes: &Nodes, apex: &[u8], skip: Option<&[u8]>) -> Nsec3Chain {
+    let mut chain = Nsec3Chain::new(apex, Nsec3Params::rfc9276()).unwrap();
+    for (owner, types) in nodes {
+        if Some(owner.as_slice()) == skip {
+            continue;
+        }
+        let bitmap = if types.is_empty() && owner != apex {
+            TypeBitmap::EMPTY
+        } else {
+            node_bitmap(types, node_kind(owner, apex), Denial::Nsec3)
+        };
+        chain.set(owner, bitmap).unwrap();
+    }
+    chain
+}
+
 /// What to break after signing.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tamper {
@@ -142,30 +190,8 @@ fn signed_zone_file(alg: Algorithm, denial: Denial, tamper: Tamper) -> String {
     let validity = Validity::around(now, 3600, 14 * 86400);
     let soa_minimum = 300;
 
-    // Nodes and their types; empty non-terminals between names and the apex.
-    let mut nodes: std::collections::BTreeMap<Vec<u8>, Vec<u16>> = Default::default();
-    for set in &zone {
-        let owner: Vec<u8> = set.owner.iter().map(u8::to_ascii_lowercase).collect();
-        let mut p = name::parent(&owner).map(<[u8]>::to_vec);
-        while let Some(q) = p {
-            if q.len() < apex.len() || q == apex {
-                break;
-            }
-            nodes.entry(q.clone()).or_default();
-            p = name::parent(&q).map(<[u8]>::to_vec);
-        }
-        // The chains add DNSKEY and CDS/CDNSKEY at the apex themselves.
-        if ![rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY].contains(&set.rtype) {
-            nodes.entry(owner).or_default().push(set.rtype);
-        }
-    }
-    let kind = |owner: &[u8]| {
-        if owner == apex.as_slice() {
-            NodeKind::Apex { cds: true }
-        } else {
-            NodeKind::Other
-        }
-    };
+    let nodes = zone_nodes(&zone, &apex);
+    let kind = |owner: &[u8]| node_kind(owner, &apex);
 
     match denial {
         Denial::Nsec3 => {
@@ -176,18 +202,8 @@ fn signed_zone_file(alg: Algorithm, denial: Denial, tamper: Tamper) -> String {
                 ttl: 0,
                 rdatas: vec![params.param_rdata()],
             });
-            let mut chain = Nsec3Chain::new(&apex, params).unwrap();
-            for (owner, types) in &nodes {
-                if tamper == Tamper::DropName && *owner == n("www.lucent-test.example") {
-                    continue;
-                }
-                let bitmap = if types.is_empty() && owner != &apex {
-                    TypeBitmap::EMPTY
-                } else {
-                    node_bitmap(types, kind(owner), Denial::Nsec3)
-                };
-                chain.set(owner, bitmap).unwrap();
-            }
+            let skip = (tamper == Tamper::DropName).then(|| n("www.lucent-test.example"));
+            let chain = nsec3_chain(&nodes, &apex, skip.as_deref());
             for e in chain.iter() {
                 let (mut owner, mut rdata) = (Vec::new(), Vec::new());
                 chain.write(&e, &mut owner, &mut rdata);
@@ -323,4 +339,139 @@ fn nsec3_chain_missing_a_name_fails_ldns_verify_zone() {
     let text = signed_zone_file(Algorithm::Ed25519, Denial::Nsec3, Tamper::DropName);
     let (ok, report) = ldns_verify(&text, "no-www");
     assert!(!ok, "a chain missing a name verified:\n{report}");
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lucent-dnssec-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (Debian package ldnsutils): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Whitespace-separated fields, lowercase, one string per line.
+fn normalise(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn nsec3_chain_matches_the_one_ldns_signzone_builds() {
+    // ldns-signzone makes its own NSEC3 chain (RFC 9276 parameters: -a 1 -t 0 -s '') from the
+    // unsigned zone, empty non-terminals included: hashes, order, next hashes and type bitmaps
+    // must all equal ours.
+    let apex = n("lucent-test.example");
+    let key = ZoneKey::new(
+        SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap(),
+        &apex,
+    )
+    .unwrap();
+    let zone = unsigned_zone(&apex, &key);
+    let dir = temp_dir("signzone");
+    let mut text = String::new();
+    for set in &zone {
+        for r in &set.rdatas {
+            text.push_str(&format!(
+                "{} {} IN {} \\# {} {}\n",
+                name::to_text(&set.owner),
+                set.ttl,
+                type_name(set.rtype),
+                r.len(),
+                hex(r)
+            ));
+        }
+    }
+    std::fs::write(dir.join("zone"), &text).unwrap();
+    let base = run(
+        &dir,
+        "ldns-keygen",
+        &["-a", "ECDSAP256SHA256", "-k", "lucent-test.example"],
+    );
+    let signed = run(
+        &dir,
+        "ldns-signzone",
+        &[
+            "-n",
+            "-a",
+            "1",
+            "-t",
+            "0",
+            "-s",
+            "",
+            "-f",
+            "-",
+            "zone",
+            base.trim(),
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let theirs: Vec<String> = signed
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some("NSEC3"))
+        .map(|l| {
+            // owner TTL IN NSEC3 alg flags iterations salt next types...
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let mut rest = vec![f[0], f[4], f[5], f[6], f[7], f[8]];
+            rest.extend(&f[9..]);
+            rest.join(" ")
+        })
+        .collect();
+    let chain = nsec3_chain(&zone_nodes(&zone, &apex), &apex, None);
+    let ours: Vec<String> = chain
+        .iter()
+        .map(|e| {
+            let mut owner = Vec::new();
+            super::nsec3::owner_name(&e.hash, &apex, &mut owner);
+            let mut line = format!(
+                "{} 1 0 0 - {}",
+                name::to_text(&owner),
+                std::str::from_utf8(&super::nsec3::base32hex(&e.next)).unwrap()
+            );
+            for t in e.bitmap.types() {
+                line.push(' ');
+                line.push_str(&type_name(t));
+            }
+            line
+        })
+        .collect();
+    assert_eq!(chain.len(), 10, "7 owners and 3 empty non-terminals");
+    assert_eq!(normalise(&ours.join("\n")), normalise(&theirs.join("\n")));
+}
+
+#[test]
+fn ds_matches_ldns_key2ds() {
+    for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        let apex = n("lucent-test.example");
+        let key = ZoneKey::new(SigningKey::generate(alg).unwrap(), &apex).unwrap();
+        let dir = temp_dir(&format!("key2ds-{}", alg.number()));
+        std::fs::write(dir.join("k.key"), key.dnskey().to_text(&apex, 3600) + "\n").unwrap();
+        for (flag, digest) in [("-2", DigestType::Sha256), ("-4", DigestType::Sha384)] {
+            let theirs = run(&dir, "ldns-key2ds", &["-n", flag, "k.key"]);
+            let ours = key.ds(digest).to_text(&apex, 3600);
+            assert_eq!(normalise(&ours), normalise(&theirs), "{alg:?} {digest:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
