@@ -60,7 +60,7 @@ mod zone_tests;
 
 pub use bitmap::{node_bitmap, Denial, NodeKind, TypeBitmap};
 pub use keys::{Algorithm, DigestType, Dnskey, Ds, SigningKey};
-pub use sign::{RrsetSigner, RrsigFields, Validity, ZoneKey};
+pub use sign::{serial_lt, RrsetSigner, RrsigFields, Validity, ZoneKey};
 
 use std::fmt;
 

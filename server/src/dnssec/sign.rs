@@ -256,6 +256,21 @@ impl RrsigFields {
     }
 }
 
+/// Is 32-bit time `a` before `b` in serial number arithmetic (RFC 1982 §3.2, as RFC 4034
+/// §3.1.5 asks for RRSIG times)? Equal or exactly 2^31 apart counts as not before.
+pub fn serial_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000_0000
+}
+
+impl RrsigFields {
+    /// Should an RRSIG with these fields be replaced at `now` (Unix seconds truncated to 32
+    /// bits), given the config's `signature_refresh_days` as `refresh` seconds? True when less
+    /// than `refresh` is left before expiration, or when it is not yet valid or already expired.
+    pub fn needs_refresh(&self, now: u32, refresh: u32) -> bool {
+        serial_lt(now, self.inception) || !serial_lt(now.wrapping_add(refresh), self.expiration)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +522,36 @@ mod tests {
         send_sync::<crate::dnssec::nsec::NsecChain>();
         fn send<T: Send>() {}
         send::<RrsetSigner>();
+    }
+
+    #[test]
+    fn refresh_decision_in_serial_arithmetic() {
+        let f = |inception: u32, expiration: u32| RrsigFields {
+            type_covered: 1,
+            algorithm: 13,
+            labels: 2,
+            original_ttl: 60,
+            expiration,
+            inception,
+            key_tag: 1,
+        };
+        let day = 86400;
+        let now = 1_800_000_000;
+        let v = Validity::around(u64::from(now), 3600, 14 * day as u64);
+        let sig = f(v.inception, v.expiration);
+        assert!(!sig.needs_refresh(now, 7 * day));
+        assert!(!sig.needs_refresh(now + 6 * day, 7 * day));
+        assert!(sig.needs_refresh(now + 7 * day, 7 * day));
+        assert!(sig.needs_refresh(now + 20 * day, 7 * day), "expired");
+        assert!(sig.needs_refresh(now - 2 * 3600, 7 * day), "not yet valid");
+        // Across the 2106 wrap of the 32-bit field.
+        let now = u32::MAX - day;
+        let v = Validity::around(u64::from(now), 3600, 14 * day as u64);
+        let sig = f(v.inception, v.expiration);
+        assert!(v.expiration < now, "wrapped");
+        assert!(!sig.needs_refresh(now, 7 * day));
+        assert!(sig.needs_refresh(now.wrapping_add(8 * day), 7 * day));
+        assert!(serial_lt(u32::MAX, 5) && !serial_lt(5, u32::MAX) && !serial_lt(7, 7));
     }
 
     #[test]
