@@ -5,7 +5,7 @@
 //! Which names exist (empty non-terminals included, RFC 5155 §7.1) and which types they hold
 //! come from the caller; signing the records is `sign.rs`'s and serving them the responder's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use super::bitmap::TypeBitmap;
@@ -176,12 +176,17 @@ impl Nsec3Change {
 }
 
 /// The NSEC3 chain of one zone: hashed owner names in hash order with each one's type bitmap.
-/// Every operation is O(log n); nothing is ever rebuilt.
+/// Every operation is O(log n); nothing is ever rebuilt. Bitmaps are interned (a zone has few
+/// distinct type sets), so an entry costs 24 octets plus the tree's overhead.
 #[derive(Debug, Clone)]
 pub struct Nsec3Chain {
     apex: Box<[u8]>,
     params: Nsec3Params,
-    map: BTreeMap<Hash, TypeBitmap>,
+    map: BTreeMap<Hash, u32>,
+    /// Distinct bitmaps, indexed by the map's values; never shrinks (bounded by the distinct
+    /// type sets the zone ever had).
+    bitmaps: Vec<TypeBitmap>,
+    bitmap_ids: HashMap<TypeBitmap, u32>,
 }
 
 impl Nsec3Chain {
@@ -197,7 +202,26 @@ impl Nsec3Chain {
             apex: apex.iter().map(u8::to_ascii_lowercase).collect(),
             params,
             map: BTreeMap::new(),
+            bitmaps: Vec::new(),
+            bitmap_ids: HashMap::new(),
         })
+    }
+
+    fn intern(&mut self, bitmap: TypeBitmap) -> u32 {
+        if let Some(&id) = self.bitmap_ids.get(&bitmap) {
+            return id;
+        }
+        // More than 2^32 distinct type sets cannot occur: each needs a node of its own, and a
+        // zone of 4 billion nodes would not fit in memory anyway.
+        let id = u32::try_from(self.bitmaps.len()).unwrap_or(u32::MAX);
+        self.bitmaps.push(bitmap.clone());
+        self.bitmap_ids.insert(bitmap, id);
+        id
+    }
+
+    fn bitmap(&self, id: u32) -> &TypeBitmap {
+        // Ids come from `intern`, so the lookup always succeeds.
+        self.bitmaps.get(id as usize).unwrap_or(&TypeBitmap::EMPTY)
     }
 
     /// A chain built at once from every name of a zone (loading): hashes, sorts and bulk-builds
@@ -212,13 +236,14 @@ impl Nsec3Chain {
         I: IntoIterator<Item = (&'a [u8], TypeBitmap)>,
     {
         let mut chain = Nsec3Chain::new(apex, params)?;
-        let mut v: Vec<(Hash, TypeBitmap)> = Vec::new();
+        let mut v: Vec<(Hash, u32)> = Vec::new();
         for (n, bitmap) in names {
-            v.push((chain.hash_name(n)?, bitmap));
+            let h = chain.hash_name(n)?;
+            v.push((h, chain.intern(bitmap)));
         }
         // Stable sort, then keep the last of equal hashes.
         v.sort_by_key(|a| a.0);
-        let mut out: Vec<(Hash, TypeBitmap)> = Vec::with_capacity(v.len());
+        let mut out: Vec<(Hash, u32)> = Vec::with_capacity(v.len());
         for e in v {
             match out.last_mut() {
                 Some(last) if last.0 == e.0 => *last = e,
@@ -267,14 +292,12 @@ impl Nsec3Chain {
 
     /// As [`Nsec3Chain::set`] with the hash already computed.
     pub fn set_hashed(&mut self, h: Hash, bitmap: TypeBitmap) -> Nsec3Change {
-        match self.map.insert(h, bitmap) {
-            Some(old) => {
-                let same = self.map.get(&h) == Some(&old);
-                Nsec3Change {
-                    upserted: (!same).then_some(h),
-                    ..Nsec3Change::default()
-                }
-            }
+        let id = self.intern(bitmap);
+        match self.map.insert(h, id) {
+            Some(old) => Nsec3Change {
+                upserted: (old != id).then_some(h),
+                ..Nsec3Change::default()
+            },
             None => Nsec3Change {
                 upserted: Some(h),
                 predecessor: self.before(&h).filter(|p| *p != h),
@@ -321,11 +344,11 @@ impl Nsec3Chain {
 
     /// The record owned by `h`, if in the chain.
     pub fn get(&self, h: &Hash) -> Option<Nsec3Entry<'_>> {
-        let bitmap = self.map.get(h)?;
+        let id = *self.map.get(h)?;
         Some(Nsec3Entry {
             hash: *h,
             next: self.after(h).unwrap_or(*h),
-            bitmap,
+            bitmap: self.bitmap(id),
         })
     }
 
@@ -345,10 +368,10 @@ impl Nsec3Chain {
     pub fn iter(&self) -> impl Iterator<Item = Nsec3Entry<'_>> + '_ {
         let first = self.map.keys().next().copied();
         let mut nexts = self.map.keys().skip(1).copied();
-        self.map.iter().map(move |(h, bitmap)| Nsec3Entry {
+        self.map.iter().map(move |(h, id)| Nsec3Entry {
             hash: *h,
             next: nexts.next().or(first).unwrap_or(*h),
-            bitmap,
+            bitmap: self.bitmap(*id),
         })
     }
 
