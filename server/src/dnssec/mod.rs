@@ -40,6 +40,17 @@
 //!   signature per NXDOMAIN answer (rates in the benchmark of this module's tests), which also
 //!   makes NXDOMAIN floods cost CPU (response rate limiting bounds that).
 //!
+//! # Cost
+//!
+//! `dnssec::bench` on the development machine (2 shared cores, release build): ECDSA P-256
+//! about 41,000-44,000 RRSIGs/s (23-24 us each), Ed25519 about 28,000/s (35 us) — the same with
+//! ring at the workspace's opt-level "z" or at 3, its hot code being C and assembly; NSEC3
+//! hashes (RFC 9276 parameters) about 1.8-2.0 million/s; an NSEC3 chain of 1,000,000 names
+//! bulk-built in 0.7 s (about 27 MiB), one remove plus insert in it 2.6 us. Signing a
+//! million-name zone from nothing is therefore some 23 s of CPU: RRSIGs must be stored with
+//! the records and loaded, never recomputed at start-up; a write costs one signature per changed
+//! RRset plus one or two per changed NSEC3/NSEC record.
+//!
 //! The incremental chains stay useful with minimally covering answers: NODATA answers and the
 //! closest-encloser proof of NSEC3 need the record of a name that exists, and `zone export`
 //! and zone transfers carry the real chain.

@@ -6,7 +6,7 @@
 //!
 //! Keys are stored relative to the apex in an order-preserving encoding (labels rightmost
 //! first, a 0x00 octet escaped as 0x00 0x01, each label ended by 0x00 0x00), so the tree
-//! compares plain byte strings and a lookup needs no allocation.
+//! compares plain byte strings instead of parsing labels at every comparison.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
