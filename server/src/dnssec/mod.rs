@@ -10,7 +10,8 @@
 //!   (O(log n) per name, reporting which records changed), and per-query "minimally covering"
 //!   records for NXDOMAIN;
 //! - [`bitmap`]: type bitmaps and which DNSSEC types each node lists;
-//! - [`name`]: wire-form name helpers (canonical order, labels count).
+//! - [`name`]: wire-form name helpers (canonical order, labels count);
+//! - [`text`]: presentation forms of RRSIG, NSEC, NSEC3 and NSEC3PARAM for `zone export`.
 //!
 //! What it leaves to the integration: where keys live (SQLite) and when they roll, choosing
 //! inception/expiration from the config and the injected clock, which RRsets changed in a
@@ -61,6 +62,7 @@ pub mod name;
 pub mod nsec;
 pub mod nsec3;
 pub mod sign;
+pub mod text;
 
 #[cfg(test)]
 mod bench;
