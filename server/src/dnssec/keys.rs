@@ -410,6 +410,57 @@ pub const CDS_DELETE_RDATA: [u8; 5] = [0, 0, 0, 0, 0];
 /// `CDNSKEY 0 3 0 AA==`: the same for CDNSKEY (RFC 8078 §4).
 pub const CDNSKEY_DELETE_RDATA: [u8; 5] = [0, 0, 3, 0, 0];
 
+/// What the apex says about DS changes (RFC 7344, RFC 8078).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdsState<'a> {
+    /// No CDS/CDNSKEY (steady state).
+    Off,
+    /// CDS (digest types 2 and 4) and CDNSKEY for these keys: the DS set the parent should
+    /// hold, e.g. the new key during a rollover (RFC 7344 §4).
+    Publish(&'a [&'a Dnskey]),
+    /// The RFC 8078 §4 delete records, before signing is switched off.
+    Delete,
+}
+
+/// The apex key RRsets in the store's form (each RDATA preceded by its 16-bit length): DNSKEY
+/// for every published key (during a rollover old and new), and CDS/CDNSKEY as `cds` says
+/// (empty when `Off`). Sign the DNSKEY RRset with every active key; the CDS and CDNSKEY RRsets
+/// like any other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApexKeySets {
+    pub dnskey: Vec<u8>,
+    pub cds: Vec<u8>,
+    pub cdnskey: Vec<u8>,
+}
+
+pub fn apex_key_sets(published: &[&Dnskey], apex: &[u8], cds: CdsState<'_>) -> ApexKeySets {
+    fn push(out: &mut Vec<u8>, rdata: &[u8]) {
+        // DNSKEY/DS RDATA of the algorithms here are far below 64 KiB.
+        out.extend_from_slice(&(rdata.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        out.extend_from_slice(rdata);
+    }
+    let mut sets = ApexKeySets::default();
+    for k in published {
+        push(&mut sets.dnskey, &k.rdata());
+    }
+    match cds {
+        CdsState::Off => {}
+        CdsState::Publish(keys) => {
+            for k in keys {
+                for d in DigestType::ALL {
+                    push(&mut sets.cds, &cds_rdata(k, apex, d));
+                }
+                push(&mut sets.cdnskey, &cdnskey_rdata(k));
+            }
+        }
+        CdsState::Delete => {
+            push(&mut sets.cds, &CDS_DELETE_RDATA);
+            push(&mut sets.cdnskey, &CDNSKEY_DELETE_RDATA);
+        }
+    }
+    sets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +633,43 @@ mod tests {
             DigestType::Sha256,
         );
         assert_eq!(ds.key_tag, 60485);
+    }
+
+    #[test]
+    fn apex_key_sets_for_steady_state_rollover_and_delete() {
+        let apex = name::from_text("example.org").unwrap();
+        let old = SigningKey::generate(Algorithm::EcdsaP256Sha256)
+            .unwrap()
+            .dnskey(FLAGS_CSK);
+        let new = SigningKey::generate(Algorithm::EcdsaP256Sha256)
+            .unwrap()
+            .dnskey(FLAGS_CSK);
+        let split = |lp: &[u8]| -> Vec<Vec<u8>> {
+            let mut v = Vec::new();
+            let mut rest = lp;
+            while let [a, b, tail @ ..] = rest {
+                let len = usize::from(u16::from_be_bytes([*a, *b]));
+                v.push(tail[..len].to_vec());
+                rest = &tail[len..];
+            }
+            v
+        };
+        let steady = apex_key_sets(&[&old], &apex, CdsState::Off);
+        assert_eq!(split(&steady.dnskey), [old.rdata()]);
+        assert!(steady.cds.is_empty() && steady.cdnskey.is_empty());
+        let roll = apex_key_sets(&[&old, &new], &apex, CdsState::Publish(&[&new]));
+        assert_eq!(split(&roll.dnskey), [old.rdata(), new.rdata()]);
+        assert_eq!(
+            split(&roll.cds),
+            [
+                new.ds(&apex, DigestType::Sha256).rdata(),
+                new.ds(&apex, DigestType::Sha384).rdata()
+            ]
+        );
+        assert_eq!(split(&roll.cdnskey), [new.rdata()]);
+        let off = apex_key_sets(&[&old], &apex, CdsState::Delete);
+        assert_eq!(split(&off.cds), [CDS_DELETE_RDATA.to_vec()]);
+        assert_eq!(split(&off.cdnskey), [CDNSKEY_DELETE_RDATA.to_vec()]);
     }
 
     #[test]

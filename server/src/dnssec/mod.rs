@@ -72,7 +72,9 @@ mod test_util;
 mod zone_tests;
 
 pub use bitmap::{node_bitmap, Denial, NodeKind, TypeBitmap};
-pub use keys::{Algorithm, DigestType, Dnskey, Ds, SigningKey};
+pub use keys::{
+    apex_key_sets, Algorithm, ApexKeySets, CdsState, DigestType, Dnskey, Ds, SigningKey,
+};
 pub use sign::{serial_lt, RrsetSigner, RrsigFields, Validity, ZoneKey};
 
 use std::fmt;
