@@ -189,6 +189,39 @@ pub fn is_at_or_below(name: &[u8], zone: &[u8]) -> bool {
     }
 }
 
+/// The closest encloser of `qname` (RFC 5155 §1.3, RFC 4592 §3.3.1): the longest ancestor of
+/// `qname` at or below `apex` for which `exists` holds (empty non-terminals exist). `qname` itself
+/// when it exists; `None` when `qname` is not at or below `apex`. `exists` is the zone's lookup.
+pub fn closest_encloser<'a>(
+    qname: &'a [u8],
+    apex: &[u8],
+    exists: impl Fn(&[u8]) -> bool,
+) -> Option<&'a [u8]> {
+    if !is_at_or_below(qname, apex) {
+        return None;
+    }
+    let mut n = qname;
+    loop {
+        if n == apex || exists(n) {
+            return Some(n);
+        }
+        n = parent(n)?;
+    }
+}
+
+/// The next closer name (RFC 5155 §1.3): `qname` cut to one label more than its ancestor `ce`.
+/// `None` unless `qname` is strictly below `ce`.
+pub fn next_closer<'a>(qname: &'a [u8], ce: &[u8]) -> Option<&'a [u8]> {
+    let mut n = qname;
+    loop {
+        let p = parent(n)?;
+        if p == ce {
+            return Some(n);
+        }
+        n = p;
+    }
+}
+
 /// Label start offsets of a wire name, leftmost first (at most 127 labels fit in 255 octets).
 fn label_offsets(wire: &[u8], offsets: &mut [u8; 128]) -> usize {
     let mut n = 0;
@@ -296,6 +329,31 @@ mod tests {
         }
         // Case does not matter.
         assert_eq!(canonical_cmp(b"\x01A\x00", b"\x01a\x00"), Ordering::Equal);
+    }
+
+    #[test]
+    fn closest_encloser_and_next_closer() {
+        let apex = from_text("example").unwrap();
+        let zone = [from_text("a.b.example").unwrap(), apex.clone()];
+        // `b.example` exists as an empty non-terminal.
+        let exists = |n: &[u8]| zone.iter().any(|z| is_at_or_below(z, n));
+        let q = from_text("x.y.a.b.example").unwrap();
+        let ce = closest_encloser(&q, &apex, exists).unwrap();
+        assert_eq!(ce, from_text("a.b.example").unwrap());
+        assert_eq!(
+            next_closer(&q, ce).unwrap(),
+            from_text("y.a.b.example").unwrap()
+        );
+        let q = from_text("c.example").unwrap();
+        assert_eq!(closest_encloser(&q, &apex, exists).unwrap(), apex);
+        assert_eq!(next_closer(&q, &apex).unwrap(), q);
+        let q = from_text("b.example").unwrap();
+        assert_eq!(closest_encloser(&q, &apex, exists).unwrap(), q);
+        assert_eq!(next_closer(&q, &q), None);
+        assert_eq!(
+            closest_encloser(&from_text("x.net").unwrap(), &apex, exists),
+            None
+        );
     }
 
     #[test]

@@ -461,13 +461,7 @@ pub fn nxdomain_proof(
         return Err(Error::NotInZone);
     }
     // The next closer name: qname cut to one label more than the closest encloser.
-    let mut next_closer: &[u8] = &lower;
-    while let Some(p) = name::parent(next_closer) {
-        if p == ce.as_slice() {
-            break;
-        }
-        next_closer = p;
-    }
+    let next_closer = name::next_closer(&lower, &ce).ok_or(Error::NotInZone)?;
     let mut wildcard = Vec::with_capacity(ce.len() + 2);
     wildcard.extend_from_slice(b"\x01*");
     wildcard.extend_from_slice(&ce);
