@@ -3,8 +3,11 @@
 //! written as an RFC 1035 zone file (RDATA in RFC 3597 generic form, so the file shows exactly
 //! the wire bytes we made) and handed to `ldns-verify-zone` (Debian package ldnsutils), once
 //! with NSEC3 and once with NSEC, for both algorithms; a zone with one RDATA changed after
-//! signing must fail. Test code only; the responder's e2e tests with delv/unbound are the
-//! integration's.
+//! signing must fail; our NSEC3 chain is compared with ldns-signzone's and our DS with
+//! ldns-key2ds's. A minimal UDP responder serving NXDOMAIN answers with the minimally covering
+//! proofs (NSEC3 and RFC 4470 NSEC white lies, signed per query) is queried with `delv` (BIND),
+//! which must report them fully validated, and not when the wildcard proof is left out. Test
+//! code only; the real responder's e2e tests with delv/unbound are the integration's.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -492,5 +495,233 @@ fn ds_matches_ldns_key2ds() {
             assert_eq!(normalise(&ours), normalise(&theirs), "{alg:?} {digest:?}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A one-zone authoritative responder for `delv`: DNSKEY and SOA at the apex (signed at start),
+/// NXDOMAIN for everything else with the minimally covering proof of `denial`, made and signed
+/// per query as the integration will. `broken` leaves the wildcard proof out. Runs until the
+/// socket is dropped by the test ending (the thread stops on its read timeout).
+fn serve_nxdomain(
+    denial: Denial,
+    broken: bool,
+) -> (
+    std::net::SocketAddr,
+    ZoneKey,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::net::UdpSocket;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let apex = n("lucent-test.example");
+    let key = ZoneKey::new(
+        SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap(),
+        &apex,
+    )
+    .unwrap();
+    let anchor = ZoneKey::new(
+        SigningKey::from_pkcs8_any(key.key().pkcs8()).unwrap(),
+        &apex,
+    )
+    .unwrap();
+    let zone = unsigned_zone(&apex, &key);
+    let nodes = zone_nodes(&zone, &apex);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let addr = socket.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    std::thread::spawn(move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let validity = Validity::around(now, 3600, 14 * 86400);
+        let mut signer = RrsetSigner::new();
+        // (owner, type, TTL, RDATAs) -> the records plus their RRSIG, in wire form.
+        let mut signed = |owner: &[u8], t: u16, rdatas: &[Vec<u8>], out: &mut Vec<u8>| -> u16 {
+            let list: Vec<&[u8]> = rdatas.iter().map(Vec::as_slice).collect();
+            let mut rrsig = Vec::new();
+            signer
+                .sign_list(&key, owner, t, 300, &list, validity, &mut rrsig)
+                .unwrap();
+            // The owner once, then compressed (RFC 1035 §4.1.4).
+            let at = out.len() as u16;
+            for (i, r) in rdatas
+                .iter()
+                .map(Vec::as_slice)
+                .chain([rrsig.as_slice()])
+                .enumerate()
+            {
+                if i == 0 {
+                    out.extend_from_slice(owner);
+                } else {
+                    out.extend((0xc000 | at).to_be_bytes());
+                }
+                let rt = if std::ptr::eq(r, rrsig.as_slice()) {
+                    rtype::RRSIG
+                } else {
+                    t
+                };
+                out.extend(rt.to_be_bytes());
+                out.extend(1u16.to_be_bytes());
+                out.extend(300u32.to_be_bytes());
+                out.extend((r.len() as u16).to_be_bytes());
+                out.extend_from_slice(r);
+            }
+            rdatas.len() as u16 + 1
+        };
+        let set = |t: u16| {
+            zone.iter()
+                .find(|s| s.owner == apex && s.rtype == t)
+                .unwrap()
+                .rdatas
+                .clone()
+        };
+        let (dnskey, soa) = (set(rtype::DNSKEY), set(rtype::SOA));
+        let exists = |q: &[u8]| nodes.keys().any(|k| name::is_at_or_below(k, q));
+        let mut buf = [0u8; 1500];
+        while !stop2.load(Ordering::Relaxed) {
+            let Ok((len, peer)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            let q = &buf[..len];
+            let qend = 12
+                + super::name::labels(&q[12..])
+                    .map(|l| l.len() + 1)
+                    .sum::<usize>()
+                + 1;
+            let qname: Vec<u8> = q[12..qend].iter().map(u8::to_ascii_lowercase).collect();
+            let qtype = u16::from_be_bytes([q[qend], q[qend + 1]]);
+            let mut resp = Vec::with_capacity(1232);
+            resp.extend_from_slice(&q[..12]);
+            resp.extend_from_slice(&q[12..qend + 4]);
+            let (mut an, mut ns, mut rcode) = (0u16, 0u16, 0u16);
+            if qname == apex && qtype == rtype::DNSKEY {
+                an = signed(&apex, rtype::DNSKEY, &dnskey, &mut resp);
+            } else if qname == apex && qtype == rtype::SOA {
+                an = signed(&apex, rtype::SOA, &soa, &mut resp);
+            } else if exists(&qname) || !name::is_at_or_below(&qname, &apex) {
+                rcode = 5; // not needed by the test: REFUSED
+            } else {
+                rcode = 3;
+                ns = signed(&apex, rtype::SOA, &soa, &mut resp);
+                let ce = name::closest_encloser(&qname, &apex, exists).unwrap();
+                let types = nodes.get(ce).cloned().unwrap_or_default();
+                let proofs: Vec<(Vec<u8>, u16, Vec<u8>)> = match denial {
+                    Denial::Nsec3 => {
+                        let bitmap = if types.is_empty() && ce != apex.as_slice() {
+                            TypeBitmap::EMPTY
+                        } else {
+                            node_bitmap(&types, node_kind(ce, &apex), Denial::Nsec3)
+                        };
+                        let p = super::nsec3::nxdomain_proof(
+                            &apex,
+                            &Nsec3Params::rfc9276(),
+                            &qname,
+                            ce,
+                            &bitmap,
+                        )
+                        .unwrap();
+                        p.into_iter()
+                            .map(|r| (r.owner, rtype::NSEC3, r.rdata))
+                            .collect()
+                    }
+                    Denial::Nsec => {
+                        let bitmap = node_bitmap(&types, node_kind(ce, &apex), Denial::Nsec);
+                        let p = super::nsec::white_lies(&apex, &qname, ce, &bitmap).unwrap();
+                        p.into_iter()
+                            .map(|r| (r.owner, rtype::NSEC, r.rdata))
+                            .collect()
+                    }
+                };
+                let keep = if broken {
+                    proofs.len() - 1
+                } else {
+                    proofs.len()
+                };
+                for (owner, t, rdata) in proofs.into_iter().take(keep) {
+                    ns += signed(&owner, t, &[rdata], &mut resp);
+                }
+            }
+            let flags = 0x8400 | (u16::from_be_bytes([q[2], q[3]]) & 0x0100) | rcode;
+            resp[2..4].copy_from_slice(&flags.to_be_bytes());
+            for (i, c) in [1, an, ns, 1].into_iter().enumerate() {
+                resp[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
+            }
+            // OPT: 1232-octet UDP payload, DO set (RFC 6891, RFC 3225).
+            resp.extend([0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+            if resp.len() > 1232 {
+                resp.truncate(qend + 4);
+                resp[2] |= 0x02; // TC: delv retries over TCP, which this test does not serve
+            }
+            let _ = socket.send_to(&resp, peer);
+        }
+    });
+    (addr, anchor, stop)
+}
+
+fn delv(addr: std::net::SocketAddr, anchor: &ZoneKey, qname: &str) -> String {
+    let dir = temp_dir(&format!("delv-{}", addr.port()));
+    let d = anchor.dnskey();
+    use base64::Engine as _;
+    let conf = format!(
+        "trust-anchors {{ \"lucent-test.example.\" static-key {} {} {} \"{}\"; }};\n",
+        d.flags,
+        d.protocol,
+        d.algorithm,
+        base64::engine::general_purpose::STANDARD.encode(&d.public_key)
+    );
+    std::fs::write(dir.join("anchor.conf"), conf).unwrap();
+    let out = Command::new("delv")
+        .current_dir(&dir)
+        .args([
+            &format!("@{}", addr.ip()),
+            "-p",
+            &addr.port().to_string(),
+            "-a",
+            "anchor.conf",
+            "+root=lucent-test.example",
+            qname,
+            "A",
+        ])
+        .output()
+        .expect("delv (Debian package bind9-dnsutils)");
+    let _ = std::fs::remove_dir_all(&dir);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn delv_validates_minimally_covering_nxdomain_proofs() {
+    for denial in [Denial::Nsec3, Denial::Nsec] {
+        let (addr, anchor, stop) = serve_nxdomain(denial, false);
+        for q in [
+            "nothere.lucent-test.example",
+            "x.y.er.ent.lucent-test.example",
+            // The NSEC predecessor of `\000.apex` is the apex itself, with its real bitmap.
+            "\\000.lucent-test.example",
+        ] {
+            let report = delv(addr, &anchor, q);
+            assert!(
+                report.contains("fully validated"),
+                "{denial:?} {q}:\n{report}"
+            );
+            assert!(report.contains("NXDOMAIN"), "{denial:?} {q}:\n{report}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (addr, anchor, stop) = serve_nxdomain(denial, true);
+        let report = delv(addr, &anchor, "nothere.lucent-test.example");
+        assert!(
+            !report.contains("fully validated"),
+            "{denial:?} broken proof:\n{report}"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
