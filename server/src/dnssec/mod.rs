@@ -18,6 +18,28 @@
 //! write, finding the closest encloser and empty non-terminals (the zone's sorted nodes know),
 //! keeping RRSIGs with the snapshot, and putting records into answers.
 //!
+//! # How the integration is expected to call it
+//!
+//! - Zone creation / upgrade: `SigningKey::generate(alg)`, store `pkcs8()` (secret) and the
+//!   algorithm; at load `SigningKey::from_pkcs8_any` then `ZoneKey::new(key, apex)`. The apex
+//!   key RRsets come from [`keys::apex_key_sets`] (old and new keys during a rollover, CDS and
+//!   CDNSKEY as [`keys::CdsState`] says); `zone ds` prints `ZoneKey::ds(d).to_text(apex, ttl)`
+//!   for `DigestType::ALL`.
+//! - Write path, per published group: for each changed RRset, `RrsetSigner::sign` over the
+//!   store's length-prefixed RDATAs with a `Validity` from the injected clock; for each node
+//!   whose type set changed (or that appeared or vanished, empty non-terminals included, which
+//!   the zone's sorted nodes tell), `Nsec3Chain::set`/`remove` (or `NsecChain`) with
+//!   [`bitmap::node_bitmap`], then rebuild and sign the records `Nsec3Change::changed` names and
+//!   drop `removed`; the SOA once per group.
+//! - Load: read the stored RRSIGs (never re-sign a whole zone at start-up, see "Cost") and
+//!   build the chain with `Nsec3Chain::from_names`.
+//! - Refresh: `RrsigFields::parse(rrsig).needs_refresh(now, refresh)` in the background.
+//! - Queries (DO=1): positive answers append the stored RRSIGs; NODATA uses
+//!   [`nsec3::minimally_matching`] or [`nsec::minimal_nodata`] with the node's bitmap (the
+//!   chain's own record, `get`, would give away the next name or hash); NXDOMAIN uses [`nsec3::nxdomain_proof`] or [`nsec::white_lies`] with
+//!   the closest encloser from [`name::closest_encloser`], signing the 2-3 records per query;
+//!   a wildcard answer adds `nsec3::minimally_covering` of the next closer name.
+//!
 //! # What each denial mode reveals
 //!
 //! Shared DDNS zones hold many users' hostnames; a denial proof should not hand them out.

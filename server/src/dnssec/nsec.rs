@@ -446,6 +446,31 @@ pub fn white_lies(
     Ok(out)
 }
 
+/// The NODATA proof for an existing `owner` (RFC 4035 §3.1.3.1) as a minimally covering NSEC:
+/// `owner`'s real bitmap and, as next name, its immediate successor `\000.owner` (or the next
+/// sibling when `owner` is too long to have descendants), so unlike the chain's record it names
+/// no other host.
+pub fn minimal_nodata(owner: &[u8], bitmap: &TypeBitmap) -> Result<SynthNsec, Error> {
+    if !name::is_valid(owner) {
+        return Err(Error::BadName);
+    }
+    let lower: Vec<u8> = owner.iter().map(u8::to_ascii_lowercase).collect();
+    let next = if lower.len() + 2 <= name::MAX_NAME_LEN {
+        let mut v = Vec::with_capacity(lower.len() + 2);
+        v.extend_from_slice(&[1, 0]);
+        v.extend_from_slice(&lower);
+        v
+    } else {
+        successor(&lower).ok_or(Error::BadName)?
+    };
+    let mut rdata = Vec::with_capacity(next.len() + bitmap.as_bytes().len());
+    nsec_rdata(&next, bitmap, &mut rdata);
+    Ok(SynthNsec {
+        owner: lower,
+        rdata,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,6 +712,17 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn minimal_nodata_records() {
+        let b = TypeBitmap::from_types(&[rtype::A, rtype::RRSIG, rtype::NSEC]);
+        let r = minimal_nodata(&n("WWW.example"), &b).unwrap();
+        assert_eq!(r.owner, n("www.example"));
+        let mut want = n("\\000.www.example");
+        want.extend_from_slice(b.as_bytes());
+        assert_eq!(r.rdata, want);
+        assert!(minimal_nodata(b"\x03www", &b).is_err());
     }
 
     #[test]

@@ -604,6 +604,31 @@ fn serve_nxdomain(
                 an = signed(&apex, rtype::DNSKEY, &dnskey, &mut resp);
             } else if qname == apex && qtype == rtype::SOA {
                 an = signed(&apex, rtype::SOA, &soa, &mut resp);
+            } else if nodes.get(&qname).is_some_and(|t| !t.contains(&qtype)) && qname != apex {
+                // NODATA (RFC 4035 §3.1.3.1) with a minimally covering record.
+                ns = signed(&apex, rtype::SOA, &soa, &mut resp);
+                let types = &nodes[&qname];
+                let (owner, t, rdata) = match denial {
+                    Denial::Nsec3 => {
+                        let bitmap = node_bitmap(types, NodeKind::Other, Denial::Nsec3);
+                        let h = super::nsec3::hash(&qname, &[], 0);
+                        let r = super::nsec3::minimally_matching(
+                            &apex,
+                            &Nsec3Params::rfc9276(),
+                            &h,
+                            &bitmap,
+                        );
+                        (r.owner, rtype::NSEC3, r.rdata)
+                    }
+                    Denial::Nsec => {
+                        let bitmap = node_bitmap(types, NodeKind::Other, Denial::Nsec);
+                        let r = super::nsec::minimal_nodata(&qname, &bitmap).unwrap();
+                        (r.owner, rtype::NSEC, r.rdata)
+                    }
+                };
+                if !broken {
+                    ns += signed(&owner, t, &[rdata], &mut resp);
+                }
             } else if exists(&qname) || !name::is_at_or_below(&qname, &apex) {
                 rcode = 5; // not needed by the test: REFUSED
             } else {
@@ -664,7 +689,7 @@ fn serve_nxdomain(
     (addr, anchor, stop)
 }
 
-fn delv(addr: std::net::SocketAddr, anchor: &ZoneKey, qname: &str) -> String {
+fn delv(addr: std::net::SocketAddr, anchor: &ZoneKey, qname: &str, qtype: &str) -> String {
     let dir = temp_dir(&format!("delv-{}", addr.port()));
     let d = anchor.dnskey();
     use base64::Engine as _;
@@ -686,7 +711,7 @@ fn delv(addr: std::net::SocketAddr, anchor: &ZoneKey, qname: &str) -> String {
             "anchor.conf",
             "+root=lucent-test.example",
             qname,
-            "A",
+            qtype,
         ])
         .output()
         .expect("delv (Debian package bind9-dnsutils)");
@@ -708,16 +733,28 @@ fn delv_validates_minimally_covering_nxdomain_proofs() {
             // The NSEC predecessor of `\000.apex` is the apex itself, with its real bitmap.
             "\\000.lucent-test.example",
         ] {
-            let report = delv(addr, &anchor, q);
+            let report = delv(addr, &anchor, q, "A");
             assert!(
                 report.contains("fully validated"),
                 "{denial:?} {q}:\n{report}"
             );
             assert!(report.contains("NXDOMAIN"), "{denial:?} {q}:\n{report}");
         }
+        // NODATA: www has A and AAAA, not TXT.
+        let report = delv(addr, &anchor, "www.lucent-test.example", "TXT");
+        assert!(
+            report.contains("fully validated"),
+            "{denial:?} NODATA:\n{report}"
+        );
+        assert!(report.contains("NXRRSET"), "{denial:?} NODATA:\n{report}");
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let (addr, anchor, stop) = serve_nxdomain(denial, true);
-        let report = delv(addr, &anchor, "nothere.lucent-test.example");
+        let report = delv(addr, &anchor, "www.lucent-test.example", "TXT");
+        assert!(
+            !report.contains("fully validated"),
+            "{denial:?} NODATA without proof:\n{report}"
+        );
+        let report = delv(addr, &anchor, "nothere.lucent-test.example", "A");
         assert!(
             !report.contains("fully validated"),
             "{denial:?} broken proof:\n{report}"
