@@ -22,6 +22,7 @@ pub mod redact;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod urlcode;
 pub mod zonefile;
 
 /// Threads worth running for work that keeps a CPU busy: one per CPU this process may use
