@@ -32,7 +32,7 @@ for n in $SIZES; do
   token=$(cat "$db.token")
   start_lucentd "$db" "$conf" "prefix-$n"
   pushes=() p50s=() p99s=() errs=0 singles=()
-  for r in $(seq 1 "$RUNS"); do
+  for _ in $(seq 1 "$RUNS"); do
     out=$(SECRET=$token taskset -c "$CLIENT_CPU" wrk -t 1 -c "$CONNS" -d "${DURATION}s" --timeout 5s \
       -s "$BENCH_DIR/wrk-prefix.lua" "http://$L_HTTP/" | grep '^RESULT')
     pushes+=("$(sed -E 's/.*ok_rps=([0-9.]+).*/\1/' <<<"$out")")
