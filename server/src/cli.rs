@@ -78,8 +78,20 @@ const COMMANDS: &[CmdHelp] = &[
     CmdHelp {
         words: &["user", "set"],
         synopsis: "lucentd user set EMAIL [--status active|disabled|banned] [--max-hostnames N]\n\
-                   \x20                      [--api-enabled true|false]",
-        about: "Change a user's status, hostname limit or access to the LuaDNS-style API.",
+                   \x20                      [--api-enabled true|false] [--role admin|user]",
+        about: "Change a user's status, hostname limit, access to the LuaDNS-style API or role\n\
+                (an admin signs in to the operator pages too).",
+    },
+    CmdHelp {
+        words: &["user", "invite"],
+        synopsis: "lucentd user invite EMAIL",
+        about: "Print a one-time link (valid 24 hours) where the user sets a password for the\n\
+                dashboard, as the last line (`public_url` is its start).",
+    },
+    CmdHelp {
+        words: &["user", "passwd"],
+        synopsis: "lucentd user passwd EMAIL",
+        about: "Set the user's dashboard password, read as one line from standard input.",
     },
     CmdHelp {
         words: &["user", "list"],
@@ -228,7 +240,10 @@ pub enum Command {
         status: Option<String>,
         max_hostnames: Option<u32>,
         api_enabled: Option<bool>,
+        role: Option<String>,
     },
+    UserInvite(String),
+    UserPasswd(String),
     UserList,
     UserRm {
         email: String,
@@ -266,6 +281,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--zone",
     "--status",
     "--api-enabled",
+    "--role",
 ];
 
 /// `-h`/`--help` anywhere: the usage of the command the other words name, whatever else the
@@ -302,6 +318,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut zone = None;
     let mut status = None;
     let mut api_enabled = None;
+    let mut role = None;
     let mut yes = false;
     let mut force = false;
     let mut it = args.iter();
@@ -345,6 +362,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
                     v => return Err(format!("--api-enabled: '{v}' is not true or false")),
                 })
             }
+            "--role" => role = Some(val("--role")?.clone()),
             "--yes" => yes = true,
             "--force" => force = true,
             s if s.starts_with('-') => return Err(format!("unknown flag '{s}'")),
@@ -394,7 +412,10 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             status,
             max_hostnames,
             api_enabled,
+            role,
         },
+        ["user", "invite", ..] => Command::UserInvite(one("email")?),
+        ["user", "passwd", ..] => Command::UserPasswd(one("email")?),
         ["user", "list"] => Command::UserList,
         ["user", "rm", ..] => Command::UserRm {
             email: one("email")?,
@@ -452,6 +473,17 @@ mod tests {
             }
         ));
         assert!(p("user set a@b.c --api-enabled maybe").is_err());
+        assert!(matches!(
+            p("user set a@b.c --role admin").unwrap().0,
+            Command::UserSet { role: Some(ref r), .. } if r == "admin"
+        ));
+        assert!(
+            matches!(p("user invite a@b.c").unwrap().0, Command::UserInvite(ref e) if e == "a@b.c")
+        );
+        assert!(matches!(
+            p("user passwd a@b.c").unwrap().0,
+            Command::UserPasswd(_)
+        ));
         assert!(p("zone add").is_err());
         assert!(p("serve --bogus").is_err());
         assert!(p("frobnicate").is_err());

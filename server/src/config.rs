@@ -43,6 +43,10 @@ pub struct RawConfig {
     pub tls_key: Option<PathBuf>,
     #[serde(default = "d_reserved")]
     pub reserved_labels: Vec<String>,
+    /// The address people reach this server at, for the links and snippets the dashboard
+    /// and `user invite` print; default `http://<http.listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
     #[serde(default)]
     pub http: RawHttp,
     #[serde(default)]
@@ -270,6 +274,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub reserved_labels: Vec<String>,
+    /// Without a trailing slash.
+    pub public_url: String,
     pub http: HttpConfig,
     pub dns_listen: Vec<SocketAddr>,
     pub dns_rrl: crate::dns::RrlConfig,
@@ -360,6 +366,7 @@ impl RawConfig {
             tls_cert,
             tls_key,
             reserved_labels,
+            public_url,
             http,
             dns,
             limits,
@@ -407,6 +414,17 @@ impl RawConfig {
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
+        let public_url = match public_url {
+            None => format!("http://{listen}"),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                u.trim_end_matches('/').to_string()
+            }
+            Some(u) => {
+                return err(format!(
+                    "public_url: '{u}' must start with https:// or http://"
+                ))
+            }
+        };
         let metrics_allow = http
             .metrics_allow
             .iter()
@@ -482,6 +500,7 @@ impl RawConfig {
             trusted_proxies,
             tls,
             reserved_labels,
+            public_url,
             http: HttpConfig {
                 metrics_allow,
                 metrics_token,

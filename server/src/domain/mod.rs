@@ -5,6 +5,7 @@
 //!
 //! May import: `model`, `store`, `dns` (its `ApexConfig`), `error`, `secret`, `clock`.
 
+pub mod accounts;
 pub mod hostnames;
 pub mod records;
 pub mod zones;

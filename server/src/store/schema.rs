@@ -144,6 +144,31 @@ const MIGRATIONS: &[Step] = &[
     ALTER TABLE hostnames ADD COLUMN ipv6_suffix TEXT;
     "#,
     ),
+    // 7: accounts for the dashboard: a password (Argon2id PHC string), a role, server-side
+    // sessions (only the SHA-256 of the cookie's id is stored) and one-time invite links.
+    Step::Sql(
+        r#"
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user'
+        CHECK (role IN ('user', 'admin'));
+    CREATE TABLE sessions (
+        id_hash         BLOB PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at      INTEGER NOT NULL,
+        last_seen       INTEGER NOT NULL,
+        address         TEXT NOT NULL,
+        user_agent      TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE invites (
+        token_hash      BLOB PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at      INTEGER NOT NULL,
+        used            INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX invites_user ON invites(user_id);
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -1,0 +1,614 @@
+//! The signed-in dashboard, on the API's listener: routes (`WebRoute`, parsed from the same
+//! path segments as the API's `Route`), server-side sessions in a cookie, CSRF tokens on every
+//! form, sign-in rate limits, and the security headers every page carries. Pages are
+//! server-rendered HTML (`pages.rs`, maud: every value escaped); the two static files are
+//! embedded. Every change goes through the same code as the JSON API (`api::hostnames`'s
+//! store writes over `domain::hostnames`, `domain::accounts`): no rule is written here.
+//!
+//! May import what `api` may, and `api` itself (its `Ctx`, `ApiRequest`, `Reply`).
+
+mod pages;
+
+use crate::api::body::Field;
+use crate::api::hostnames::{self as api_hostnames, ValueFields};
+use crate::api::{parse_form, ApiRequest, Ctx, Reply};
+use crate::clock;
+use crate::domain::accounts::{self, Role};
+use crate::domain::hostnames::{self as host_ops, NewName};
+use crate::error::ApiError;
+use crate::model::{Changes, User};
+use crate::secret;
+use crate::store::queries::accounts as q;
+
+pub use pages::Notice;
+
+/// Sign-in attempts per client address per 5 minutes.
+pub const LOGIN_PER_ADDRESS: u32 = 30;
+/// Sign-in attempts per account per 5 minutes.
+pub const LOGIN_PER_ACCOUNT: u32 = 10;
+
+const SESSION_COOKIE: &str = "lucent_session";
+/// Before sign-in: the cookie the sign-in and invite forms' CSRF tokens are derived from.
+const PRE_COOKIE: &str = "lucent_pre";
+
+const HTML: &str = "text/html; charset=utf-8";
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+                   frame-ancestors 'none'; form-action 'self'";
+
+const STYLE: &str = include_str!("style.css");
+const COPY_JS: &str = include_str!("copy.js");
+
+/// The dashboard's pages and form targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebRoute {
+    /// `/`: the hostnames page (or a redirect to `/login`).
+    Home,
+    Login,
+    Logout,
+    Invite(String),
+    /// `POST /hostnames`: create.
+    Hostnames,
+    /// `/hostnames/{id}`: the edit form and its target.
+    Hostname(String),
+    HostnameClear(String),
+    HostnameDelete(String),
+    /// `/token`: regenerate the update token.
+    Token,
+    Account,
+    AccountPassword,
+    SignOutAll,
+    Style,
+    Script,
+}
+
+impl WebRoute {
+    pub fn parse(segs: &[&str]) -> Option<WebRoute> {
+        let s = |x: &str| x.to_string();
+        Some(match segs {
+            [] => WebRoute::Home,
+            ["login"] => WebRoute::Login,
+            ["logout"] => WebRoute::Logout,
+            ["invite", t] => WebRoute::Invite(s(t)),
+            ["hostnames"] => WebRoute::Hostnames,
+            ["hostnames", id] => WebRoute::Hostname(s(id)),
+            ["hostnames", id, "clear"] => WebRoute::HostnameClear(s(id)),
+            ["hostnames", id, "delete"] => WebRoute::HostnameDelete(s(id)),
+            ["token"] => WebRoute::Token,
+            ["account"] => WebRoute::Account,
+            ["account", "password"] => WebRoute::AccountPassword,
+            ["account", "signout-all"] => WebRoute::SignOutAll,
+            ["static", "style.css"] => WebRoute::Style,
+            ["static", "copy.js"] => WebRoute::Script,
+            _ => return None,
+        })
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            WebRoute::Style | WebRoute::Script => "web_static",
+            WebRoute::Login | WebRoute::Logout | WebRoute::Invite(_) => "web_signin",
+            _ => "web_page",
+        }
+    }
+
+    fn methods(&self) -> &'static [&'static str] {
+        match self {
+            WebRoute::Home | WebRoute::Account | WebRoute::Style | WebRoute::Script => {
+                &["GET", "HEAD"]
+            }
+            WebRoute::Login | WebRoute::Invite(_) | WebRoute::Hostname(_) | WebRoute::Token => {
+                &["GET", "HEAD", "POST"]
+            }
+            WebRoute::Logout
+            | WebRoute::Hostnames
+            | WebRoute::HostnameClear(_)
+            | WebRoute::HostnameDelete(_)
+            | WebRoute::AccountPassword
+            | WebRoute::SignOutAll => &["POST"],
+        }
+    }
+}
+
+/// A signed-in request: the session's id (from the cookie), its user and CSRF token.
+pub struct Session {
+    id: String,
+    pub user: User,
+    pub role: Role,
+    pub csrf: String,
+}
+
+/// The form fields of a POST body.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn of(req: &ApiRequest) -> Form {
+        Form(parse_form(&String::from_utf8_lossy(&req.body)))
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Answer one dashboard request. Every HTML answer carries the security headers.
+pub fn handle(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Reply {
+    match route {
+        WebRoute::Style => return asset("text/css; charset=utf-8", STYLE),
+        WebRoute::Script => return asset("text/javascript; charset=utf-8", COPY_JS),
+        _ => {}
+    }
+    let reply = if !route.methods().contains(&req.method.as_str()) {
+        page(
+            405,
+            pages::message(
+                "Method not allowed",
+                "This address does not take that method.",
+            ),
+        )
+        .with_header("allow", route.methods().join(", "))
+    } else {
+        match dispatch(ctx, req, route) {
+            Ok(r) => r,
+            Err(e) => error_page(req, &e),
+        }
+    };
+    secured(reply)
+}
+
+fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiError> {
+    let post = req.method == "POST";
+    match route {
+        WebRoute::Login => return login(ctx, req, post),
+        WebRoute::Invite(t) => return invite(ctx, req, t, post),
+        _ => {}
+    }
+    let Some(s) = session(ctx, req)? else {
+        return Ok(if post {
+            page(
+                403,
+                pages::message("Signed out", "Your session has ended: sign in again."),
+            )
+        } else {
+            redirect("/login")
+        });
+    };
+    let form = Form::of(req);
+    if post && !accounts::csrf_ok(&s.id, form.get("csrf")) {
+        return Err(ApiError::Forbidden(
+            "the form's security token is missing or stale: reload the page and try again".into(),
+        ));
+    }
+    match route {
+        WebRoute::Home => home(ctx, &s, Notice::from_query(req), None, 200),
+        WebRoute::Logout => {
+            let id = secret::hash(&s.id);
+            ctx.store.write(move |w| q::delete_session(w.tx, &id))?;
+            Ok(redirect("/login").with_header("set-cookie", clear_cookie(SESSION_COOKIE, req)))
+        }
+        WebRoute::Hostnames => create_hostname(ctx, &s, &form),
+        WebRoute::Hostname(id) if post => edit_hostname(ctx, &s, id, &form),
+        WebRoute::Hostname(id) => {
+            let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
+            Ok(page(200, pages::edit(&s, &h, None)))
+        }
+        WebRoute::HostnameClear(id) => {
+            let changes = Changes {
+                ipv4: Some(None),
+                ipv6: Some(None),
+                txt: Some(None),
+                ..Default::default()
+            };
+            api_hostnames::change_hostname(ctx, &s.user, id, changes)?;
+            Ok(redirect("/?done=cleared"))
+        }
+        WebRoute::HostnameDelete(id) => {
+            api_hostnames::delete_hostname(ctx, &s.user, id)?;
+            Ok(redirect("/?done=deleted"))
+        }
+        WebRoute::Token if post => {
+            if form.get("confirm") != Some("yes") {
+                return Ok(page(
+                    400,
+                    pages::token(
+                        &s,
+                        None,
+                        Some("Tick the box to confirm: the old token stops working."),
+                    ),
+                ));
+            }
+            let uid = s.user.id;
+            let t = ctx
+                .store
+                .write(move |w| accounts::regenerate_token(w.tx, uid))?;
+            log::info!("update token regenerated from the dashboard by user {uid}");
+            Ok(page(200, pages::token(&s, Some(t.expose()), None)))
+        }
+        WebRoute::Token => Ok(page(200, pages::token(&s, None, None))),
+        WebRoute::Account => account(ctx, &s, None, 200),
+        WebRoute::AccountPassword => change_password(ctx, req, &s, &form),
+        WebRoute::SignOutAll => {
+            let uid = s.user.id;
+            ctx.store
+                .write(move |w| q::delete_sessions_of_user(w.tx, uid))?;
+            Ok(redirect("/login").with_header("set-cookie", clear_cookie(SESSION_COOKIE, req)))
+        }
+        WebRoute::Login | WebRoute::Invite(_) | WebRoute::Style | WebRoute::Script => {
+            Err(ApiError::Internal("handled above".into()))
+        }
+    }
+}
+
+/// The hostnames page, with a notice or an error from a form.
+fn home(
+    ctx: &Ctx,
+    s: &Session,
+    notice: Option<Notice>,
+    error: Option<String>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let (hosts, zones) = ctx.store.read(|tx| host_ops::list(tx, &s.user))?;
+    Ok(page(
+        status,
+        pages::home(
+            s,
+            &ctx.config.public_url,
+            &hosts,
+            &zones,
+            notice,
+            error.as_deref(),
+        ),
+    ))
+}
+
+/// The value fields of a hostname form, as the JSON API's (an empty field clears the value).
+fn value_fields(form: &Form) -> ValueFields {
+    let text = |k: &str| match form.get(k) {
+        None => Field::Absent,
+        Some(v) => Field::Str(v.trim().to_string()),
+    };
+    let ttl = match form.get("ttl").map(str::trim) {
+        None | Some("") => Field::Absent,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => Field::Num(n.into()),
+            Err(_) => Field::Str(v.to_string()),
+        },
+    };
+    ValueFields {
+        ipv4: text("ipv4"),
+        ipv6: text("ipv6"),
+        txt: text("txt"),
+        ttl,
+        note: text("note"),
+        ipv6_suffix: Field::Absent,
+    }
+}
+
+fn create_hostname(ctx: &Ctx, s: &Session, form: &Form) -> Result<Reply, ApiError> {
+    let nonempty = |k: &str| {
+        form.get(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let result = value_fields(form)
+        .changes(ctx.ttl_range())
+        .and_then(|changes| {
+            let new = NewName {
+                hostname: nonempty("hostname"),
+                zone: nonempty("zoneDomain"),
+                fqdn: None,
+            };
+            api_hostnames::create_hostname(ctx, &s.user, new, changes)
+        });
+    match result {
+        Ok(_) => Ok(redirect("/?done=created")),
+        Err(e) if e.status() < 500 => home(ctx, s, None, Some(e.message()), e.status()),
+        Err(e) => Err(e),
+    }
+}
+
+fn edit_hostname(ctx: &Ctx, s: &Session, id: &str, form: &Form) -> Result<Reply, ApiError> {
+    let result = value_fields(form)
+        .changes(ctx.ttl_range())
+        .and_then(|c| api_hostnames::change_hostname(ctx, &s.user, id, c));
+    match result {
+        Ok(_) => Ok(redirect("/?done=saved")),
+        Err(e) if e.status() < 500 && e.status() != 404 => {
+            let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
+            Ok(page(e.status(), pages::edit(s, &h, Some(&e.message()))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn account(
+    ctx: &Ctx,
+    s: &Session,
+    msg: Option<(bool, &str)>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let sessions = ctx.store.read(|tx| q::sessions_of_user(tx, s.user.id))?;
+    let current = secret::hash(&s.id);
+    Ok(page(status, pages::account(s, &sessions, &current, msg)))
+}
+
+fn change_password(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    s: &Session,
+    form: &Form,
+) -> Result<Reply, ApiError> {
+    let current = form.get("current").unwrap_or("");
+    let new = form.get("password").unwrap_or("").to_string();
+    if !login_allowed(ctx, req, &s.user.email) {
+        return account(
+            ctx,
+            s,
+            Some((false, "Too many attempts: wait a few minutes.")),
+            429,
+        );
+    }
+    let ok = ctx
+        .store
+        .read(|tx| accounts::sign_in(tx, &s.user.email, current))?
+        .is_some();
+    if !ok {
+        return account(
+            ctx,
+            s,
+            Some((false, "The current password is not right.")),
+            400,
+        );
+    }
+    let (uid, keep) = (s.user.id, secret::hash(&s.id));
+    let r = ctx.store.write(move |w| {
+        accounts::set_password(w.tx, uid, &new)?;
+        // Every other session ends with the old password.
+        for o in q::sessions_of_user(w.tx, uid)? {
+            if o.id_hash != keep {
+                q::delete_session(w.tx, &o.id_hash)?;
+            }
+        }
+        Ok::<_, ApiError>(())
+    });
+    match r {
+        Ok(()) => account(
+            ctx,
+            s,
+            Some((true, "Password changed; other sessions were signed out.")),
+            200,
+        ),
+        Err(e) if e.status() < 500 => account(ctx, s, Some((false, &e.message())), e.status()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Count one sign-in attempt against the address's and the account's limits.
+fn login_allowed(ctx: &Ctx, req: &ApiRequest, email: &str) -> bool {
+    let now = clock::unix_now();
+    let by_ip = ctx.login_ip_limits.check(&req.peer, now).allowed;
+    let by_account = ctx
+        .login_account_limits
+        .check(&email.trim().to_ascii_lowercase(), now)
+        .allowed;
+    by_ip && by_account
+}
+
+fn login(ctx: &Ctx, req: &ApiRequest, post: bool) -> Result<Reply, ApiError> {
+    if !post {
+        if session(ctx, req)?.is_some() {
+            return Ok(redirect("/"));
+        }
+        let (pre, set) = pre_session(req);
+        let r = page(200, pages::login(&accounts::csrf_token(&pre), None, ""));
+        return Ok(with_pre(r, set, &pre, req));
+    }
+    let form = Form::of(req);
+    let Some(pre) = cookie(req, PRE_COOKIE).filter(|p| accounts::csrf_ok(p, form.get("csrf")))
+    else {
+        return Err(ApiError::Forbidden(
+            "the form's security token is missing or stale: reload the page and try again".into(),
+        ));
+    };
+    let csrf = accounts::csrf_token(&pre);
+    let email = form.get("email").unwrap_or("").trim().to_string();
+    let password = form.get("password").unwrap_or("");
+    if !login_allowed(ctx, req, &email) {
+        return Ok(page(
+            429,
+            pages::login(
+                &csrf,
+                Some("Too many sign-in attempts: wait a few minutes."),
+                &email,
+            ),
+        ));
+    }
+    let Some(user) = ctx
+        .store
+        .read(|tx| accounts::sign_in(tx, &email, password))?
+    else {
+        log::info!("dashboard sign-in refused from {}", req.peer);
+        return Ok(page(
+            401,
+            pages::login(&csrf, Some("Wrong email or password."), &email),
+        ));
+    };
+    start(ctx, req, &user)
+}
+
+/// Start a session for `user` and send them to the dashboard.
+fn start(ctx: &Ctx, req: &ApiRequest, user: &User) -> Result<Reply, ApiError> {
+    let (uid, addr) = (user.id, req.peer.to_string());
+    let ua = req.header("user-agent").unwrap_or("").to_string();
+    let sid = ctx
+        .store
+        .write(move |w| accounts::start_session(w.tx, uid, clock::unix_now(), &addr, &ua))?;
+    log::info!("dashboard sign-in of user {uid} from {}", req.peer);
+    Ok(redirect("/")
+        .with_header("set-cookie", set_cookie(SESSION_COOKIE, sid.expose(), req))
+        .with_header("set-cookie", clear_cookie(PRE_COOKIE, req)))
+}
+
+fn invite(ctx: &Ctx, req: &ApiRequest, token: &str, post: bool) -> Result<Reply, ApiError> {
+    let now = clock::unix_now();
+    let gone = || {
+        page(
+            404,
+            pages::message(
+                "Link expired",
+                "This invite link was used or has expired: ask the operator for a new one.",
+            ),
+        )
+    };
+    if !post {
+        let Some(u) = ctx.store.read(|tx| accounts::invite_user(tx, token, now))? else {
+            return Ok(gone());
+        };
+        let (pre, set) = pre_session(req);
+        let r = page(
+            200,
+            pages::invite(&u.email, &accounts::csrf_token(&pre), None),
+        );
+        return Ok(with_pre(r, set, &pre, req));
+    }
+    let form = Form::of(req);
+    let Some(pre) = cookie(req, PRE_COOKIE).filter(|p| accounts::csrf_ok(p, form.get("csrf")))
+    else {
+        return Err(ApiError::Forbidden(
+            "the form's security token is missing or stale: reload the page and try again".into(),
+        ));
+    };
+    let password = form.get("password").unwrap_or("").to_string();
+    let t = token.to_string();
+    match ctx
+        .store
+        .write(move |w| accounts::accept_invite(w.tx, &t, &password, now))
+    {
+        Ok(u) => start(ctx, req, &u),
+        Err(ApiError::NotFound(..)) => Ok(gone()),
+        Err(e) if e.status() < 500 => {
+            let email = ctx
+                .store
+                .read(|tx| accounts::invite_user(tx, token, now))?
+                .map(|u| u.email)
+                .unwrap_or_default();
+            let csrf = accounts::csrf_token(&pre);
+            Ok(page(
+                e.status(),
+                pages::invite(&email, &csrf, Some(&e.message())),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The signed-in session of the request's cookie, if live (touching `last_seen` now and then).
+fn session(ctx: &Ctx, req: &ApiRequest) -> Result<Option<Session>, ApiError> {
+    let Some(id) = cookie(req, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let now = clock::unix_now();
+    let Some((row, user)) = ctx.store.read(|tx| accounts::session(tx, &id, now))? else {
+        return Ok(None);
+    };
+    let role = ctx.store.read(|tx| accounts::role(tx, user.id))?;
+    if now >= row.last_seen + accounts::TOUCH_SECS {
+        let h = row.id_hash.clone();
+        ctx.store.write(move |w| q::touch_session(w.tx, &h, now))?;
+    }
+    Ok(Some(Session {
+        csrf: accounts::csrf_token(&id),
+        id,
+        user,
+        role,
+    }))
+}
+
+/// The pre-sign-in cookie's value: the request's, or a new one (`true`: set it).
+fn pre_session(req: &ApiRequest) -> (String, bool) {
+    match cookie(req, PRE_COOKIE).filter(|v| v.len() == 40) {
+        Some(v) => (v, false),
+        None => (secret::new_token().expose().to_string(), true),
+    }
+}
+
+fn with_pre(r: Reply, set: bool, pre: &str, req: &ApiRequest) -> Reply {
+    if set {
+        r.with_header("set-cookie", set_cookie(PRE_COOKIE, pre, req))
+    } else {
+        r
+    }
+}
+
+/// A cookie of the request by name.
+fn cookie(req: &ApiRequest, name: &str) -> Option<String> {
+    req.headers
+        .iter()
+        .filter(|(k, _)| k == "cookie")
+        .flat_map(|(_, v)| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// `HttpOnly; SameSite=Lax; Path=/`, and `Secure` when the client came over HTTPS.
+pub fn set_cookie(name: &str, value: &str, req: &ApiRequest) -> String {
+    let secure = if req.https { "; Secure" } else { "" };
+    format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/{secure}")
+}
+
+fn clear_cookie(name: &str, req: &ApiRequest) -> String {
+    format!("{}; Max-Age=0", set_cookie(name, "", req))
+}
+
+fn page(status: u16, body: maud::Markup) -> Reply {
+    Reply {
+        status,
+        content_type: HTML,
+        headers: Vec::new(),
+        body: body.into_string().into_bytes(),
+    }
+}
+
+fn redirect(to: &str) -> Reply {
+    Reply {
+        status: 303,
+        content_type: HTML,
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+    .with_header("location", to)
+}
+
+fn error_page(req: &ApiRequest, e: &ApiError) -> Reply {
+    if let Some(d) = e.detail() {
+        log::error!("request {}: {d}", req.id);
+    }
+    let title = crate::error::reason(e.status());
+    let r = page(e.status(), pages::message(title, &e.message()));
+    match e {
+        ApiError::RateLimited(s) => r.with_header("retry-after", s.to_string()),
+        _ => r,
+    }
+}
+
+/// The headers of every dashboard answer.
+fn secured(r: Reply) -> Reply {
+    r.with_header("content-security-policy", CSP)
+        .with_header("x-content-type-options", "nosniff")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("cache-control", "no-store")
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Reply {
+    Reply {
+        status: 200,
+        content_type,
+        headers: Vec::new(),
+        body: body.as_bytes().to_vec(),
+    }
+    .with_header("x-content-type-options", "nosniff")
+    .with_header("cache-control", "public, max-age=3600")
+}
+
+#[cfg(test)]
+mod tests;
