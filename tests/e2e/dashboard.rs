@@ -1,0 +1,348 @@
+//! The signed-in dashboard (#17) over real HTTP, with a small cookie-keeping client on the
+//! harness's raw HTTP: invite link → password → signed in → create a hostname (DNS answers it)
+//! → regenerate the token (the new one updates, the old gets 401) → sign out; a wrong
+//! password, a form without its CSRF token (403, nothing changed), cookie flags, the CSP
+//! header and a note with markup shown as text.
+
+use std::net::SocketAddr;
+
+use hickory_proto::rr::RecordType;
+
+use crate::harness::*;
+
+/// A browser of sorts: keeps the cookies the server sets, sends them back.
+struct Browser {
+    addr: SocketAddr,
+    cookies: Vec<(String, String)>,
+    /// Every Set-Cookie header seen, as sent.
+    set_cookies: Vec<String>,
+}
+
+impl Browser {
+    fn new(srv: &Server) -> Browser {
+        Browser {
+            addr: srv.http,
+            cookies: Vec::new(),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &HttpReply) {
+        for (k, v) in &r.headers {
+            if k != "set-cookie" {
+                continue;
+            }
+            self.set_cookies.push(v.clone());
+            let first = v.split(';').next().unwrap_or("");
+            let (name, value) = first.split_once('=').expect("cookie name=value");
+            self.cookies.retain(|(n, _)| n != name);
+            if !v.contains("Max-Age=0") {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    fn get(&mut self, path: &str) -> HttpReply {
+        let c = self.cookie_header();
+        let r = http(self.addr, "GET", path, &[("Cookie", &c)], None);
+        self.keep(&r);
+        r
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> HttpReply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let c = self.cookie_header();
+        let r = http(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &c),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        );
+        self.keep(&r);
+        r
+    }
+
+    /// GET a page and POST one of its forms with the page's CSRF token added.
+    fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> HttpReply {
+        let p = self.get(page);
+        assert_eq!(p.status, 200, "GET {page}: {}", p.body);
+        let token = csrf(&p.body);
+        let mut f = form.to_vec();
+        f.push(("csrf", &token));
+        self.post(action, &f)
+    }
+}
+
+/// Percent-encode a form value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The first form's CSRF token on a page.
+fn csrf(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .unwrap_or_else(|| panic!("no csrf field in {page}"));
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').expect("end of value")].to_string()
+}
+
+/// The text of the element with id="token-value".
+fn token_value(page: &str) -> String {
+    let at = page
+        .find(r#"id="token-value">"#)
+        .unwrap_or_else(|| panic!("no #token-value in {page}"));
+    let rest = &page[at + r#"id="token-value">"#.len()..];
+    rest[..rest.find('<').expect("end of element")].to_string()
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+                   frame-ancestors 'none'; form-action 'self'";
+
+#[test]
+fn invite_sign_in_hostname_token_and_sign_out() {
+    let dir = TestDir::new("dash_flow");
+    admin(&dir, &["zone", "add", "dyn.test", "--shared"]);
+    let old_token = add_user(&dir, "ann@example.org", &[]);
+    let link = last_line(&admin(&dir, &["user", "invite", "ann@example.org"]));
+    let path = &link[link.find("/invite/").expect("invite path")..];
+    let srv = Server::start(&dir);
+    let mut b = Browser::new(&srv);
+
+    // Not signed in: the dashboard sends to /login; every page has the CSP.
+    let r = b.get("/");
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    assert_eq!(r.header("content-security-policy"), Some(CSP));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+
+    // The invite link: set a password (too short first), and be signed in.
+    let r = b.submit(path, path, &[("password", "short")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = b.submit(path, path, &[("password", "correct horse battery")]);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/")),
+        "{}",
+        r.body
+    );
+    let session = b
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("lucent_session="))
+        .expect("session cookie")
+        .clone();
+    assert!(
+        session.ends_with("; HttpOnly; SameSite=Lax; Path=/"),
+        "{session}"
+    );
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
+    // The link works once.
+    let r = b.get(path);
+    assert_eq!(r.status, 404);
+
+    // A form post without its CSRF token: 403 and nothing changed.
+    let r = b.post(
+        "/hostnames",
+        &[("hostname", "home"), ("zoneDomain", "dyn.test")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = b.post(
+        "/hostnames",
+        &[
+            ("hostname", "home"),
+            ("zoneDomain", "dyn.test"),
+            ("csrf", "0000"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let page = b.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No hostnames yet"), "{}", page.body);
+    assert_eq!(page.header("content-security-policy"), Some(CSP));
+    assert!(srv.dig("home.dyn.test", RecordType::A).answers.is_empty());
+
+    // Create a hostname with a note holding markup: DNS answers it, the note shows as text.
+    let note = r#"<script>alert("x")</script><b>bold</b>"#;
+    let r = b.submit(
+        "/",
+        "/hostnames",
+        &[
+            ("hostname", "home"),
+            ("zoneDomain", "dyn.test"),
+            ("ipv4", "192.0.2.10"),
+            ("txt", "hello"),
+            ("ttl", "120"),
+            ("note", note),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/?done=created")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        answers(&srv.dig("home.dyn.test", RecordType::A)),
+        vec!["192.0.2.10"]
+    );
+    let page = b.get("/?done=created");
+    assert!(page.body.contains("Hostname created."), "{}", page.body);
+    assert!(page.body.contains("home.dyn.test"));
+    assert!(
+        page.body
+            .contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    // A bad value is refused with the API's message and changes nothing.
+    let r = b.submit(
+        "/",
+        "/hostnames",
+        &[
+            ("hostname", "other"),
+            ("zoneDomain", "dyn.test"),
+            ("ipv4", "300.1.1.1"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(srv.dig("other.dyn.test", RecordType::A).answers.is_empty());
+
+    // Regenerate the token: shown once; the new one updates, the old one gets 401.
+    let r = b.submit("/token", "/token", &[]);
+    assert_eq!(r.status, 400, "no confirmation: {}", r.body);
+    let r = b.submit("/token", "/token", &[("confirm", "yes")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let new_token = token_value(&r.body);
+    assert_eq!(new_token.len(), 40, "{new_token}");
+    let r = srv.get(
+        &format!("/update?domains=home&token={new_token}&ip=192.0.2.11"),
+        &[],
+    );
+    assert_eq!((r.status, r.body.as_str()), (200, "OK"));
+    assert_eq!(
+        answers(&srv.dig("home.dyn.test", RecordType::A)),
+        vec!["192.0.2.11"]
+    );
+    let r = srv.get(
+        &format!("/update?domains=home&token={old_token}&ip=192.0.2.12"),
+        &[],
+    );
+    assert_eq!((r.status, r.body.as_str()), (401, "KO"));
+    assert!(!b.get("/token").body.contains(&new_token), "shown once");
+
+    // Delete through the dashboard: gone from DNS.
+    let page = b.get("/");
+    let id_at = page.body.find("/hostnames/host_").expect("a hostname link");
+    let id: String = page.body[id_at + "/hostnames/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let r = b.submit("/", &format!("/hostnames/{id}/delete"), &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(srv.dig("home.dyn.test", RecordType::A).answers.is_empty());
+
+    // Sign out: the session cookie no longer opens anything.
+    let stolen = b.cookie_header();
+    let r = b.submit("/", "/logout", &[]);
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    let r = http(srv.http, "GET", "/", &[("Cookie", &stolen)], None);
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+
+    // A wrong password is refused (no session); the right one signs in.
+    let before = b.set_cookies.len();
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "ann@example.org"),
+            ("password", "wrong horse battery"),
+        ],
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("Wrong email or password."));
+    assert!(!b.set_cookies[before..]
+        .iter()
+        .any(|c| c.starts_with("lucent_session=")));
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "ann@example.org"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/")),
+        "{}",
+        r.body
+    );
+    assert_eq!(b.get("/").status, 200);
+}
+
+#[test]
+fn admin_commands_set_passwords_and_roles() {
+    let dir = TestDir::new("dash_admin");
+    add_user(&dir, "bob@example.org", &[]);
+    let (code, _, err) = admin_status(&dir, &["user", "set", "bob@example.org", "--role", "root"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--role"), "{err}");
+    admin(&dir, &["user", "set", "bob@example.org", "--role", "admin"]);
+    let out = std::process::Command::new(bin("lucentd"))
+        .args(["user", "passwd", "bob@example.org", "--db"])
+        .arg(dir.db())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"a fine password\n")?;
+            c.wait_with_output()
+        })
+        .expect("run lucentd user passwd");
+    assert!(out.status.success());
+    let srv = Server::start(&dir);
+    let mut b = Browser::new(&srv);
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "bob@example.org"),
+            ("password", "a fine password"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/");
+    assert!(
+        page.body.contains("Signed in as bob@example.org (admin)"),
+        "{}",
+        page.body
+    );
+}
