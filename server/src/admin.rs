@@ -14,6 +14,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::dns::ApexConfig;
 use crate::domain::accounts::{self as account_ops, Role};
+use crate::domain::scoped_tokens as scoped_ops;
 use crate::domain::zones::{self as zone_ops, CreateError};
 use crate::model::{name, Invalid, Status, User, ZoneKind};
 use crate::secret;
@@ -122,6 +123,18 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
             zones,
         } => user_add(&mut conn, &email, max_hostnames, zones, out),
         Command::UserToken(email) => user_token(&conn, &email, out),
+        Command::UserScopedToken {
+            email,
+            hostnames,
+            label,
+        } => user_scoped_token(&mut conn, &email, &hostnames, &label, out),
+        Command::UserTokens(email) => user_tokens(&conn, &email, out),
+        Command::UserTokenRevoke { email, label } => {
+            let u = user(&conn, &email)?;
+            scoped_ops::revoke(&conn, u.id, &label).map_err(api_refused)?;
+            writeln!(out, "revoked token '{}' of {}", label.trim(), u.email)?;
+            Ok(())
+        }
         Command::UserApiKey { email, zone } => user_apikey(&conn, &email, zone.as_deref(), out),
         Command::UserApiKeys(email) => user_apikeys(&conn, &email, out),
         Command::UserApiKeyRevoke { email, id } => user_apikey_revoke(&conn, &email, id, out),
@@ -317,6 +330,50 @@ fn user_passwd(
 /// A domain refusal as the operator sees it.
 fn api_refused(e: crate::error::ApiError) -> AdminError {
     AdminError::Refused(e.detail().unwrap_or_else(|| e.message()))
+}
+
+/// `user token EMAIL --hostname … --label …`: a scoped token, printed last.
+fn user_scoped_token(
+    conn: &mut Connection,
+    email: &str,
+    hostnames: &[String],
+    label: &str,
+    out: Out,
+) -> Result<(), AdminError> {
+    let tx = conn.transaction()?;
+    let u = user(&tx, email)?;
+    let token =
+        scoped_ops::create(&tx, &u, label, hostnames, clock::unix_now()).map_err(api_refused)?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "new token '{}' for {} reaching {}:",
+        label.trim(),
+        u.email,
+        hostnames.join(", ")
+    )?;
+    writeln!(out, "{}", token.expose())?;
+    Ok(())
+}
+
+/// `user tokens EMAIL`: label, hostnames, created, last used; never a secret.
+fn user_tokens(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let tokens = scoped_ops::list(conn, u.id).map_err(api_refused)?;
+    writeln!(out, "LABEL\tHOSTNAMES\tCREATED\tLAST USED")?;
+    for t in tokens {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            t.label,
+            t.hostnames.join(","),
+            clock::rfc3339(t.created_at, 0),
+            t.last_used
+                .map(|s| clock::rfc3339(s, 0))
+                .unwrap_or_else(|| "never".into())
+        )?;
+    }
+    Ok(())
 }
 
 fn user_token(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {

@@ -54,9 +54,22 @@ const COMMANDS: &[CmdHelp] = &[
     },
     CmdHelp {
         words: &["user", "token"],
-        synopsis: "lucentd user token EMAIL",
+        synopsis: "lucentd user token EMAIL [--hostname FQDN[,FQDN...] --label NAME]",
         about: "Regenerate the user's update token and print it as the last line; the old token\n\
-                stops working at once.",
+                stops working at once. With --hostname and --label: a new scoped token that\n\
+                reaches only those hostnames (updates, no create or delete); the main token\n\
+                is unchanged.",
+    },
+    CmdHelp {
+        words: &["user", "tokens"],
+        synopsis: "lucentd user tokens EMAIL",
+        about: "List the user's scoped tokens: label, hostnames, created, last used (never\n\
+                secrets).",
+    },
+    CmdHelp {
+        words: &["user", "token-revoke"],
+        synopsis: "lucentd user token-revoke EMAIL LABEL",
+        about: "Revoke the user's scoped token LABEL; it stops working at once.",
     },
     CmdHelp {
         words: &["user", "apikey"],
@@ -226,6 +239,16 @@ pub enum Command {
         zones: Option<Vec<String>>,
     },
     UserToken(String),
+    UserScopedToken {
+        email: String,
+        hostnames: Vec<String>,
+        label: String,
+    },
+    UserTokens(String),
+    UserTokenRevoke {
+        email: String,
+        label: String,
+    },
     UserApiKey {
         email: String,
         zone: Option<String>,
@@ -282,6 +305,8 @@ const VALUE_FLAGS: &[&str] = &[
     "--status",
     "--api-enabled",
     "--role",
+    "--hostname",
+    "--label",
 ];
 
 /// `-h`/`--help` anywhere: the usage of the command the other words name, whatever else the
@@ -319,6 +344,8 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut status = None;
     let mut api_enabled = None;
     let mut role = None;
+    let mut hostname: Option<Vec<String>> = None;
+    let mut label = None;
     let mut yes = false;
     let mut force = false;
     let mut it = args.iter();
@@ -363,6 +390,16 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
                 })
             }
             "--role" => role = Some(val("--role")?.clone()),
+            "--hostname" => {
+                hostname = Some(
+                    val("--hostname")?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                )
+            }
+            "--label" => label = Some(val("--label")?.clone()),
             "--yes" => yes = true,
             "--force" => force = true,
             s if s.starts_with('-') => return Err(format!("unknown flag '{s}'")),
@@ -394,7 +431,21 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             max_hostnames,
             zones,
         },
-        ["user", "token", ..] => Command::UserToken(one("email")?),
+        ["user", "token", ..] => match (hostname, label) {
+            (None, None) => Command::UserToken(one("email")?),
+            (Some(hostnames), Some(label)) => Command::UserScopedToken {
+                email: one("email")?,
+                hostnames,
+                label,
+            },
+            _ => return Err("a scoped token needs both --hostname and --label".into()),
+        },
+        ["user", "tokens", ..] => Command::UserTokens(one("email")?),
+        ["user", "token-revoke", email, label] => Command::UserTokenRevoke {
+            email: email.to_string(),
+            label: label.to_string(),
+        },
+        ["user", "token-revoke", ..] => return Err("give EMAIL and the token's LABEL".into()),
         ["user", "apikey", ..] => Command::UserApiKey {
             email: one("email")?,
             zone,

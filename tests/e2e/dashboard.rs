@@ -304,16 +304,10 @@ fn invite_sign_in_hostname_token_and_sign_out() {
     assert_eq!(b.get("/").status, 200);
 }
 
-#[test]
-fn admin_commands_set_passwords_and_roles() {
-    let dir = TestDir::new("dash_admin");
-    add_user(&dir, "bob@example.org", &[]);
-    let (code, _, err) = admin_status(&dir, &["user", "set", "bob@example.org", "--role", "root"]);
-    assert_ne!(code, 0);
-    assert!(err.contains("--role"), "{err}");
-    admin(&dir, &["user", "set", "bob@example.org", "--role", "admin"]);
+/// `lucentd user passwd EMAIL` with the password on stdin.
+fn passwd(dir: &TestDir, email: &str, password: &str) {
     let out = std::process::Command::new(bin("lucentd"))
-        .args(["user", "passwd", "bob@example.org", "--db"])
+        .args(["user", "passwd", email, "--db"])
         .arg(dir.db())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -323,11 +317,166 @@ fn admin_commands_set_passwords_and_roles() {
             c.stdin
                 .take()
                 .expect("stdin")
-                .write_all(b"a fine password\n")?;
+                .write_all(format!("{password}\n").as_bytes())?;
             c.wait_with_output()
         })
         .expect("run lucentd user passwd");
-    assert!(out.status.success());
+    assert!(out.status.success(), "{out:?}");
+}
+
+fn a_records(srv: &Server, name: &str) -> Vec<String> {
+    answers(&srv.dig(name, RecordType::A))
+}
+
+#[test]
+fn scoped_tokens_reach_their_hostnames_only() {
+    let dir = TestDir::new("dash_scoped");
+    admin(&dir, &["zone", "add", "dyn.test", "--shared"]);
+    let main = add_user(&dir, "ann@example.org", &[]);
+    passwd(&dir, "ann@example.org", "correct horse battery");
+    let srv = Server::start(&dir);
+    for l in ["home", "cam", "nas"] {
+        let body = format!(r#"{{"hostname":"{l}","ipv4":"192.0.2.1"}}"#);
+        assert_eq!(srv.json("POST", "/v1/hostnames", &main, &body).status, 201);
+    }
+
+    // The command: a token for home only; the main token is unchanged.
+    let out = admin(
+        &dir,
+        &[
+            "user",
+            "token",
+            "ann@example.org",
+            "--hostname",
+            "home.dyn.test",
+            "--label",
+            "router",
+        ],
+    );
+    let scoped = last_line(&out);
+    assert_eq!(scoped.len(), 40, "{out}");
+    let (code, _, err) = admin_status(
+        &dir,
+        &[
+            "user",
+            "token",
+            "ann@example.org",
+            "--hostname",
+            "other.dyn.test",
+            "--label",
+            "x",
+        ],
+    );
+    assert_ne!(code, 0, "a hostname the user does not have");
+    assert!(!err.is_empty());
+
+    // /update: its hostname, nothing else.
+    let up = |t: &str, d: &str, ip: &str| {
+        srv.get(&format!("/update?domains={d}&token={t}&ip={ip}"), &[])
+    };
+    assert_eq!(up(&scoped, "home", "192.0.2.20").body, "OK");
+    assert_eq!(a_records(&srv, "home.dyn.test"), vec!["192.0.2.20"]);
+    let r = up(&scoped, "cam", "192.0.2.21");
+    assert_eq!(r.body, "KO");
+    assert_eq!(a_records(&srv, "cam.dyn.test"), vec!["192.0.2.1"]);
+    assert_eq!(
+        up(&main, "cam", "192.0.2.22").body,
+        "OK",
+        "the main token still works"
+    );
+
+    // dyndns2 with Basic auth.
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("router:{scoped}")
+        )
+    );
+    let r = srv.get(
+        "/nic/update?hostname=home.dyn.test,nas.dyn.test&myip=192.0.2.30",
+        &[("Authorization", &auth)],
+    );
+    assert_eq!(r.body, "good 192.0.2.30\nnohost", "{}", r.body);
+    assert_eq!(a_records(&srv, "nas.dyn.test"), vec!["192.0.2.1"]);
+
+    // /v1/hostnames: lists and patches its hostname only; no create, no delete.
+    let r = srv.bearer("GET", "/v1/hostnames", &scoped);
+    let names: Vec<String> = r.json()["hostnames"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|h| h["fqdn"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(names, vec!["home.dyn.test"]);
+    let r = srv.json("PATCH", "/v1/hostnames/home", &scoped, r#"{"txt":"hi"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = srv.json("PATCH", "/v1/hostnames/cam", &scoped, r#"{"txt":"hi"}"#);
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = srv.json("POST", "/v1/hostnames", &scoped, r#"{"hostname":"new"}"#);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = srv.bearer("DELETE", "/v1/hostnames/home", &scoped);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(a_records(&srv, "home.dyn.test"), vec!["192.0.2.30"]);
+
+    // `user tokens`: label, hostnames, last use; never the secret.
+    wait_until("the last use is recorded", || {
+        let out = admin(&dir, &["user", "tokens", "ann@example.org"]);
+        out.contains("router\thome.dyn.test\t") && !out.contains("never")
+    });
+    assert!(!admin(&dir, &["user", "tokens", "ann@example.org"]).contains(&scoped));
+
+    // The dashboard: create one for nas (shown once), see it listed, revoke it.
+    let mut b = Browser::new(&srv);
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "ann@example.org"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/tokens");
+    assert!(page.body.contains("router"), "{}", page.body);
+    let nas_at = page.body.find(">nas.dyn.test<").expect("nas checkbox");
+    let id_at = page.body[..nas_at].rfind("value=\"host_").expect("its id") + 7;
+    let id_len = page.body[id_at..].find('"').expect("end of id");
+    let nas_id = page.body[id_at..id_at + id_len].to_string();
+    let r = b.submit(
+        "/tokens",
+        "/tokens",
+        &[("label", "nas-box"), ("hostname", &nas_id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let nas_token = token_value(&r.body);
+    assert_eq!(up(&nas_token, "nas", "192.0.2.40").body, "OK");
+    assert_eq!(up(&nas_token, "home", "192.0.2.40").body, "KO");
+    let r = b.submit(
+        "/tokens",
+        "/tokens",
+        &[("label", "nas-box"), ("hostname", &nas_id)],
+    );
+    assert_eq!(r.status, 409, "a label is used once: {}", r.body);
+    let r = b.submit("/tokens", "/tokens/revoke", &[("label", "nas-box")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(up(&nas_token, "nas", "192.0.2.41").status, 401);
+
+    // The command revokes too.
+    admin(&dir, &["user", "token-revoke", "ann@example.org", "router"]);
+    assert_eq!(up(&scoped, "home", "192.0.2.50").status, 401);
+    assert_eq!(up(&main, "home", "192.0.2.50").body, "OK");
+}
+
+#[test]
+fn admin_commands_set_passwords_and_roles() {
+    let dir = TestDir::new("dash_admin");
+    add_user(&dir, "bob@example.org", &[]);
+    let (code, _, err) = admin_status(&dir, &["user", "set", "bob@example.org", "--role", "root"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--role"), "{err}");
+    admin(&dir, &["user", "set", "bob@example.org", "--role", "admin"]);
+    passwd(&dir, "bob@example.org", "a fine password");
     let srv = Server::start(&dir);
     let mut b = Browser::new(&srv);
     let r = b.submit(

@@ -8,4 +8,5 @@
 pub mod accounts;
 pub mod hostnames;
 pub mod records;
+pub mod scoped_tokens;
 pub mod zones;

@@ -277,6 +277,19 @@ impl Store {
         r
     }
 
+    /// Queue a write nobody waits for (bookkeeping such as a token's last use): it joins the
+    /// writer thread's next group; a failure is logged.
+    pub fn write_detached<F>(&self, f: F)
+    where
+        F: FnOnce(&mut WriteTx) -> Result<(), rusqlite::Error> + Send + 'static,
+    {
+        self.submit(job(f, |r: Result<(), rusqlite::Error>| {
+            if let Err(e) = r {
+                log::warn!("background write failed: {e}");
+            }
+        }));
+    }
+
     /// Queue a job for the writer thread, or run it here as a group of one without one.
     fn submit(&self, job: Job) {
         self.submit_to(job, false)

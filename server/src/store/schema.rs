@@ -169,6 +169,27 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX invites_user ON invites(user_id);
     "#,
     ),
+    // 8: scoped tokens: a named token that reaches only chosen hostnames (one per router, say).
+    // The hostnames are kept by id, so a name deleted and claimed again is not in scope.
+    Step::Sql(
+        r#"
+    CREATE TABLE scoped_tokens (
+        id              INTEGER PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_hash      BLOB NOT NULL UNIQUE,
+        label           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        last_used       INTEGER,
+        UNIQUE (user_id, label)
+    );
+    CREATE TABLE scoped_token_hostnames (
+        token_id        INTEGER NOT NULL REFERENCES scoped_tokens(id) ON DELETE CASCADE,
+        hostname_id     TEXT NOT NULL REFERENCES hostnames(id) ON DELETE CASCADE,
+        PRIMARY KEY (token_id, hostname_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX scoped_token_hostnames_host ON scoped_token_hostnames(hostname_id);
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -15,6 +15,7 @@ use crate::api::{parse_form, ApiRequest, Ctx, Reply};
 use crate::clock;
 use crate::domain::accounts::{self, Role};
 use crate::domain::hostnames::{self as host_ops, NewName};
+use crate::domain::scoped_tokens;
 use crate::error::ApiError;
 use crate::model::{Changes, User};
 use crate::secret;
@@ -54,6 +55,9 @@ pub enum WebRoute {
     HostnameDelete(String),
     /// `/token`: regenerate the update token.
     Token,
+    /// `/tokens`: scoped tokens (list, create).
+    Tokens,
+    TokensRevoke,
     Account,
     AccountPassword,
     SignOutAll,
@@ -74,6 +78,8 @@ impl WebRoute {
             ["hostnames", id, "clear"] => WebRoute::HostnameClear(s(id)),
             ["hostnames", id, "delete"] => WebRoute::HostnameDelete(s(id)),
             ["token"] => WebRoute::Token,
+            ["tokens"] => WebRoute::Tokens,
+            ["tokens", "revoke"] => WebRoute::TokensRevoke,
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
             ["account", "signout-all"] => WebRoute::SignOutAll,
@@ -96,14 +102,17 @@ impl WebRoute {
             WebRoute::Home | WebRoute::Account | WebRoute::Style | WebRoute::Script => {
                 &["GET", "HEAD"]
             }
-            WebRoute::Login | WebRoute::Invite(_) | WebRoute::Hostname(_) | WebRoute::Token => {
-                &["GET", "HEAD", "POST"]
-            }
+            WebRoute::Login
+            | WebRoute::Invite(_)
+            | WebRoute::Hostname(_)
+            | WebRoute::Token
+            | WebRoute::Tokens => &["GET", "HEAD", "POST"],
             WebRoute::Logout
             | WebRoute::Hostnames
             | WebRoute::HostnameClear(_)
             | WebRoute::HostnameDelete(_)
             | WebRoute::AccountPassword
+            | WebRoute::TokensRevoke
             | WebRoute::SignOutAll => &["POST"],
         }
     }
@@ -126,6 +135,13 @@ impl Form {
     }
     fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -223,6 +239,28 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             Ok(page(200, pages::token(&s, Some(t.expose()), None)))
         }
         WebRoute::Token => Ok(page(200, pages::token(&s, None, None))),
+        WebRoute::Tokens if post => {
+            let (user, label, hosts) = (
+                s.user.clone(),
+                form.get("label").unwrap_or("").to_string(),
+                form.all("hostname"),
+            );
+            let r = ctx.store.write(move |w| {
+                scoped_tokens::create(w.tx, &user, &label, &hosts, clock::unix_now())
+            });
+            match r {
+                Ok(t) => tokens(ctx, &s, Some(t.expose()), None, 200),
+                Err(e) if e.status() < 500 => tokens(ctx, &s, None, Some(&e.message()), e.status()),
+                Err(e) => Err(e),
+            }
+        }
+        WebRoute::Tokens => tokens(ctx, &s, None, None, 200),
+        WebRoute::TokensRevoke => {
+            let (uid, label) = (s.user.id, form.get("label").unwrap_or("").to_string());
+            ctx.store
+                .write(move |w| scoped_tokens::revoke(w.tx, uid, &label))?;
+            Ok(redirect("/tokens"))
+        }
         WebRoute::Account => account(ctx, &s, None, 200),
         WebRoute::AccountPassword => change_password(ctx, req, &s, &form),
         WebRoute::SignOutAll => {
@@ -318,6 +356,26 @@ fn edit_hostname(ctx: &Ctx, s: &Session, id: &str, form: &Form) -> Result<Reply,
         }
         Err(e) => Err(e),
     }
+}
+
+/// The scoped tokens page: the list, the create form, and a new token once.
+fn tokens(
+    ctx: &Ctx,
+    s: &Session,
+    new_token: Option<&str>,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let (list, (hosts, _)) = ctx.store.read(|tx| {
+        Ok::<_, ApiError>((
+            scoped_tokens::list(tx, s.user.id)?,
+            host_ops::list(tx, &s.user)?,
+        ))
+    })?;
+    Ok(page(
+        status,
+        pages::tokens(s, &list, &hosts, new_token, error),
+    ))
 }
 
 fn account(

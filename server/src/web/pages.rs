@@ -10,6 +10,7 @@ use crate::clock;
 use crate::domain::accounts::Role;
 use crate::model::{Hostname, Zone};
 use crate::store::queries::accounts::SessionRow;
+use crate::store::queries::scoped_tokens::ScopedToken;
 
 /// What the last form did, shown once after its redirect (`/?done=…`): fixed texts, so
 /// nothing from the query string reaches the page.
@@ -59,6 +60,7 @@ fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a href="/" { "Hostnames" }
                             a href="/token" { "Token" }
+                            a href="/tokens" { "Scoped tokens" }
                             a href="/account" { "Account" }
                             form.inline method="post" action="/logout" {
                                 (csrf(s))
@@ -316,6 +318,66 @@ pub fn account(
             form method="post" action="/account/signout-all" {
                 (csrf(s))
                 button.danger type="submit" { "Sign out everywhere" }
+            }
+        },
+    )
+}
+
+pub fn tokens(
+    s: &Session,
+    list: &[ScopedToken],
+    hosts: &[Hostname],
+    new_token: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let when = |t: u64| clock::rfc3339(t, 0);
+    layout(
+        "Scoped tokens",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some(t) = new_token {
+                div.card {
+                    p { "The new token. It is shown only now: copy it to the router or client." }
+                    pre { code #token-value { (t) } }
+                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
+                }
+            }
+            p { "A scoped token updates only the hostnames you choose (on /update, dyndns2 and /v1/hostnames) and cannot create or delete any: give each router its own." }
+            @for t in list {
+                article.card {
+                    h2 { (t.label) }
+                    dl {
+                        dt { "Hostnames" } dd { (t.hostnames.join(", ")) }
+                        dt { "Created" } dd { (when(t.created_at)) }
+                        dt { "Last used" } dd { (t.last_used.map(when).unwrap_or_else(|| "never".into())) }
+                    }
+                    form method="post" action="/tokens/revoke" {
+                        (csrf(s))
+                        input type="hidden" name="label" value=(t.label);
+                        button.danger type="submit" { "Revoke" }
+                    }
+                }
+            }
+            h2 { "New scoped token" }
+            @if hosts.is_empty() {
+                p { "Create a hostname first." }
+            } @else {
+                form.card method="post" action="/tokens" {
+                    (csrf(s))
+                    label for="label" { "Label (e.g. the router's name)" }
+                    input #label name="label" required maxlength="64";
+                    fieldset {
+                        legend { "Hostnames it may update" }
+                        @for h in hosts {
+                            div.check {
+                                input id={ "h-" (h.id) } type="checkbox" name="hostname" value=(h.id);
+                                label for={ "h-" (h.id) } { (h.fqdn()) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Create token" }
+                }
             }
         },
     )

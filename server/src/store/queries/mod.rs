@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod hostnames;
 pub mod records;
+pub mod scoped_tokens;
 pub mod users;
 pub mod zones;
 
