@@ -494,4 +494,75 @@ fn admin_commands_set_passwords_and_roles() {
         "{}",
         page.body
     );
+
+    // The admin page: a new user gets an invite link there; a normal user is refused it.
+    add_user(&dir, "cat@example.org", &[]);
+    let page = b.get("/admin");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let at = page.body.find("cat@example.org").expect("cat listed");
+    let form_at = at + page.body[at..].find("/invite\"").expect("invite form");
+    let id_start = page.body[..form_at]
+        .rfind("/admin/users/")
+        .expect("user id")
+        + 13;
+    let cat_id = page.body[id_start..form_at].to_string();
+    let r = b.submit("/admin", &format!("/admin/users/{cat_id}/invite"), &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let at = r.body.find(r#"id="invite-link">"#).expect("link shown") + 18;
+    let link = &r.body[at..at + r.body[at..].find('<').expect("end")];
+    let path = &link[link.find("/invite/").expect("path")..];
+    let mut c = Browser::new(&srv);
+    let r = c.submit(path, path, &[("password", "cat's password")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = c.get("/admin");
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = c.submit("/", &format!("/admin/users/{cat_id}"), &[("role", "admin")]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(!c.get("/").body.contains("href=\"/admin\""));
+    // The admin makes cat an admin: now the page opens.
+    let r = b.submit(
+        "/admin",
+        &format!("/admin/users/{cat_id}"),
+        &[("role", "admin")],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/admin")),
+        "{}",
+        r.body
+    );
+    assert_eq!(c.get("/admin").status, 200);
+}
+
+#[test]
+fn sign_in_is_rate_limited_per_account() {
+    let dir = TestDir::new("dash_limit");
+    add_user(&dir, "dan@example.org", &[]);
+    passwd(&dir, "dan@example.org", "the right password");
+    let srv = Server::start(&dir);
+    let mut b = Browser::new(&srv);
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let r = b.submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "dan@example.org"),
+                ("password", "a wrong password"),
+            ],
+        );
+        statuses.push(r.status);
+    }
+    assert_eq!(&statuses[..10], &[401; 10]);
+    assert_eq!(statuses[10], 429);
+    // Even the right password waits now.
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "dan@example.org"),
+            ("password", "the right password"),
+        ],
+    );
+    assert_eq!(r.status, 429, "{}", r.body);
 }

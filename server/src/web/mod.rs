@@ -17,7 +17,7 @@ use crate::domain::accounts::{self, Role};
 use crate::domain::hostnames::{self as host_ops, NewName};
 use crate::domain::scoped_tokens;
 use crate::error::ApiError;
-use crate::model::{Changes, User};
+use crate::model::{Changes, Status, User};
 use crate::secret;
 use crate::store::queries::accounts as q;
 
@@ -61,6 +61,10 @@ pub enum WebRoute {
     Account,
     AccountPassword,
     SignOutAll,
+    /// `/admin`: the operator's page (admins only): users, invite links, status, role.
+    Admin,
+    AdminUser(i64),
+    AdminInvite(i64),
     Style,
     Script,
 }
@@ -83,6 +87,9 @@ impl WebRoute {
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
             ["account", "signout-all"] => WebRoute::SignOutAll,
+            ["admin"] => WebRoute::Admin,
+            ["admin", "users", id] => WebRoute::AdminUser(id.parse().ok()?),
+            ["admin", "users", id, "invite"] => WebRoute::AdminInvite(id.parse().ok()?),
             ["static", "style.css"] => WebRoute::Style,
             ["static", "copy.js"] => WebRoute::Script,
             _ => return None,
@@ -99,9 +106,11 @@ impl WebRoute {
 
     fn methods(&self) -> &'static [&'static str] {
         match self {
-            WebRoute::Home | WebRoute::Account | WebRoute::Style | WebRoute::Script => {
-                &["GET", "HEAD"]
-            }
+            WebRoute::Home
+            | WebRoute::Account
+            | WebRoute::Admin
+            | WebRoute::Style
+            | WebRoute::Script => &["GET", "HEAD"],
             WebRoute::Login
             | WebRoute::Invite(_)
             | WebRoute::Hostname(_)
@@ -113,6 +122,8 @@ impl WebRoute {
             | WebRoute::HostnameDelete(_)
             | WebRoute::AccountPassword
             | WebRoute::TokensRevoke
+            | WebRoute::AdminUser(_)
+            | WebRoute::AdminInvite(_)
             | WebRoute::SignOutAll => &["POST"],
         }
     }
@@ -262,6 +273,26 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             Ok(redirect("/tokens"))
         }
         WebRoute::Account => account(ctx, &s, None, 200),
+        WebRoute::Admin | WebRoute::AdminUser(_) | WebRoute::AdminInvite(_)
+            if s.role != Role::Admin =>
+        {
+            Err(ApiError::Forbidden(
+                "this page is for the server's administrators".into(),
+            ))
+        }
+        WebRoute::Admin => admin(ctx, &s, None, None, 200),
+        WebRoute::AdminUser(id) => admin_user(ctx, &s, *id, &form),
+        WebRoute::AdminInvite(id) => {
+            let id = *id;
+            let r = ctx.store.write(move |w| {
+                let u = crate::store::queries::users::user_by_id(w.tx, id)?
+                    .ok_or_else(|| ApiError::NotFound("not_found", "no such user".into()))?;
+                let t = accounts::invite(w.tx, u.id, clock::unix_now())?;
+                Ok::<_, ApiError>((u.email, t))
+            })?;
+            let link = format!("{}/invite/{}", ctx.config.public_url, r.1.expose());
+            admin(ctx, &s, Some((&r.0, &link)), None, 200)
+        }
         WebRoute::AccountPassword => change_password(ctx, req, &s, &form),
         WebRoute::SignOutAll => {
             let uid = s.user.id;
@@ -376,6 +407,86 @@ fn tokens(
         status,
         pages::tokens(s, &list, &hosts, new_token, error),
     ))
+}
+
+/// The admin page, with an invite link made just now or an error.
+fn admin(
+    ctx: &Ctx,
+    s: &Session,
+    invite: Option<(&str, &str)>,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let users = ctx.store.read(|tx| {
+        let mut out = Vec::new();
+        for (u, n) in crate::store::queries::users::list_users(tx)? {
+            let role = accounts::role(tx, u.id)?;
+            out.push((u, n, role));
+        }
+        Ok::<_, ApiError>(out)
+    })?;
+    Ok(page(status, pages::admin(s, &users, invite, error)))
+}
+
+/// An admin changes a user's status (active or disabled), role or hostname limit.
+fn admin_user(ctx: &Ctx, s: &Session, id: i64, form: &Form) -> Result<Reply, ApiError> {
+    let status = match form.get("status") {
+        None => None,
+        Some("active") => Some(Status::Active),
+        Some("disabled") => Some(Status::Disabled),
+        Some(_) => {
+            return admin(
+                ctx,
+                s,
+                None,
+                Some("Status is active or disabled here (ban with `lucentd user set`)."),
+                400,
+            )
+        }
+    };
+    let role = match form.get("role") {
+        None => None,
+        Some(r) => match Role::parse(r) {
+            Some(r) => Some(r),
+            None => return admin(ctx, s, None, Some("Role is user or admin."), 400),
+        },
+    };
+    if id == s.user.id && (role == Some(Role::User) || status == Some(Status::Disabled)) {
+        return admin(
+            ctx,
+            s,
+            None,
+            Some("You cannot demote or disable yourself."),
+            400,
+        );
+    }
+    let max = match form.get("max_hostnames").map(str::trim) {
+        None | Some("") => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => return admin(ctx, s, None, Some("The hostname limit is a number."), 400),
+        },
+    };
+    ctx.store.write(move |w| {
+        use crate::store::queries::users;
+        users::user_by_id(w.tx, id)?
+            .ok_or_else(|| ApiError::NotFound("not_found", "no such user".into()))?;
+        if let Some(st) = status {
+            users::set_user_status(w.tx, id, st)?;
+        }
+        if let Some(r) = role {
+            q::set_role(w.tx, id, r.as_str())?;
+        }
+        if let Some(n) = max {
+            users::set_user_max_hostnames(w.tx, id, n)?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    log::info!(
+        "user {id} changed from the admin page by user {}",
+        s.user.id
+    );
+    Ok(redirect("/admin"))
 }
 
 fn account(

@@ -8,7 +8,7 @@ use super::Session;
 use crate::api::ApiRequest;
 use crate::clock;
 use crate::domain::accounts::Role;
-use crate::model::{Hostname, Zone};
+use crate::model::{Hostname, Status, User, Zone};
 use crate::store::queries::accounts::SessionRow;
 use crate::store::queries::scoped_tokens::ScopedToken;
 
@@ -62,6 +62,7 @@ fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
                             a href="/token" { "Token" }
                             a href="/tokens" { "Scoped tokens" }
                             a href="/account" { "Account" }
+                            @if s.role == Role::Admin { a href="/admin" { "Admin" } }
                             form.inline method="post" action="/logout" {
                                 (csrf(s))
                                 button.link type="submit" { "Sign out" }
@@ -377,6 +378,63 @@ pub fn tokens(
                         }
                     }
                     button type="submit" { "Create token" }
+                }
+            }
+        },
+    )
+}
+
+pub fn admin(
+    s: &Session,
+    users: &[(User, u32, Role)],
+    invite: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Markup {
+    layout(
+        "Users",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some((email, link)) = invite {
+                div.card {
+                    p { "Invite link for " strong { (email) } " (valid 24 hours, works once):" }
+                    pre { code #invite-link { (link) } }
+                    button.copy type="button" data-copy="invite-link" hidden { "Copy" }
+                }
+            }
+            p.hint { "Create users with " code { "lucentd user add EMAIL" } "; ban with " code { "lucentd user set EMAIL --status banned" } "." }
+            @for (u, n, role) in users {
+                article.card {
+                    h2 { (u.email) }
+                    dl {
+                        dt { "Status" } dd { (u.status.as_str()) }
+                        dt { "Role" } dd { (role.as_str()) }
+                        dt { "Hostnames" } dd { (n) " of " (u.max_hostnames) }
+                    }
+                    form method="post" action={ "/admin/users/" (u.id) } {
+                        (csrf(s))
+                        @if u.status != Status::Banned {
+                            label for={ "status-" (u.id) } { "Status" }
+                            select id={ "status-" (u.id) } name="status" {
+                                @for st in [Status::Active, Status::Disabled] {
+                                    option value=(st.as_str()) selected[u.status == st] { (st.as_str()) }
+                                }
+                            }
+                        }
+                        label for={ "role-" (u.id) } { "Role" }
+                        select id={ "role-" (u.id) } name="role" {
+                            @for r in [Role::User, Role::Admin] {
+                                option value=(r.as_str()) selected[*role == r] { (r.as_str()) }
+                            }
+                        }
+                        label for={ "max-" (u.id) } { "Hostname limit" }
+                        input id={ "max-" (u.id) } name="max_hostnames" value=(u.max_hostnames) inputmode="numeric";
+                        button type="submit" { "Save" }
+                    }
+                    form method="post" action={ "/admin/users/" (u.id) "/invite" } {
+                        (csrf(s))
+                        button type="submit" { "New invite link" }
+                    }
                 }
             }
         },
