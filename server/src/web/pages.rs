@@ -139,6 +139,14 @@ pub fn invite(email: &str, csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// A stored RFC 3339 time shown to the minute: `2026-12-03 10:38 UTC`.
+fn minute(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => t.to_string(),
+    }
+}
+
 fn opt(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".into())
 }
@@ -169,7 +177,7 @@ pub fn home(
                         dt { "TXT" } dd { (opt(h.txt.clone())) }
                         dt { "TTL" } dd { (h.ttl) }
                         dt { "Note" } dd.note { (opt(h.note.clone())) }
-                        dt { "Updated" } dd { (h.updated_at) }
+                        dt { "Updated" } dd { (minute(&h.updated_at)) }
                     }
                     details {
                         summary { "Update it with curl" }
@@ -287,7 +295,7 @@ pub fn account(
     msg: Option<(bool, &str)>,
 ) -> Markup {
     let now = clock::unix_now();
-    let when = |t: u64| clock::rfc3339(t, 0);
+    let when = |t: u64| minute(&clock::rfc3339(t, 0));
     layout(
         "Account",
         Some(s),
@@ -331,7 +339,7 @@ pub fn tokens(
     new_token: Option<&str>,
     error: Option<&str>,
 ) -> Markup {
-    let when = |t: u64| clock::rfc3339(t, 0);
+    let when = |t: u64| minute(&clock::rfc3339(t, 0));
     layout(
         "Scoped tokens",
         Some(s),
