@@ -266,6 +266,11 @@ fn from_empty<T: serde::de::DeserializeOwned>() -> T {
     toml::from_str("").expect("all fields have defaults")
 }
 
+/// `public_url` when the config does not set it: the HTTP listener's address.
+pub fn default_public_url(tls: bool, listen: SocketAddr) -> String {
+    format!("{}://{listen}", if tls { "https" } else { "http" })
+}
+
 /// Checked configuration; only this leaves the module.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -415,7 +420,7 @@ impl RawConfig {
 
         let listen = parse_addr("http.listen", &http.listen)?;
         let public_url = match public_url {
-            None => format!("http://{listen}"),
+            None => default_public_url(tls.is_some(), listen),
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
                 u.trim_end_matches('/').to_string()
             }

@@ -35,7 +35,7 @@ pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
     rt.block_on(serve(config, demo))
 }
 
-async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
+async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     // Handlers first: a SIGTERM arriving right after READY must still shut down cleanly.
     let signals = Signals::new();
     let tls = match &config.tls {
@@ -71,14 +71,26 @@ async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     let http_addr = listener
         .local_addr()
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    // An unset public_url follows the bound address (`--http 127.0.0.1:0` gets its real port).
+    let tls_on = config.tls.is_some();
+    if config.public_url == crate::config::default_public_url(tls_on, config.http.listen) {
+        config.public_url = crate::config::default_public_url(tls_on, http_addr);
+    }
     let dns_addrs: Vec<String> = dns_server.bound.iter().map(|a| a.to_string()).collect();
     let line = format!(
         "lucentd listening http={http_addr} dns={} tls={}",
         dns_addrs.join(","),
         if tls.is_some() { "on" } else { "off" }
     );
-    if let Some(t) = demo_token {
+    if let Some((t, invite)) = demo_token {
         print_demo(http_addr, dns_server.bound.first().copied(), &t);
+        say(&format!(
+            "  dashboard: sign in as demo@demo.test by choosing a password at {}/invite/{}",
+            config.public_url,
+            invite.expose()
+        ));
+        say("demo token:");
+        say(t.expose());
     }
     // One line, on stdout only (scripts and the e2e harness read it there; under systemd
     // stdout goes to the journal as well, so logging it too would show it twice).
@@ -239,7 +251,8 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 
 /// `--demo` on an empty database: a shared zone `demo.test` and a user `demo@demo.test`;
 /// returns the user's token (None when the database already holds data).
-fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
+/// The demo user's update token and a dashboard invite for it.
+fn demo_setup(config: &Config) -> Result<Option<(secret::Secret, secret::Secret)>, String> {
     let mut conn = crate::store::open(&config.db).map_err(|e| e.to_string())?;
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     let empty = zones::list_zones(&tx)
@@ -256,14 +269,16 @@ fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, String> {
     let zone =
         zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None).map_err(|e| e.to_string())?;
     let token = secret::new_token();
-    users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
+    let uid = users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
         .map_err(|e| e.to_string())?;
+    let invite = crate::domain::accounts::invite(&tx, uid, crate::clock::unix_now())
+        .map_err(|e| e.message())?;
     tx.commit().map_err(|e| e.to_string())?;
     say(&format!(
         "demo: shared zone {} and user demo@demo.test created",
         zone.name
     ));
-    Ok(Some(token))
+    Ok(Some((token, invite)))
 }
 
 fn print_demo(
@@ -284,6 +299,4 @@ fn print_demo(
             d.port()
         ));
     }
-    say("demo token:");
-    say(t);
 }

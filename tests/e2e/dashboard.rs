@@ -566,3 +566,69 @@ fn sign_in_is_rate_limited_per_account() {
     );
     assert_eq!(r.status, 429, "{}", r.body);
 }
+
+#[test]
+fn setup_snippets_and_the_api_guide_name_this_server() {
+    let dir = TestDir::new("dash_setup");
+    let srv = Server::start_with(
+        &dir,
+        ServerOpts {
+            args: vec!["--demo"],
+            env: vec![],
+        },
+    );
+    let base = format!("http://{}", srv.http);
+    // --demo prints a sign-in (invite) link with the bound address.
+    let link = srv
+        .stdout_lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.contains("/invite/")))
+        .expect("an invite link in the demo output")
+        .to_string();
+    assert!(link.starts_with(&format!("{base}/invite/")), "{link}");
+    let token = srv
+        .stdout_lines
+        .iter()
+        .skip_while(|l| *l != "demo token:")
+        .nth(1)
+        .expect("the demo token")
+        .clone();
+    let r = srv.json("POST", "/v1/hostnames", &token, r#"{"hostname":"hello"}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // The API guide is public and names this server and its shared zone.
+    let r = srv.get("/docs", &[]);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains(&format!("{base}/update?domains=home.demo.test")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.header("content-security-policy")
+            .map(|c| c.contains("frame-ancestors 'none'")),
+        Some(true)
+    );
+
+    let path = &link[link.find("/invite/").expect("path")..];
+    let mut b = Browser::new(&srv);
+    let r = b.submit(path, path, &[("password", "a demo password")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/");
+    let at = page.body.find("/setup\"").expect("a setup link");
+    let start = page.body[..at].rfind("\"/hostnames/").expect("link start") + 1;
+    let setup = b.get(&page.body[start..at + 6]);
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    for want in [
+        format!("{base}/update?domains=hello.demo.test&amp;token=YOUR_TOKEN"),
+        format!("server = &quot;{base}&quot;"),
+        format!("server={}", srv.http),
+        "protocol=dyndns2".to_string(),
+        format!("ddns-server = &quot;{}&quot;", srv.http),
+        "option domain 'hello.demo.test'".to_string(),
+        "Hostname: hello.demo.test".to_string(),
+    ] {
+        assert!(setup.body.contains(&want), "{want} in {}", setup.body);
+    }
+}

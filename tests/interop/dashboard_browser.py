@@ -168,6 +168,13 @@ def run(d):
     shoot(d, "hostnames")
     click_and_wait(d, d.find_element(By.LINK_TEXT, "Edit"))
     shoot(d, "hostname-edit")
+    d.get(BASE + "/")
+    click_and_wait(d, d.find_element(By.PARTIAL_LINK_TEXT, "Set up a router"))
+    check("the setup page names the hostname", "home.dyn.test" in d.page_source)
+    shoot(d, "hostname-setup")
+    d.get(BASE + "/docs")
+    check("the API guide names this server", BASE + "/update" in d.page_source)
+    shoot(d, "docs")
 
     # Regenerate the token: the new one works, the old one gets 401.
     d.get(BASE + "/token")

@@ -51,6 +51,8 @@ pub enum WebRoute {
     Hostnames,
     /// `/hostnames/{id}`: the edit form and its target.
     Hostname(String),
+    /// `/hostnames/{id}/setup`: ready-to-paste client setups for the hostname.
+    HostnameSetup(String),
     HostnameClear(String),
     HostnameDelete(String),
     /// `/token`: regenerate the update token.
@@ -65,6 +67,8 @@ pub enum WebRoute {
     Admin,
     AdminUser(i64),
     AdminInvite(i64),
+    /// `/docs`: the public API guide, with this server's address and zones filled in.
+    Docs,
     Style,
     Script,
 }
@@ -80,6 +84,8 @@ impl WebRoute {
             ["hostnames"] => WebRoute::Hostnames,
             ["hostnames", id] => WebRoute::Hostname(s(id)),
             ["hostnames", id, "clear"] => WebRoute::HostnameClear(s(id)),
+            ["hostnames", id, "setup"] => WebRoute::HostnameSetup(s(id)),
+            ["docs"] => WebRoute::Docs,
             ["hostnames", id, "delete"] => WebRoute::HostnameDelete(s(id)),
             ["token"] => WebRoute::Token,
             ["tokens"] => WebRoute::Tokens,
@@ -109,6 +115,8 @@ impl WebRoute {
             WebRoute::Home
             | WebRoute::Account
             | WebRoute::Admin
+            | WebRoute::Docs
+            | WebRoute::HostnameSetup(_)
             | WebRoute::Style
             | WebRoute::Script => &["GET", "HEAD"],
             WebRoute::Login
@@ -185,6 +193,22 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
     let post = req.method == "POST";
     match route {
         WebRoute::Login => return login(ctx, req, post),
+        WebRoute::Docs => {
+            let s = session(ctx, req)?;
+            let zones = ctx.store.read(|tx| {
+                Ok::<_, ApiError>(
+                    crate::store::queries::zones::list_zones(tx)?
+                        .into_iter()
+                        .filter(|z| z.kind == crate::model::ZoneKind::Shared)
+                        .map(|z| z.name)
+                        .collect::<Vec<_>>(),
+                )
+            })?;
+            return Ok(page(
+                200,
+                pages::docs(s.as_ref(), &ctx.config.public_url, &zones),
+            ));
+        }
         WebRoute::Invite(t) => return invite(ctx, req, t, post),
         _ => {}
     }
@@ -216,6 +240,10 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
         WebRoute::Hostname(id) => {
             let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
             Ok(page(200, pages::edit(&s, &h, None)))
+        }
+        WebRoute::HostnameSetup(id) => {
+            let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
+            Ok(page(200, pages::setup(&s, &h, &ctx.config.public_url)))
         }
         WebRoute::HostnameClear(id) => {
             let changes = Changes {
@@ -300,9 +328,11 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
                 .write(move |w| q::delete_sessions_of_user(w.tx, uid))?;
             Ok(redirect("/login").with_header("set-cookie", clear_cookie(SESSION_COOKIE, req)))
         }
-        WebRoute::Login | WebRoute::Invite(_) | WebRoute::Style | WebRoute::Script => {
-            Err(ApiError::Internal("handled above".into()))
-        }
+        WebRoute::Login
+        | WebRoute::Invite(_)
+        | WebRoute::Docs
+        | WebRoute::Style
+        | WebRoute::Script => Err(ApiError::Internal("handled above".into())),
     }
 }
 
@@ -317,14 +347,7 @@ fn home(
     let (hosts, zones) = ctx.store.read(|tx| host_ops::list(tx, &s.user))?;
     Ok(page(
         status,
-        pages::home(
-            s,
-            &ctx.config.public_url,
-            &hosts,
-            &zones,
-            notice,
-            error.as_deref(),
-        ),
+        pages::home(s, &hosts, &zones, notice, error.as_deref()),
     ))
 }
 
