@@ -156,9 +156,10 @@ wait_dns() {
 }
 
 # --- lucentd -----------------------------------------------------------------------------
-# bench_config FILE: no rate limits.
+# bench_config FILE: no rate limits, and no DNS response rate limiting (on by default since
+# issue #14): the peers run without it, and the load comes from one address.
 bench_config() {
-  printf '[limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n' >"$1"
+  printf '[limits]\nrequests_per_5min = 0\nip_requests_per_5min = 0\n[dns]\nrrl_responses_per_second = 0\n' >"$1"
 }
 
 # make_db DB N: a shared zone, one user (token in DB.token) and N hostnames h1..hN, each with

@@ -30,7 +30,7 @@ START=$(date +%s)
 } | tee "$OUT"
 
 status=0
-for part in dns writes footprint; do
+for part in dns writes prefix footprint; do
   printf '\n## %s\n' "$part" | tee -a "$OUT"
   t0=$(date +%s)
   # Each script's log lines (stderr) go to the run log, its tables to stdout and the file.

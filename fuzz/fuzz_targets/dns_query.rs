@@ -97,7 +97,15 @@ fn fixture() -> &'static Fixture {
             .build()
             .expect("runtime");
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-        let server = rt.block_on(dns::start(&[addr], view)).expect("DNS listen");
+        let tcp = dns::TcpConfig {
+            max_connections: 64,
+            max_connections_per_address: 0,
+            idle_timeout: std::time::Duration::from_secs(10),
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let server = rt
+            .block_on(dns::start(&[addr], view, tcp))
+            .expect("DNS listen");
         let addr = server.bound[0];
         // Keep the listeners running for the life of the process.
         std::mem::forget(server);

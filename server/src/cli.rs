@@ -119,6 +119,30 @@ const COMMANDS: &[CmdHelp] = &[
                 user's names within half a second.",
     },
     CmdHelp {
+        words: &["zone", "export"],
+        synopsis: "lucentd zone export NAME",
+        about: "Write the zone as an RFC 1035 zone file on standard output: $ORIGIN, the SOA\n\
+                first, names relative to the zone. A shared zone is written as DNS serves it\n\
+                (its NS from the config, its hostnames' A, AAAA and TXT).",
+    },
+    CmdHelp {
+        words: &["zone", "import"],
+        synopsis: "lucentd zone import NAME FILE",
+        about: "Load a zone file (FILE, or - for standard input) into a hosted zone, replacing\n\
+                its records: $ORIGIN, $TTL, relative names, parentheses and comments; every\n\
+                record checked by the rules of the LuaDNS-style API; one bad record fails the\n\
+                import with its line number and nothing changes. The file's SOA and apex NS\n\
+                are left to this server; DNSSEC records are skipped. Prints a progress line\n\
+                every 10,000 records on standard error.",
+    },
+    CmdHelp {
+        words: &["hostname", "list"],
+        synopsis: "lucentd hostname list [--operator]",
+        about: "List the hostnames of the shared zones: name, owner (or operator-managed),\n\
+                addresses, last update. --operator lists only the names the operator token\n\
+                created.",
+    },
+    CmdHelp {
         words: &["hostname", "rm"],
         synopsis: "lucentd hostname rm FQDN",
         about: "Remove a hostname of a shared zone, a user's or an operator-managed one, with\n\
@@ -273,6 +297,14 @@ pub enum Command {
         yes: bool,
     },
     HostnameRm(String),
+    HostnameList {
+        operator: bool,
+    },
+    ZoneExport(String),
+    ZoneImport {
+        name: String,
+        file: PathBuf,
+    },
     Backup {
         file: PathBuf,
         force: bool,
@@ -348,6 +380,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut label = None;
     let mut yes = false;
     let mut force = false;
+    let mut operator = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| -> Result<&String, String> {
@@ -402,6 +435,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             "--label" => label = Some(val("--label")?.clone()),
             "--yes" => yes = true,
             "--force" => force = true,
+            "--operator" => operator = true,
             s if s.starts_with('-') => return Err(format!("unknown flag '{s}'")),
             s => pos.push(s),
         }
@@ -473,6 +507,13 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             yes,
         },
         ["hostname", "rm", ..] => Command::HostnameRm(one("hostname (FQDN)")?),
+        ["hostname", "list"] => Command::HostnameList { operator },
+        ["zone", "export", ..] => Command::ZoneExport(one("zone name")?),
+        ["zone", "import", name, file] => Command::ZoneImport {
+            name: name.to_string(),
+            file: PathBuf::from(file),
+        },
+        ["zone", "import", ..] => return Err("give the zone NAME and the FILE".into()),
         ["backup", f] => Command::Backup {
             file: PathBuf::from(f),
             force,

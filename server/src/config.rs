@@ -14,17 +14,47 @@ use crate::model::name;
 use crate::secret::Secret;
 
 #[derive(Debug)]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    /// A file the config names (or the config itself) could not be read.
+    Read {
+        /// `config`, `operator_token_file`, `http.metrics_token_file`.
+        what: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The TOML does not parse or names an unknown key (the message names it).
+    Syntax {
+        path: Option<PathBuf>,
+        error: Box<toml::de::Error>,
+    },
+    /// A value is out of its range or malformed; the text names the key.
+    Invalid(String),
+}
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ConfigError::Read { what, path, error } => {
+                write!(f, "cannot read {what} {}: {error}", path.display())
+            }
+            ConfigError::Syntax {
+                path: Some(p),
+                error,
+            } => {
+                write!(f, "{}: config: {error}", p.display())
+            }
+            ConfigError::Syntax { path: None, error } => write!(f, "config: {error}"),
+            ConfigError::Invalid(m) => f.write_str(m),
+        }
     }
 }
 impl std::error::Error for ConfigError {}
 
+mod defaults;
+use defaults::*;
+
 fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(s.into()))
+    Err(ConfigError::Invalid(s.into()))
 }
 
 /// The TOML file as written. See `server/example.toml` for every key with its default.
@@ -72,6 +102,17 @@ pub struct RawHttp {
     /// Or a bearer token, from anywhere.
     #[serde(default)]
     pub metrics_token_file: Option<PathBuf>,
+    /// A response must be written out within this many seconds once the client stops taking
+    /// bytes (a client that never reads).
+    #[serde(default = "d_write_timeout")]
+    pub write_timeout_secs: u64,
+    /// Open connections per client address (IPv6: per /64); 0 = no cap. Trusted proxies are
+    /// exempt.
+    #[serde(default = "d_max_conns_per_address")]
+    pub max_connections_per_address: usize,
+    /// Requests served on one keep-alive connection before it is closed; 0 = no limit.
+    #[serde(default = "d_keepalive_requests")]
+    pub keepalive_requests: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,12 +138,29 @@ pub struct RawDns {
     pub ns_ttl: u32,
     /// UDP response rate limiting: answers per second per client network, kind and name;
     /// 0 = off.
-    #[serde(default)]
+    #[serde(default = "d_rrl_rate")]
     pub rrl_responses_per_second: u32,
     /// Every n-th answer held back by rate limiting goes out truncated (TC) instead of
     /// dropped; 0 = drop them all.
     #[serde(default = "d_rrl_slip")]
     pub rrl_slip: u32,
+    /// Open DNS TCP connections in all; 0 = no cap.
+    #[serde(default = "d_tcp_max_connections")]
+    pub tcp_max_connections: usize,
+    /// Open DNS TCP connections per client address (IPv6: per /64); 0 = no cap.
+    #[serde(default = "d_tcp_max_per_address")]
+    pub tcp_max_connections_per_address: usize,
+    /// A DNS TCP connection with no query for this many seconds is closed.
+    #[serde(default = "d_tcp_idle_timeout")]
+    pub tcp_idle_timeout_secs: u64,
+    /// Reading one query (once its first byte arrived) and writing one answer must each take
+    /// at most this many seconds.
+    #[serde(default = "d_tcp_timeout")]
+    pub tcp_timeout_secs: u64,
+    /// This server's name for NSID (RFC 5001) and CH TXT `id.server` / `hostname.bind`;
+    /// unset = neither is answered.
+    #[serde(default)]
+    pub server_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,117 +184,6 @@ pub struct RawLimits {
     pub max_zones_per_user: u32,
     #[serde(default = "d_max_records")]
     pub max_records_per_zone: u32,
-}
-
-fn d_db() -> PathBuf {
-    PathBuf::from("lucent.db")
-}
-fn d_reserved() -> Vec<String> {
-    [
-        "www",
-        "api",
-        "ns",
-        "ns1",
-        "ns2",
-        "ns3",
-        "ns4",
-        "dns",
-        "mail",
-        "smtp",
-        "imap",
-        "pop",
-        "pop3",
-        "webmail",
-        "mx",
-        "ftp",
-        "hostmaster",
-        "postmaster",
-        "webmaster",
-        "abuse",
-        "admin",
-        "root",
-        "wpad",
-        "isatap",
-        "autoconfig",
-        "autodiscover",
-        "localhost",
-        "status",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-fn d_http_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-fn d_max_connections() -> usize {
-    1024
-}
-fn d_header_timeout() -> u64 {
-    10
-}
-fn d_workers() -> usize {
-    4
-}
-fn d_dns_listen() -> Vec<String> {
-    vec!["127.0.0.1:5300".into()]
-}
-fn d_nameservers() -> Vec<String> {
-    vec!["localhost".into()]
-}
-fn d_rname() -> String {
-    "hostmaster.localhost".into()
-}
-fn d_refresh() -> u32 {
-    1200
-}
-fn d_retry() -> u32 {
-    120
-}
-fn d_expire() -> u32 {
-    604800
-}
-fn d_minimum() -> u32 {
-    60
-}
-fn d_soa_ttl() -> u32 {
-    3600
-}
-fn d_ns_ttl() -> u32 {
-    86400
-}
-fn d_rrl_slip() -> u32 {
-    2
-}
-fn d_rpm() -> u32 {
-    1200
-}
-fn d_ip_rpm() -> u32 {
-    6000
-}
-fn d_min_ttl() -> u32 {
-    30
-}
-fn d_max_ttl() -> u32 {
-    86400
-}
-fn d_default_ttl() -> u32 {
-    60
-}
-fn d_record_ttl() -> u32 {
-    300
-}
-fn d_max_body() -> usize {
-    64 * 1024
-}
-fn d_metrics_allow() -> Vec<String> {
-    vec!["127.0.0.0/8".into(), "::1/128".into()]
-}
-fn d_max_zones() -> u32 {
-    50
-}
-fn d_max_records() -> u32 {
-    5000
 }
 
 impl Default for RawHttp {
@@ -284,6 +231,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub dns_listen: Vec<SocketAddr>,
     pub dns_rrl: crate::dns::RrlConfig,
+    pub dns_tcp: crate::dns::TcpConfig,
+    /// NSID and CH TXT `id.server` / `hostname.bind` value; `None` = not answered.
+    pub dns_server_id: Option<String>,
     pub apex: ApexConfig,
     pub limits: Limits,
 }
@@ -297,6 +247,11 @@ pub struct HttpConfig {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub workers: usize,
+    pub write_timeout: Duration,
+    /// 0 = no cap.
+    pub max_connections_per_address: u32,
+    /// 0 = no limit.
+    pub keepalive_requests: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -353,13 +308,22 @@ impl Cidr {
 
 impl RawConfig {
     pub fn from_toml(text: &str) -> Result<RawConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(format!("config: {e}")))
+        toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: None,
+            error: Box::new(e),
+        })
     }
 
     pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
-        let text = fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-        Self::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+        let text = fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            what: "config",
+            path: path.to_path_buf(),
+            error,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: Some(path.to_path_buf()),
+            error: Box::new(e),
+        })
     }
 
     /// Check and type every value. `env_token` is `DDNS_API_TOKEN` from the environment.
@@ -381,11 +345,10 @@ impl RawConfig {
             (Some(t), _) => Some(t),
             (None, Some(p)) => Some(
                 fs::read_to_string(&p)
-                    .map_err(|e| {
-                        ConfigError(format!(
-                            "cannot read operator_token_file {}: {e}",
-                            p.display()
-                        ))
+                    .map_err(|error| ConfigError::Read {
+                        what: "operator_token_file",
+                        path: p.clone(),
+                        error,
                     })?
                     .trim()
                     .to_string(),
@@ -402,7 +365,7 @@ impl RawConfig {
             .iter()
             .map(|s| {
                 s.parse::<IpAddr>().map_err(|_| {
-                    ConfigError(format!("trusted_proxies: '{s}' is not an IP address"))
+                    ConfigError::Invalid(format!("trusted_proxies: '{s}' is not an IP address"))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -415,7 +378,10 @@ impl RawConfig {
 
         let reserved_labels = reserved_labels
             .iter()
-            .map(|l| name::host_label(l).map_err(|e| ConfigError(format!("reserved_labels: {e}"))))
+            .map(|l| {
+                name::host_label(l)
+                    .map_err(|e| ConfigError::Invalid(format!("reserved_labels: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
@@ -435,7 +401,7 @@ impl RawConfig {
             .iter()
             .map(|s| {
                 Cidr::parse(s).ok_or_else(|| {
-                    ConfigError(format!(
+                    ConfigError::Invalid(format!(
                         "http.metrics_allow: '{s}' is not an address or CIDR block"
                     ))
                 })
@@ -445,11 +411,10 @@ impl RawConfig {
             None => None,
             Some(p) => {
                 let t = fs::read_to_string(p)
-                    .map_err(|e| {
-                        ConfigError(format!(
-                            "cannot read http.metrics_token_file {}: {e}",
-                            p.display()
-                        ))
+                    .map_err(|error| ConfigError::Read {
+                        what: "http.metrics_token_file",
+                        path: p.clone(),
+                        error,
                     })?
                     .trim()
                     .to_string();
@@ -473,13 +438,35 @@ impl RawConfig {
         let nameservers = dns
             .nameservers
             .iter()
-            .map(|n| name::domain_name(n).map_err(|e| ConfigError(format!("dns.nameservers: {e}"))))
+            .map(|n| {
+                name::domain_name(n)
+                    .map_err(|e| ConfigError::Invalid(format!("dns.nameservers: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let rname = name::domain_name(&dns.soa_contact.replacen('@', ".", 1))
-            .map_err(|e| ConfigError(format!("dns.soa_contact: {e}")))?;
+            .map_err(|e| ConfigError::Invalid(format!("dns.soa_contact: {e}")))?;
         if dns.rrl_slip > 10 {
             return err("dns.rrl_slip must be between 0 and 10");
         }
+        for (k, v) in [
+            ("http.write_timeout_secs", http.write_timeout_secs),
+            ("dns.tcp_idle_timeout_secs", dns.tcp_idle_timeout_secs),
+            ("dns.tcp_timeout_secs", dns.tcp_timeout_secs),
+        ] {
+            if v == 0 || v > 3600 {
+                return err(format!("{k} must be between 1 and 3600 seconds"));
+            }
+        }
+        let server_id = match dns.server_id {
+            Some(id) if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_control()) => {
+                // One TXT character-string (RFC 1035 §3.3.14).
+                return err("dns.server_id must be 1 to 255 bytes without control characters");
+            }
+            other => other,
+        };
+        let cap = |k: &str, v: usize| {
+            u32::try_from(v).map_err(|_| ConfigError::Invalid(format!("{k} is too large")))
+        };
 
         if limits.min_ttl > limits.max_ttl {
             return err("limits.min_ttl is above limits.max_ttl");
@@ -513,12 +500,28 @@ impl RawConfig {
                 max_connections: http.max_connections,
                 header_timeout: Duration::from_secs(http.header_timeout_secs.max(1)),
                 workers: http.workers,
+                write_timeout: Duration::from_secs(http.write_timeout_secs),
+                max_connections_per_address: cap(
+                    "http.max_connections_per_address",
+                    http.max_connections_per_address,
+                )?,
+                keepalive_requests: http.keepalive_requests,
             },
             dns_listen,
             dns_rrl: crate::dns::RrlConfig {
                 responses_per_second: dns.rrl_responses_per_second,
                 slip: dns.rrl_slip,
             },
+            dns_tcp: crate::dns::TcpConfig {
+                max_connections: dns.tcp_max_connections,
+                max_connections_per_address: cap(
+                    "dns.tcp_max_connections_per_address",
+                    dns.tcp_max_connections_per_address,
+                )?,
+                idle_timeout: Duration::from_secs(dns.tcp_idle_timeout_secs),
+                timeout: Duration::from_secs(dns.tcp_timeout_secs),
+            },
+            dns_server_id: server_id,
             apex: ApexConfig {
                 nameservers,
                 rname,
@@ -546,7 +549,7 @@ impl RawConfig {
 
 fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
     s.parse().map_err(|_| {
-        ConfigError(format!(
+        ConfigError::Invalid(format!(
             "{key}: '{s}' is not ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:53)"
         ))
     })
@@ -600,17 +603,23 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("\n");
             let c = RawConfig::from_toml(&enabled)
-                .unwrap_or_else(|e| panic!("{}\n{enabled}", e.0))
+                .unwrap_or_else(|e| panic!("{e}\n{enabled}"))
                 .validate(None)
                 .unwrap();
             assert!(!c.dns_listen.is_empty());
         }
     }
 
+    /// Issue #14 item 13: on by default, at a rate no caching resolver reaches for one name.
     #[test]
-    fn rrl_is_off_by_default_and_checked() {
+    fn rrl_is_on_by_default_and_checked() {
         let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
-        assert_eq!(c.dns_rrl.responses_per_second, 0);
+        assert_eq!(c.dns_rrl.responses_per_second, 1000);
+        let c = RawConfig::from_toml("[dns]\nrrl_responses_per_second = 0")
+            .unwrap()
+            .validate(None)
+            .unwrap();
+        assert_eq!(c.dns_rrl.responses_per_second, 0, "0 switches it off");
         assert_eq!(c.dns_rrl.slip, 2);
         let c = RawConfig::from_toml("[dns]\nrrl_responses_per_second = 20\nrrl_slip = 0")
             .unwrap()
@@ -627,22 +636,68 @@ mod tests {
         assert!(e.contains("dns.rrl_slip"), "{e}");
     }
 
+    /// Issue #14 items 1, 3 and 22: the connection limits, timeouts and server id.
+    #[test]
+    fn connection_limits_have_defaults_and_are_checked() {
+        let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert_eq!(c.http.write_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.max_connections_per_address, 64);
+        assert_eq!(c.http.keepalive_requests, 1000);
+        assert_eq!(c.dns_tcp.max_connections, 512);
+        assert_eq!(c.dns_tcp.max_connections_per_address, 16);
+        assert_eq!(c.dns_tcp.idle_timeout, Duration::from_secs(10));
+        assert_eq!(c.dns_tcp.timeout, Duration::from_secs(5));
+        assert_eq!(c.dns_server_id, None);
+        let c = RawConfig::from_toml(
+            "[http]\nwrite_timeout_secs = 2\nmax_connections_per_address = 0\n\
+             keepalive_requests = 5\n[dns]\ntcp_max_connections = 7\n\
+             tcp_max_connections_per_address = 3\ntcp_idle_timeout_secs = 4\n\
+             tcp_timeout_secs = 1\nserver_id = \"ns-a.example\"",
+        )
+        .unwrap()
+        .validate(None)
+        .unwrap();
+        assert_eq!(c.http.write_timeout, Duration::from_secs(2));
+        assert_eq!(c.http.max_connections_per_address, 0);
+        assert_eq!(c.http.keepalive_requests, 5);
+        assert_eq!(c.dns_tcp.max_connections, 7);
+        assert_eq!(c.dns_tcp.max_connections_per_address, 3);
+        assert_eq!(c.dns_tcp.idle_timeout, Duration::from_secs(4));
+        assert_eq!(c.dns_tcp.timeout, Duration::from_secs(1));
+        assert_eq!(c.dns_server_id.as_deref(), Some("ns-a.example"));
+        for (text, key) in [
+            ("[http]\nwrite_timeout_secs = 0", "http.write_timeout_secs"),
+            ("[dns]\ntcp_timeout_secs = 0", "dns.tcp_timeout_secs"),
+            (
+                "[dns]\ntcp_idle_timeout_secs = 99999",
+                "dns.tcp_idle_timeout_secs",
+            ),
+            ("[dns]\nserver_id = \"\"", "dns.server_id"),
+            ("[dns]\nserver_id = \"a\\nb\"", "dns.server_id"),
+        ] {
+            let e = invalid(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let long = format!("[dns]\nserver_id = \"{}\"", "x".repeat(256));
+        assert!(invalid(&long).contains("dns.server_id"));
+    }
+
     /// The validation error of a config that parses but must be refused.
     fn invalid(text: &str) -> String {
         RawConfig::from_toml(text)
             .unwrap()
             .validate(None)
             .unwrap_err()
-            .0
+            .to_string()
     }
 
     #[test]
     fn errors_name_the_key() {
-        let e = RawConfig::from_toml("bogus = 1").unwrap_err().0;
+        let e = RawConfig::from_toml("bogus = 1").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
         let e = RawConfig::from_toml("[limits]\nrequests_per_5min = \"x\"")
             .unwrap_err()
-            .0;
+            .to_string();
         assert!(e.contains("requests_per_5min"), "{e}");
         let e = invalid("[http]\nlisten = \"nope\"");
         assert!(e.contains("http.listen"), "{e}");

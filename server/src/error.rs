@@ -108,6 +108,7 @@ pub fn reason(status: u16) -> &'static str {
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
         429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
         _ => "Internal Server Error",
     }
 }

@@ -1,12 +1,17 @@
-//! The only file that knows hyper: the listener (plain or TLS), connection cap, header-read
-//! timeout (also closes idle keep-alive connections), header and body size caps, the wire
-//! request -> `ApiRequest` -> handler (on the bounded blocking pool) -> `Reply` -> wire path,
-//! panic -> 500, the redacted access log, and graceful shutdown.
+//! The only file that knows hyper: the listener (plain or TLS), connection caps (in all and
+//! per client address), header-read timeout (also closes idle keep-alive connections), the
+//! response write timeout (`WriteDeadline`), the keep-alive request limit, header and body
+//! size caps, the wire request -> `ApiRequest` -> handler (on the bounded blocking pool) ->
+//! `Reply` -> wire path, panic -> 500, the redacted access log, and graceful shutdown.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,14 +22,21 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 
 use crate::api::{self, ApiRequest, Ctx, Reply};
+use crate::ratelimit::ConnCap;
 use crate::redact;
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// The largest request head (target and headers) we answer; above it 431 (RFC 6585 §5). The
+/// documented cap (README "Security model"): DDNS requests are a few hundred bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Load a PEM certificate chain and key into a TLS acceptor offering only HTTP/1.1 via ALPN.
 pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
@@ -64,6 +76,7 @@ pub async fn serve(
 ) {
     let cfg = ctx.config.http.clone();
     let conns = Arc::new(Semaphore::new(cfg.max_connections));
+    let per_address = ConnCap::new(cfg.max_connections_per_address);
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -91,12 +104,45 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
+        // One address may hold only so many connections (a reverse proxy we trust speaks
+        // for many clients and is exempt); past that it is turned away at once, so it cannot
+        // take the slots everyone shares.
+        let ip = api::unmap(peer.ip());
+        let slot = if ctx.config.trusted_proxies.contains(&ip) {
+            None
+        } else {
+            match per_address.acquire(ip) {
+                Some(s) => Some(s),
+                None => {
+                    ctx.metrics.rejected("too_many_connections");
+                    log::debug!("connection from {peer} refused: over the per-address cap");
+                    // Best effort, never waiting: the socket's buffer is empty.
+                    let _ = stream.try_write(TOO_MANY);
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline::new(stream, cfg.write_timeout);
         let conn_ctx = ctx.clone();
         let svc_ctx = ctx.clone();
+        let served = Arc::new(AtomicU32::new(0));
+        let keepalive_requests = cfg.keepalive_requests;
         let svc = service_fn(move |req: Request<Incoming>| {
             let ctx = svc_ctx.clone();
-            async move { Ok::<_, Infallible>(respond(ctx, req, peer).await) }
+            let served = served.clone();
+            async move {
+                let mut resp = respond(ctx, req, peer).await;
+                // The keep-alive request limit: the last answer says so and hyper closes.
+                let n = served.fetch_add(1, Ordering::Relaxed) + 1;
+                if keepalive_requests > 0 && n >= keepalive_requests {
+                    resp.headers_mut().insert(
+                        hyper::header::CONNECTION,
+                        hyper::header::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, Infallible>(resp)
+            }
         });
         let builder = builder.clone();
         let header_timeout = cfg.header_timeout;
@@ -108,7 +154,7 @@ pub async fn serve(
                     if let Err(e) = fut.await {
                         connection_error(&conn_ctx, &e);
                     }
-                    drop(permit);
+                    drop((permit, slot));
                 });
             }
             Some(acceptor) => {
@@ -128,7 +174,7 @@ pub async fn serve(
                     if let Err(e) = watcher.watch(conn).await {
                         connection_error(&conn_ctx, &e);
                     }
-                    drop(permit);
+                    drop((permit, slot));
                 });
             }
         }
@@ -139,6 +185,104 @@ pub async fn serve(
         .is_err()
     {
         log::warn!("shutdown: some HTTP connections did not finish within {grace:?}");
+    }
+}
+
+/// What a client over its per-address connection cap gets before the close.
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+    Connection: close\r\nRetry-After: 1\r\n\r\n";
+
+/// The response write timeout, around the connection's socket (under TLS too): once a write
+/// cannot proceed, the whole pending output (the rest of the answer, as hyper flushes after
+/// each) must be taken by the client within `timeout`, or writing fails with `TimedOut` and
+/// hyper drops the connection. A client that pipelines requests and never reads, or reads a
+/// byte now and then, loses its connection instead of holding it (hyper 1.x has a header-read
+/// timeout but none for writes).
+struct WriteDeadline<T> {
+    inner: T,
+    timeout: Duration,
+    /// Armed at the first write that could not proceed; cleared when output is flushed.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, timeout: Duration) -> Self {
+        WriteDeadline {
+            inner,
+            timeout,
+            deadline: None,
+        }
+    }
+
+    /// The writer is blocked: arm the deadline (once) and fail if it has passed.
+    fn blocked<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let timeout = self.timeout;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "response not taken within the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Pending => self.blocked(cx),
+            r => r,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Pending => self.blocked(cx),
+            r => r,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                self.deadline = None;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => self.blocked(cx),
+            r => r,
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_shutdown(cx) {
+            Poll::Pending => self.blocked(cx),
+            r => r,
+        }
     }
 }
 
@@ -203,8 +347,18 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
         https,
     };
 
-    // A declared oversize body is refused before reading a byte of it.
-    let body_result = if declared.is_some_and(|n| n > max as u64) {
+    // The head (request line and headers) is held to MAX_HEAD_BYTES, as documented; hyper's
+    // buffer only bounds it loosely. A declared oversize body is refused before reading a
+    // byte of it.
+    let head_len = areq.target.len()
+        + areq
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>();
+    let body_result = if head_len > MAX_HEAD_BYTES {
+        Err(431)
+    } else if declared.is_some_and(|n| n > max as u64) {
         Err(413)
     } else {
         match tokio::time::timeout(
@@ -245,12 +399,16 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
             }
         }
         Err(status) => {
-            let e = if status == 413 {
-                crate::error::ApiError::PayloadTooLarge(max)
-            } else {
-                crate::error::ApiError::BadRequest("could not read the request body".into())
+            let e = match status {
+                413 => crate::error::ApiError::PayloadTooLarge(max),
+                431 => crate::error::ApiError::BadRequest(format!(
+                    "the request head is larger than {MAX_HEAD_BYTES} bytes"
+                )),
+                _ => crate::error::ApiError::BadRequest("could not read the request body".into()),
             };
-            let r = api::render_error(api::Family::Token, &e, &areq);
+            // In the shape of the API family the request was for (LuaDNS JSON on its routes).
+            let family = api::Route::parse(&areq).family(&areq);
+            let r = api::render_error(family, &e, &areq);
             ("body", Reply { status, ..r }, true)
         }
     };
@@ -316,4 +474,41 @@ fn client_ip(ctx: &Ctx, peer: IpAddr, headers: &[(String, String)]) -> IpAddr {
         .filter_map(|s| s.trim().parse::<IpAddr>().ok().map(api::unmap))
         .find(|ip| !trusted.contains(ip))
         .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A peer that never reads: the write fails after the timeout instead of waiting forever.
+    #[tokio::test(start_paused = true)]
+    async fn writes_nobody_takes_time_out() {
+        let (_peer, ours) = tokio::io::duplex(64);
+        let mut w = WriteDeadline::new(ours, Duration::from_secs(3));
+        let start = tokio::time::Instant::now();
+        let e = w.write_all(&[0u8; 1000]).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    /// A peer that reads keeps its connection; the deadline only runs while a write waits,
+    /// and a flush clears it.
+    #[tokio::test(start_paused = true)]
+    async fn a_reading_peer_is_never_cut() {
+        let (mut peer, ours) = tokio::io::duplex(64);
+        let mut w = WriteDeadline::new(ours, Duration::from_secs(3));
+        for _ in 0..5 {
+            let reader = tokio::spawn(async move {
+                let mut buf = vec![0u8; 1000];
+                peer.read_exact(&mut buf).await.unwrap();
+                peer
+            });
+            w.write_all(&[1u8; 1000]).await.unwrap();
+            w.flush().await.unwrap();
+            peer = reader.await.unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await; // idle time is not write time
+        }
+        assert!(w.deadline.is_none());
+    }
 }

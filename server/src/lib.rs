@@ -22,6 +22,7 @@ pub mod secret;
 pub mod serve;
 pub mod store;
 pub mod web;
+pub mod zonefile;
 
 /// Threads worth running for work that keeps a CPU busy: one per CPU this process may use
 /// (affinity and cgroup quota count), 1 to 4. More than that only wake each other: a lucentd

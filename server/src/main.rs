@@ -64,7 +64,7 @@ fn run() -> Result<(), Failure> {
         _ => {}
     }
     let mut raw = match &common.config {
-        Some(p) => config::RawConfig::load(p).map_err(|e| Failure::Config(e.0))?,
+        Some(p) => config::RawConfig::load(p).map_err(|e| Failure::Config(e.to_string()))?,
         None => config::RawConfig::default(),
     };
     if let Some(db) = common.db {
@@ -85,15 +85,17 @@ fn run() -> Result<(), Failure> {
         demo = f.demo;
     }
     let env_token = std::env::var("DDNS_API_TOKEN").ok();
-    let config = raw.validate(env_token).map_err(|e| Failure::Config(e.0))?;
+    let config = raw
+        .validate(env_token)
+        .map_err(|e| Failure::Config(e.to_string()))?;
     match cmd {
         Command::Serve(_) => {
             // Create (and say so) or check the file here, like the admin commands do; the
             // store then opens it as it is.
             drop(admin::open_db(&config.db, true).map_err(|e| Failure::Runtime(e.to_string()))?);
             serve::run(config, demo).map_err(|e| match e {
-                serve::ServeError::Config(e) => Failure::Config(e),
-                serve::ServeError::Runtime(e) => Failure::Runtime(e),
+                e @ serve::ServeError::Tls(_) => Failure::Config(e.to_string()),
+                e => Failure::Runtime(e.to_string()),
             })
         }
         cmd => {

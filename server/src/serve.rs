@@ -18,10 +18,46 @@ use crate::secret;
 use crate::store::queries::{users, zones};
 use crate::store::Store;
 
+/// Why `serve` could not start (or stopped): each variant carries what the operator needs.
+#[derive(Debug)]
 pub enum ServeError {
-    Config(String),
-    Runtime(String),
+    /// The TLS certificate or key cannot be used: a configuration error (exit code 3).
+    Tls(String),
+    /// The database could not be opened, loaded or (with --demo) set up.
+    Store {
+        path: std::path::PathBuf,
+        error: crate::store::StoreError,
+    },
+    /// A listener could not bind (`what` is "DNS" or "HTTP").
+    Listen {
+        what: &'static str,
+        addrs: Vec<std::net::SocketAddr>,
+        error: std::io::Error,
+    },
+    /// The runtime or a thread could not start.
+    Start {
+        what: &'static str,
+        error: std::io::Error,
+    },
 }
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Tls(e) => f.write_str(e),
+            ServeError::Store { path, error } => {
+                write!(f, "cannot open database {}: {error}", path.display())
+            }
+            ServeError::Listen { what, addrs, error } => {
+                let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                write!(f, "{what} listen on {}: {error}", addrs.join(", "))
+            }
+            ServeError::Start { what, error } => write!(f, "{what}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
 
 pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
     let workers = crate::usable_cpus();
@@ -31,46 +67,60 @@ pub fn run(config: Config, demo: bool) -> Result<(), ServeError> {
         .thread_name("lucentd")
         .enable_all()
         .build()
-        .map_err(|e| ServeError::Runtime(format!("tokio runtime: {e}")))?;
+        .map_err(|error| ServeError::Start {
+            what: "tokio runtime",
+            error,
+        })?;
     rt.block_on(serve(config, demo))
 }
 
 async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     // Handlers first: a SIGTERM arriving right after READY must still shut down cleanly.
     let signals = Signals::new();
+    if let Some(nofile) = raise_nofile() {
+        fit_to_descriptors(&mut config, nofile);
+    }
     let tls = match &config.tls {
-        Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Config)?),
+        Some((c, k)) => Some(crate::http::tls_acceptor(c, k).map_err(ServeError::Tls)?),
         None => None,
     };
-    let view = Arc::new(DnsView::new(config.apex.clone()).with_rrl(config.dns_rrl));
-    let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(|e| {
-        ServeError::Runtime(format!("cannot open database {}: {e}", config.db.display()))
-    })?;
+    let view = Arc::new(
+        DnsView::new(config.apex.clone())
+            .with_rrl(config.dns_rrl)
+            .with_server_id(config.dns_server_id.clone()),
+    );
+    let store_error = |error| ServeError::Store {
+        path: config.db.clone(),
+        error,
+    };
+    let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(store_error)?;
     let demo_token = if demo {
-        let t = demo_setup(&config).map_err(ServeError::Runtime)?;
-        store
-            .sync_external()
-            .map_err(|e| ServeError::Runtime(e.to_string()))?;
+        let t = demo_setup(&config).map_err(store_error)?;
+        store.sync_external().map_err(store_error)?;
         t
     } else {
         None
     };
     let dns_server = match probe_dns(&config.dns_listen) {
         Err(e) => Err(e),
-        Ok(()) => dns::start(&config.dns_listen, view.clone())
+        Ok(()) => dns::start(&config.dns_listen, view.clone(), config.dns_tcp)
             .await
             .map_err(|e| (config.dns_listen.clone(), e)),
     }
-    .map_err(|(addrs, e)| {
-        let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-        ServeError::Runtime(format!("DNS listen on {}: {e}", addrs.join(", ")))
+    .map_err(|(addrs, error)| ServeError::Listen {
+        what: "DNS",
+        addrs,
+        error,
     })?;
+    let http_error = |error| ServeError::Listen {
+        what: "HTTP",
+        addrs: vec![config.http.listen],
+        error,
+    };
     let listener = TcpListener::bind(config.http.listen)
         .await
-        .map_err(|e| ServeError::Runtime(format!("HTTP listen on {}: {e}", config.http.listen)))?;
-    let http_addr = listener
-        .local_addr()
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+        .map_err(http_error)?;
+    let http_addr = listener.local_addr().map_err(http_error)?;
     // An unset public_url follows the bound address (`--http 127.0.0.1:0` gets its real port).
     let tls_on = config.tls.is_some();
     if config.public_url == crate::config::default_public_url(tls_on, config.http.listen) {
@@ -104,7 +154,10 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
         std::thread::Builder::new()
             .name("lucentd-writer".into())
             .spawn(move || c.store.run_writer())
-            .map_err(|e| ServeError::Runtime(format!("writer thread: {e}")))?
+            .map_err(|error| ServeError::Start {
+                what: "writer thread",
+                error,
+            })?
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let chores = tokio::spawn(chores(ctx.clone(), stop_rx.clone()));
@@ -160,6 +213,72 @@ fn probe_dns(
             .map_err(|e| (vec![a], e))?;
     }
     Ok(())
+}
+
+/// Descriptors kept back from the connection caps: the database and its WAL, the listeners,
+/// UDP sockets, the log, the runtime's own, and a margin for admin work and accept bursts.
+const RESERVED_FDS: u64 = 64;
+
+/// Raise the soft RLIMIT_NOFILE to the hard limit (every connection costs a descriptor, and
+/// the usual soft default of 1024 is below our caps added up); returns the soft limit in
+/// force afterwards, `None` when unlimited or unknown. Logs what it did.
+fn raise_nofile() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let (Some(soft), hard) = (lim.current, lim.maximum) else {
+        return None; // unlimited
+    };
+    let want = hard.unwrap_or(u64::MAX);
+    if want <= soft {
+        log::info!("open files: soft limit {soft} is already the hard limit");
+        return Some(soft);
+    }
+    let new = Rlimit {
+        current: hard,
+        maximum: hard,
+    };
+    match setrlimit(Resource::Nofile, new) {
+        Ok(()) => {
+            let now = getrlimit(Resource::Nofile).current;
+            log::info!(
+                "open files: soft limit raised from {soft} to {}",
+                now.map_or("unlimited".into(), |n| n.to_string())
+            );
+            now
+        }
+        Err(e) => {
+            log::warn!("open files: cannot raise the soft limit {soft} to {want}: {e}");
+            Some(soft)
+        }
+    }
+}
+
+/// Lower the HTTP and DNS TCP connection caps, in proportion, when together they would use
+/// more descriptors than the process may open: one listener must never starve the other by
+/// taking the last descriptor (EMFILE refuses every accept, on both).
+fn fit_to_descriptors(config: &mut Config, nofile: u64) {
+    let budget = usize::try_from(nofile.saturating_sub(RESERVED_FDS).max(2)).unwrap_or(usize::MAX);
+    let http = config.http.max_connections;
+    // No DNS TCP cap: it may use the whole budget, so it gets the larger share.
+    let dns = match config.dns_tcp.max_connections {
+        0 => budget,
+        n => n,
+    };
+    let total = http.saturating_add(dns);
+    if total <= budget {
+        return;
+    }
+    // Shares in u128: no overflow whatever the configured caps.
+    let share = |n: usize| ((n as u128 * budget as u128) / total as u128).max(1) as usize;
+    let (new_http, new_dns) = (share(http), share(dns));
+    log::warn!(
+        "open files: limit {nofile} is below the connection caps (http.max_connections {http} + \
+         dns.tcp_max_connections {}); using {new_http} and {new_dns}. Raise LimitNOFILE to \
+         keep the configured caps",
+        config.dns_tcp.max_connections
+    );
+    config.http.max_connections = new_http;
+    config.dns_tcp.max_connections = new_dns;
 }
 
 /// systemd readiness (sd_notify(3)) without libsystemd: one datagram to `$NOTIFY_SOCKET`
@@ -252,28 +371,22 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 /// `--demo` on an empty database: a shared zone `demo.test` and a user `demo@demo.test`;
 /// returns the user's token (None when the database already holds data).
 /// The demo user's update token and a dashboard invite for it.
-fn demo_setup(config: &Config) -> Result<Option<(secret::Secret, secret::Secret)>, String> {
-    let mut conn = crate::store::open(&config.db).map_err(|e| e.to_string())?;
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
-    let empty = zones::list_zones(&tx)
-        .map_err(|e| e.to_string())?
-        .is_empty()
-        && users::list_users(&tx)
-            .map_err(|e| e.to_string())?
-            .is_empty();
+fn demo_setup(
+    config: &Config,
+) -> Result<Option<(secret::Secret, secret::Secret)>, crate::store::StoreError> {
+    let mut conn = crate::store::open(&config.db)?;
+    let tx = conn.transaction()?;
+    let empty = zones::list_zones(&tx)?.is_empty() && users::list_users(&tx)?.is_empty();
     if !empty {
         say("--demo: the database is not empty; leaving it as it is. \
              `lucentd user token demo@demo.test` prints a fresh token if the demo user exists.");
         return Ok(None);
     }
-    let zone =
-        zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None).map_err(|e| e.to_string())?;
+    let zone = zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None)?;
     let token = secret::new_token();
-    let uid = users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))
-        .map_err(|e| e.to_string())?;
-    let invite = crate::domain::accounts::invite(&tx, uid, crate::clock::unix_now())
-        .map_err(|e| e.message())?;
-    tx.commit().map_err(|e| e.to_string())?;
+    let uid = users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))?;
+    let invite = crate::domain::accounts::invite(&tx, uid, crate::clock::unix_now())?;
+    tx.commit()?;
     say(&format!(
         "demo: shared zone {} and user demo@demo.test created",
         zone.name
@@ -298,5 +411,39 @@ fn print_demo(
             d.ip(),
             d.port()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+
+    fn config(toml: &str) -> Config {
+        RawConfig::from_toml(toml).unwrap().validate(None).unwrap()
+    }
+
+    /// Issue #14 item 3: the caps together stay below the open-files limit, in proportion.
+    #[test]
+    fn connection_caps_fit_the_descriptor_limit() {
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 65536);
+        assert_eq!(
+            (c.http.max_connections, c.dns_tcp.max_connections),
+            (1024, 512),
+            "room enough: unchanged"
+        );
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 256);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 256 - 64, "{h} + {d}");
+        assert_eq!((h, d), (128, 64));
+        let mut c = config("[dns]\ntcp_max_connections = 0");
+        fit_to_descriptors(&mut c, 1024);
+        let (h, d) = (c.http.max_connections, c.dns_tcp.max_connections);
+        assert!(h + d <= 1024 - 64 && h >= 400 && d >= 400, "{h} + {d}");
+        let mut c = config("");
+        fit_to_descriptors(&mut c, 10);
+        assert!(c.http.max_connections >= 1 && c.dns_tcp.max_connections >= 1);
     }
 }

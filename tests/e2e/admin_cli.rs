@@ -4,12 +4,9 @@
 //! a closed stdout, the DNS bind error, one listening line, `backup` never overwriting by
 //! accident, counts in the singular, and README's quick start matching `serve --demo`.
 
-use std::io::Read;
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use base64::Engine;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
@@ -17,13 +14,7 @@ use crate::harness::*;
 
 /// `GET /v1/users/me` with Basic auth (email : API key); the status.
 fn users_me(srv: &Server, email: &str, key: &str) -> u16 {
-    let b = base64::engine::general_purpose::STANDARD.encode(format!("{email}:{key}"));
-    let auth = format!("Basic {b}");
-    srv.get(
-        "/v1/users/me",
-        &[("Authorization", &auth), ("Accept", "application/json")],
-    )
-    .status
+    Lua::new(srv, email, key).get("/v1/users/me").status
 }
 
 /// The rows of `user apikeys`: (id, scope, created).
@@ -42,38 +33,6 @@ fn apikeys(dir: &TestDir, email: &str) -> Vec<(String, String, String)> {
             (f[0].to_string(), f[1].to_string(), f[2].to_string())
         })
         .collect()
-}
-
-fn rcode(srv: &Server, name: &str, t: RecordType) -> ResponseCode {
-    srv.dig(name, t).metadata.response_code
-}
-
-/// Run lucentd with `args` (no `--db` added); (exit code, stdout, stderr), killed after 20 s.
-fn run(args: &[&str]) -> (i32, String, String) {
-    let mut child = Command::new(bin("lucentd"))
-        .args(args)
-        .env_remove("DDNS_API_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn lucentd");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("lucentd {args:?} still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    let _ = child.stdout.take().expect("out").read_to_string(&mut out);
-    let _ = child.stderr.take().expect("err").read_to_string(&mut err);
-    (status.code().unwrap_or(-1), out, err)
 }
 
 #[test]
@@ -145,7 +104,7 @@ fn user_rm_needs_yes_and_takes_the_users_names_out_of_dns() {
         ["192.0.2.7"]
     );
     assert_eq!(
-        rcode(&srv, "gone.example", RecordType::SOA),
+        rcode(&srv.dig("gone.example", RecordType::SOA)),
         ResponseCode::NoError
     );
 
@@ -155,7 +114,12 @@ fn user_rm_needs_yes_and_takes_the_users_names_out_of_dns() {
     assert!(err.contains("--yes"), "{err}");
     assert!(err.contains("1 hostname (home.dyn.example.net)"), "{err}");
     assert!(admin(&dir, &["user", "list"]).contains(gone), "still there");
-    std::thread::sleep(Duration::from_millis(700));
+    // A later admin change is picked up by the server's next sync pass, which reloads every zone
+    // changed since the last one: once it is served, the refusal had nothing to publish.
+    admin(&dir, &["zone", "add", "sync-marker.test", "--shared"]);
+    wait_until("the server to pick up a later change", || {
+        rcode(&srv.dig("sync-marker.test", RecordType::SOA)) == ResponseCode::NoError
+    });
     assert_eq!(
         answers(&srv.dig("home.dyn.example.net", RecordType::A)),
         ["192.0.2.7"]
@@ -173,10 +137,10 @@ fn user_rm_needs_yes_and_takes_the_users_names_out_of_dns() {
     // Within the server's sync tick: the shared-zone hostname is NXDOMAIN, the hosted zone is
     // no longer served, the neighbour in the same zone is untouched.
     wait_until("home.dyn.example.net to go NXDOMAIN", || {
-        rcode(&srv, "home.dyn.example.net", RecordType::A) == ResponseCode::NXDomain
+        rcode(&srv.dig("home.dyn.example.net", RecordType::A)) == ResponseCode::NXDomain
     });
     wait_until("gone.example to stop being served", || {
-        rcode(&srv, "gone.example", RecordType::SOA) == ResponseCode::Refused
+        rcode(&srv.dig("gone.example", RecordType::SOA)) == ResponseCode::Refused
     });
     assert_eq!(
         answers(&srv.dig("neighbour.dyn.example.net", RecordType::A)),
@@ -194,17 +158,12 @@ fn user_rm_needs_yes_and_takes_the_users_names_out_of_dns() {
 
 #[test]
 fn hostname_rm_removes_a_users_name_or_an_operator_name() {
-    let dir = TestDir::new("hostname-rm");
-    admin(&dir, &["zone", "add", "dyn.example.net", "--shared"]);
-    let t = add_user(&dir, "h@example.org", &[]);
     let op = "operator-token-0123456789abcdef";
-    let srv = Server::start_with(
-        &dir,
-        ServerOpts {
-            args: vec![],
-            env: vec![("DDNS_API_TOKEN", op)],
-        },
-    );
+    let Fixture {
+        dir, srv, token: t, ..
+    } = Fixture::shared("hostname-rm", SHARED, "h@example.org")
+        .env("DDNS_API_TOKEN", op)
+        .start();
     let r = srv.json(
         "POST",
         "/v1/hostnames",
@@ -228,10 +187,10 @@ fn hostname_rm_removes_a_users_name_or_an_operator_name() {
         "{out}"
     );
     wait_until("home.dyn.example.net to go NXDOMAIN", || {
-        rcode(&srv, "home.dyn.example.net", RecordType::A) == ResponseCode::NXDomain
+        rcode(&srv.dig("home.dyn.example.net", RecordType::A)) == ResponseCode::NXDomain
     });
     assert_eq!(
-        rcode(&srv, "home.dyn.example.net", RecordType::TXT),
+        rcode(&srv.dig("home.dyn.example.net", RecordType::TXT)),
         ResponseCode::NXDomain
     );
     assert_eq!(srv.bearer("GET", "/v1/hostnames/home", &t).status, 404);
@@ -239,7 +198,8 @@ fn hostname_rm_removes_a_users_name_or_an_operator_name() {
     let out = admin(&dir, &["hostname", "rm", "_acme-challenge.dyn.example.net"]);
     assert!(out.contains("operator-managed"), "{out}");
     wait_until("the operator name to go NXDOMAIN", || {
-        rcode(&srv, "_acme-challenge.dyn.example.net", RecordType::TXT) == ResponseCode::NXDomain
+        rcode(&srv.dig("_acme-challenge.dyn.example.net", RecordType::TXT))
+            == ResponseCode::NXDomain
     });
 
     // Unknown names fail clearly, and say why.
@@ -315,7 +275,7 @@ fn only_setup_commands_create_a_missing_database() {
 #[test]
 fn help_per_command_and_for_everything() {
     let dir = TestDir::new("help");
-    let (code, whole, err) = run(&["help"]);
+    let (code, whole, err) = lucentd(&["help"]);
     assert_eq!(code, 0, "{err}");
     for cmd in [
         "lucentd serve",
@@ -328,7 +288,7 @@ fn help_per_command_and_for_everything() {
     ] {
         assert!(whole.contains(cmd), "{cmd} missing:\n{whole}");
     }
-    let (code, again, _) = run(&["--help"]);
+    let (code, again, _) = lucentd(&["--help"]);
     assert_eq!((code, again.as_str()), (0, whole.as_str()));
 
     // One command: its synopsis and what it does, not the others; --db does not matter.
@@ -343,25 +303,25 @@ fn help_per_command_and_for_everything() {
         "{out}"
     );
     assert!(!file_exists(&dir.db()), "help opened the database");
-    let (code, out, _) = run(&["user", "rm", "--help"]);
+    let (code, out, _) = lucentd(&["user", "rm", "--help"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("--yes") && out.contains("Refuses without --yes"),
         "{out}"
     );
-    let (code, out, _) = run(&["help", "backup"]);
+    let (code, out, _) = lucentd(&["help", "backup"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("--force") && !out.contains("lucentd zone add"),
         "{out}"
     );
-    let (code, out, _) = run(&["zone", "-h"]);
+    let (code, out, _) = lucentd(&["zone", "-h"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("zone list") && out.contains("zone rm"),
         "{out}"
     );
-    let (code, _, err) = run(&["frobnicate", "--help"]);
+    let (code, _, err) = lucentd(&["frobnicate", "--help"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown command"), "{err}");
 }
@@ -400,7 +360,7 @@ fn dns_bind_error_names_the_address() {
     let taken = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let db = dir.db();
-    let (code, _, err) = run(&[
+    let (code, _, err) = lucentd(&[
         "serve",
         "--db",
         db.to_str().expect("utf-8 path"),
@@ -474,12 +434,10 @@ fn one_listening_line_and_readme_matches_the_demo() {
 
 #[test]
 fn backup_never_overwrites_by_accident_and_counts_in_the_singular() {
-    let dir = TestDir::new("backup-force");
-    admin(&dir, &["zone", "add", "b.example.net", "--shared"]);
-    let t = add_user(&dir, "b@example.org", &[]);
-    let srv = Server::start(&dir);
-    let r = srv.json("POST", "/v1/hostnames", &t, r#"{"hostname":"only"}"#);
-    assert_eq!(r.status, 201, "{}", r.body);
+    let Fixture { dir, srv: _srv, .. } =
+        Fixture::shared("backup-force", "b.example.net", "b@example.org")
+            .hostnames(&["only"])
+            .start();
     let copy = dir.path("copy.db");
     let copy_s = copy.to_str().expect("utf-8 path");
     let out = admin(&dir, &["backup", copy_s]);

@@ -9,32 +9,16 @@ use hickory_proto::rr::RecordType;
 
 use crate::harness::*;
 
-struct Setup {
-    dir: TestDir,
-    srv: Server,
-    token: String,
-}
-
-fn setup(name: &str) -> Setup {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", "dyn.example.net", "--shared"]);
-    let token = add_user(&dir, "agent@example.org", &[]);
-    let srv = Server::start(&dir);
-    for l in ["home", "cabin"] {
-        let r = srv.json(
-            "POST",
-            "/v1/hostnames",
-            &token,
-            &format!(r#"{{"hostname":"{l}"}}"#),
-        );
-        assert_eq!(r.status, 201);
-    }
-    Setup { dir, srv, token }
+/// The shared zone, the agent's user and its two hostnames `home` and `cabin`.
+fn setup(name: &str) -> Fixture {
+    Fixture::shared(name, SHARED, "agent@example.org")
+        .hostnames(&["home", "cabin"])
+        .start()
 }
 
 /// Config with the IPv4 address read from an echo URL (the server's own `/ip`, or a stub
 /// answering a fixed address) and IPv6 off.
-fn config(s: &Setup, protocol: &str, ipv4_url: &str, token: &str) -> std::path::PathBuf {
+fn config(s: &Fixture, protocol: &str, ipv4_url: &str, token: &str) -> std::path::PathBuf {
     let p = s.dir.path(&format!("agent-{protocol}.toml"));
     std::fs::write(
         &p,
@@ -72,15 +56,25 @@ fn run_agent(cfg: Option<&Path>, env: &[(&str, &str)], extra: &[&str]) -> Output
     c.output().expect("run lucent-agent")
 }
 
+/// The agent's own line saying it decided not to push (`--once` logs "up to date" at info
+/// level on stderr; `--dry-run` prints "would send: …" on stdout).
+fn assert_decided_not_to_push(out: &Output, line: &str) {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(line), "agent output without {line:?}: {text}");
+}
+
+/// Address lookups (`GET /ip`) in the server's access log.
+fn lookups_in_log(srv: &Server) -> usize {
+    srv.log_text().matches("GET /ip ").count()
+}
+
 fn updates_in_log(srv: &Server) -> usize {
     srv.log_text().matches("GET /update").count()
         + srv.log_text().matches("GET /nic/update").count()
-}
-
-fn host(s: &Setup, name: &str) -> serde_json::Value {
-    s.srv
-        .bearer("GET", &format!("/v1/hostnames/{name}"), &s.token)
-        .json()
 }
 
 /// A one-shot HTTP server answering each request with a fixed address (a stand-in for an
@@ -117,7 +111,7 @@ fn lucent_protocol_pushes_only_changes() {
         String::from_utf8_lossy(&out.stderr)
     );
     for h in ["home", "cabin"] {
-        assert_eq!(host(&s, h)["ipv4"], "127.0.0.1");
+        assert_eq!(s.host(h)["ipv4"], "127.0.0.1");
     }
     wait_until("update logged", || updates_in_log(&s.srv) >= 1);
     let n = updates_in_log(&s.srv);
@@ -127,10 +121,16 @@ fn lucent_protocol_pushes_only_changes() {
         "token in the server's access log"
     );
 
-    // Same address: nothing is sent (the state file says the server already has it).
+    // Same address: nothing is sent (the state file says the server already has it). The agent
+    // has exited and logged its decision; the server logs each request before it replies, so
+    // once the agent's address lookup is in the log, so is anything else the agent sent.
+    let lookups = lookups_in_log(&s.srv);
     let out = run_agent(Some(&cfg), &[], &[]);
     assert!(out.status.success());
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_decided_not_to_push(&out, "up to date");
+    wait_until("the agent's address lookup logged", || {
+        lookups_in_log(&s.srv) > lookups
+    });
     assert_eq!(updates_in_log(&s.srv), n, "unchanged address re-pushed");
     assert!(s.dir.path("state-lucent.json").exists());
 
@@ -142,7 +142,7 @@ fn lucent_protocol_pushes_only_changes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(host(&s, "home")["ipv4"], "198.51.100.77");
+    assert_eq!(s.host("home")["ipv4"], "198.51.100.77");
     assert_eq!(
         answers(&s.srv.dig("cabin.dyn.example.net", RecordType::A)),
         vec!["198.51.100.77"]
@@ -153,9 +153,10 @@ fn lucent_protocol_pushes_only_changes() {
     let before = updates_in_log(&s.srv);
     let out = run_agent(Some(&cfg3), &[], &["--dry-run"]);
     assert!(out.status.success());
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // It has exited (its address came from the stub, so the server saw nothing of it).
+    assert_decided_not_to_push(&out, "would send:");
     assert_eq!(updates_in_log(&s.srv), before);
-    assert_eq!(host(&s, "home")["ipv4"], "198.51.100.77");
+    assert_eq!(s.host("home")["ipv4"], "198.51.100.77");
 }
 
 #[test]
@@ -180,9 +181,9 @@ fn environment_alone_works() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(host(&s, "home")["ipv4"], "127.0.0.1");
+    assert_eq!(s.host("home")["ipv4"], "127.0.0.1");
     assert!(
-        host(&s, "cabin")["ipv4"].is_null(),
+        s.host("cabin")["ipv4"].is_null(),
         "only LD_HOST was touched"
     );
 }
@@ -197,7 +198,7 @@ fn duckdns_and_dyndns2_protocols() {
         "duckdns: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(host(&s, "home")["ipv4"], "203.0.113.5");
+    assert_eq!(s.host("home")["ipv4"], "203.0.113.5");
     let cfg = config(&s, "dyndns2", &echo_stub("203.0.113.6"), &s.token);
     let out = run_agent(Some(&cfg), &[], &[]);
     assert!(
@@ -205,7 +206,7 @@ fn duckdns_and_dyndns2_protocols() {
         "dyndns2: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(host(&s, "cabin")["ipv4"], "203.0.113.6");
+    assert_eq!(s.host("cabin")["ipv4"], "203.0.113.6");
     assert_eq!(
         answers(&s.srv.dig("home.dyn.example.net", RecordType::A)),
         vec!["203.0.113.6"]

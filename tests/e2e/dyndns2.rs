@@ -1,35 +1,13 @@
 //! dyndns2 (`/nic/update`, `/v3/update`, `/update?hostname=`) against the real server: return
 //! codes byte for byte (PROTOCOLS.md §2.2), one line per host, Basic auth with any username.
 
-use base64::Engine;
-
 use crate::harness::*;
-
-fn basic(user: &str, pass: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
-}
 
 #[test]
 fn dyndns2_codes() {
-    let dir = TestDir::new("dyndns2");
-    admin(&dir, &["zone", "add", "dyn.example.net", "--shared"]);
-    let t = add_user(&dir, "d@example.org", &[]);
-    let srv = Server::start(&dir);
-    for l in ["home", "nas"] {
-        assert_eq!(
-            srv.json(
-                "POST",
-                "/v1/hostnames",
-                &t,
-                &format!(r#"{{"hostname":"{l}"}}"#)
-            )
-            .status,
-            201
-        );
-    }
+    let Fixture { srv, token: t, .. } = Fixture::shared("dyndns2", SHARED, "d@example.org")
+        .hostnames(&["home", "nas"])
+        .start();
     let auth = basic("anything", &t);
     let a = [
         ("Authorization", auth.as_str()),

@@ -2,83 +2,11 @@
 //! one test per item (named after it), each against the real binary on loopback, each failing
 //! on the binary before its fix.
 
-use base64::Engine;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
 use crate::harness::*;
-
-const EMAIL: &str = "me@example.org";
-const SHARED: &str = "dyn.example.net";
-
-fn basic(email: &str, key: &str) -> String {
-    let b = base64::engine::general_purpose::STANDARD.encode(format!("{email}:{key}"));
-    format!("Basic {b}")
-}
-
-/// A LuaDNS-style request with Basic auth.
-fn lua(srv: &Server, auth: &str, method: &str, path: &str, body: Option<Value>) -> HttpReply {
-    let h = [
-        ("Authorization", auth),
-        ("Accept", "application/json"),
-        ("Content-Type", "application/json"),
-    ];
-    match body {
-        Some(b) => srv.send(method, path, &h, &b.to_string()),
-        None => http(srv.http, method, path, &h[..2], None),
-    }
-}
-
-fn config(dir: &TestDir, text: &str) -> String {
-    let p = dir.path("lucentd.toml");
-    std::fs::write(&p, text).expect("write config");
-    p.display().to_string()
-}
-
-fn start(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> Server {
-    Server::start_with(
-        dir,
-        ServerOpts {
-            args: args.to_vec(),
-            env: env.to_vec(),
-        },
-    )
-}
-
-/// A shared zone with a user (its token) and the same user owning hosted zone `example.org`
-/// with a global API key (its Basic header); the zone's id.
-struct Env {
-    dir: TestDir,
-    token: String,
-    auth: String,
-}
-
-fn env(name: &str) -> Env {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", SHARED, "--shared"]);
-    let token = add_user(&dir, EMAIL, &[]);
-    admin(&dir, &["zone", "add", "example.org", "--owner", EMAIL]);
-    let key = last_line(&admin(&dir, &["user", "apikey", EMAIL]));
-    Env {
-        dir,
-        token,
-        auth: basic(EMAIL, &key),
-    }
-}
-
-fn zone_id(srv: &Server, auth: &str, name: &str) -> i64 {
-    let r = lua(srv, auth, "GET", "/v1/zones", None);
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|z| z["name"] == name)
-        .unwrap_or_else(|| panic!("no zone {name}"))["id"]
-        .as_i64()
-        .unwrap()
-}
 
 fn create_host(srv: &Server, token: &str, body: Value) -> HttpReply {
     srv.json("POST", "/v1/hostnames", token, &body.to_string())
@@ -87,17 +15,15 @@ fn create_host(srv: &Server, token: &str, body: Value) -> HttpReply {
 #[test]
 fn issue14_2_nameserver_and_soa_names_are_reserved() {
     let dir = TestDir::new("h14-2");
-    let cfg = config(
+    let cfg = write_config(
         &dir,
         "[dns]\nnameservers = [\"ns-a.dd.test\", \"ns-b.other.test\"]\n\
          soa_contact = \"dns-admin@dd.test\"\n",
     );
-    admin(
-        &dir,
-        &["--config", &cfg, "zone", "add", "dd.test", "--shared"],
-    );
+    let c = cfg.to_str().expect("utf-8 path");
+    admin(&dir, &["--config", c, "zone", "add", "dd.test", "--shared"]);
     let token = add_user(&dir, EMAIL, &[]);
-    let srv = start(&dir, &["--config", &cfg], &[]);
+    let srv = Server::start_cfg(&dir, &cfg);
     for label in ["ns-a", "dns-admin"] {
         let r = create_host(
             &srv,
@@ -117,22 +43,19 @@ fn issue14_2_nameserver_and_soa_names_are_reserved() {
 
 #[test]
 fn issue14_5_records_per_request_are_bounded_and_large_puts_work() {
-    let e = env("h14-5");
-    let cfg = config(
-        &e.dir,
-        "[limits]\nmax_records_per_zone = 1500\nmax_body_bytes = 262144\n",
-    );
-    let srv = start(&e.dir, &["--config", &cfg], &[]);
-    let zid = zone_id(&srv, &e.auth, "example.org");
+    let e = Fixture::hosted("h14-5")
+        .with_shared(SHARED)
+        .config("[limits]\nmax_records_per_zone = 1500\nmax_body_bytes = 262144\n")
+        .start();
+    let srv = &e.srv;
+    let zid = e.zid;
     let cnames = |n: usize| -> Vec<Value> {
         (0..n)
             .map(|i| json!({"name": format!("c{i}.example.org."), "type": "CNAME", "content": format!("t{i}.example.net.")}))
             .collect()
     };
     // 1,300 CNAMEs in one PUT (the rule between them was quadratic): accepted, all served.
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "PUT",
         &format!("/v1/zones/{zid}"),
         Some(json!({"name": "example.org", "records": cnames(1300)})),
@@ -141,9 +64,7 @@ fn issue14_5_records_per_request_are_bounded_and_large_puts_work() {
     let m = srv.dig("c1299.example.org.", RecordType::CNAME);
     assert_eq!(answers(&m), ["t1299.example.net."]);
     // One more than a zone may hold: refused whole, nothing changed.
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "PUT",
         &format!("/v1/zones/{zid}"),
         Some(json!({"name": "example.org", "records": cnames(1501)})),
@@ -155,37 +76,25 @@ fn issue14_5_records_per_request_are_bounded_and_large_puts_work() {
 
 #[test]
 fn issue14_6_zones_per_user_and_records_per_zone_are_limited() {
-    let e = env("h14-6");
-    let cfg = config(
-        &e.dir,
-        "[limits]\nmax_zones_per_user = 2\nmax_records_per_zone = 5\n",
-    );
-    let srv = start(&e.dir, &["--config", &cfg], &[]);
-    let r = lua(
-        &srv,
-        &e.auth,
-        "POST",
-        "/v1/zones",
-        Some(json!({"name": "second.test"})),
-    );
+    let e = Fixture::hosted("h14-6")
+        .with_shared(SHARED)
+        .config("[limits]\nmax_zones_per_user = 2\nmax_records_per_zone = 5\n")
+        .start();
+    let r = e
+        .lua()
+        .json("POST", "/v1/zones", Some(json!({"name": "second.test"})));
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = lua(
-        &srv,
-        &e.auth,
-        "POST",
-        "/v1/zones",
-        Some(json!({"name": "third.test"})),
-    );
+    let r = e
+        .lua()
+        .json("POST", "/v1/zones", Some(json!({"name": "third.test"})));
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.json()["status"], "Forbidden");
     assert!(r.body.contains("limit of 2 zones"), "{}", r.body);
     // example.org holds SOA + one NS (default config): three more records, then the limit.
-    let zid = zone_id(&srv, &e.auth, "example.org");
+    let zid = e.zid;
     let path = format!("/v1/zones/{zid}/records");
     for i in 0..3 {
-        let r = lua(
-            &srv,
-            &e.auth,
+        let r = e.lua().json(
             "POST",
             &path,
             Some(
@@ -194,9 +103,7 @@ fn issue14_6_zones_per_user_and_records_per_zone_are_limited() {
         );
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &path,
         Some(json!({"name": "r9.example.org.", "type": "A", "content": "192.0.2.1"})),
@@ -212,9 +119,11 @@ fn issue14_6_zones_per_user_and_records_per_zone_are_limited() {
 
 #[test]
 fn issue14_7_public_suffixes_and_nameserver_zones_are_refused() {
-    let e = env("h14-7");
-    let cfg = config(&e.dir, "[dns]\nnameservers = [\"ns1.provider.test\"]\n");
-    let srv = start(&e.dir, &["--config", &cfg], &[]);
+    let e = Fixture::hosted("h14-7")
+        .with_shared(SHARED)
+        .config("[dns]\nnameservers = [\"ns1.provider.test\"]\n")
+        .start();
+    let srv = &e.srv;
     for name in [
         "co.uk",
         "in-addr.arpa",
@@ -223,33 +132,28 @@ fn issue14_7_public_suffixes_and_nameserver_zones_are_refused() {
         "ns1.provider.test",
         "x.ns1.provider.test",
     ] {
-        let r = lua(
-            &srv,
-            &e.auth,
-            "POST",
-            "/v1/zones",
-            Some(json!({"name": name})),
-        );
+        let r = e
+            .lua()
+            .json("POST", "/v1/zones", Some(json!({"name": name})));
         assert_eq!(r.status, 403, "{name}: {}", r.body);
         let m = srv.dig(&format!("{name}."), RecordType::SOA);
         assert_eq!(m.metadata.response_code, ResponseCode::Refused, "{name}");
     }
-    let r = lua(
-        &srv,
-        &e.auth,
-        "POST",
-        "/v1/zones",
-        Some(json!({"name": "mine.co.uk"})),
-    );
+    let r = e
+        .lua()
+        .json("POST", "/v1/zones", Some(json!({"name": "mine.co.uk"})));
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[test]
 fn issue14_8_operator_names_stay_out_of_user_hostnames_and_are_freed() {
-    let e = env("h14-8");
     let op = "operator-token-0123456789";
-    let srv = start(&e.dir, &[], &[("DDNS_API_TOKEN", op)]);
-    let r = create_host(&srv, &e.token, json!({"hostname": "home", "txt": "mine"}));
+    let e = Fixture::hosted("h14-8")
+        .with_shared(SHARED)
+        .env("DDNS_API_TOKEN", op)
+        .start();
+    let srv = &e.srv;
+    let r = create_host(srv, &e.token, json!({"hostname": "home", "txt": "mine"}));
     assert_eq!(r.status, 201, "{}", r.body);
     for name in ["_acme-challenge.home", "x.home"] {
         let r = srv.get(
@@ -291,7 +195,7 @@ fn issue14_8_operator_names_stay_out_of_user_hostnames_and_are_freed() {
         &format!("/update?domains=_x.free.{SHARED}&token={op}&txt=t"),
         &[],
     );
-    let r = create_host(&srv, &e.token, json!({"hostname": "free"}));
+    let r = create_host(srv, &e.token, json!({"hostname": "free"}));
     assert_eq!(r.status, 409, "{}", r.body);
 }
 
@@ -299,7 +203,7 @@ fn issue14_8_operator_names_stay_out_of_user_hostnames_and_are_freed() {
 fn issue14_9_metrics_only_for_allowed_addresses_or_the_token() {
     let dir = TestDir::new("h14-9");
     std::fs::write(dir.path("metrics-token"), "metrics-token-0123456789\n").unwrap();
-    let cfg = config(
+    let cfg = write_config(
         &dir,
         &format!(
             "[http]\nmetrics_allow = [\"192.0.2.0/24\"]\nmetrics_token_file = \"{}\"\n",
@@ -307,7 +211,7 @@ fn issue14_9_metrics_only_for_allowed_addresses_or_the_token() {
         ),
     );
     admin(&dir, &["zone", "add", SHARED, "--shared"]);
-    let srv = start(&dir, &["--config", &cfg], &[]);
+    let srv = Server::start_cfg(&dir, &cfg);
     let r = srv.get("/metrics", &[]);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(!r.body.contains(SHARED), "zone names leak: {}", r.body);
@@ -326,18 +230,16 @@ fn issue14_9_metrics_only_for_allowed_addresses_or_the_token() {
 
 #[test]
 fn issue14_10_banned_names_leave_dns_and_come_back() {
-    let e = env("h14-10");
-    let srv = start(&e.dir, &[], &[]);
+    let e = Fixture::hosted("h14-10").with_shared(SHARED).start();
+    let srv = &e.srv;
     let r = create_host(
-        &srv,
+        srv,
         &e.token,
         json!({"hostname": "home", "ipv4": "192.0.2.10"}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let zid = zone_id(&srv, &e.auth, "example.org");
-    let r = lua(
-        &srv,
-        &e.auth,
+    let zid = e.zid;
+    let r = e.lua().json(
         "POST",
         &format!("/v1/zones/{zid}/records"),
         Some(json!({"name": "www.example.org.", "type": "A", "content": "192.0.2.20"})),
@@ -373,10 +275,10 @@ fn issue14_10_banned_names_leave_dns_and_come_back() {
 
 #[test]
 fn issue14_11_inputs_that_were_accepted_are_refused() {
-    let e = env("h14-11");
-    let srv = start(&e.dir, &[], &[]);
+    let e = Fixture::hosted("h14-11").with_shared(SHARED).start();
+    let srv = &e.srv;
     let t = &e.token;
-    let r = create_host(&srv, t, json!({"hostname": "home"}));
+    let r = create_host(srv, t, json!({"hostname": "home"}));
     assert_eq!(r.status, 201, "{}", r.body);
     let before = srv.bearer("GET", "/v1/hostnames/home", t).body;
     // Invalid UTF-8 after percent-decoding.
@@ -408,39 +310,35 @@ fn issue14_11_inputs_that_were_accepted_are_refused() {
     assert_eq!(r.status, 200, "{}", r.body);
     // hostname and fqdn naming different hostnames.
     let r = create_host(
-        &srv,
+        srv,
         t,
         json!({"hostname": "alpha", "fqdn": format!("beta.{SHARED}")}),
     );
     assert_eq!(r.status, 400, "{}", r.body);
     let r = create_host(
-        &srv,
+        srv,
         t,
         json!({"hostname": "alpha", "fqdn": format!("alpha.{SHARED}")}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     // Records: IPv4-mapped AAAA, CNAME self-loop and two-step loop.
-    let zid = zone_id(&srv, &e.auth, "example.org");
+    let zid = e.zid;
     let path = format!("/v1/zones/{zid}/records");
     for body in [
         json!({"name": "m.example.org.", "type": "AAAA", "content": "::ffff:192.0.2.1"}),
         json!({"name": "self.example.org.", "type": "CNAME", "content": "self.example.org."}),
         json!({"name": "n.example.org.", "type": "TXT", "content": "a\u{0}b"}),
     ] {
-        let r = lua(&srv, &e.auth, "POST", &path, Some(body.clone()));
+        let r = e.lua().json("POST", &path, Some(body.clone()));
         assert_eq!(r.status, 400, "{body}: {}", r.body);
     }
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &path,
         Some(json!({"name": "a.example.org.", "type": "CNAME", "content": "b.example.org."})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &path,
         Some(json!({"name": "b.example.org.", "type": "CNAME", "content": "a"})),
@@ -450,23 +348,18 @@ fn issue14_11_inputs_that_were_accepted_are_refused() {
 
 #[test]
 fn issue14_14_a_zone_restricted_key_manages_records_only() {
-    let e = env("h14-14");
-    let key = last_line(&admin(
-        &e.dir,
-        &["user", "apikey", EMAIL, "--zone", "example.org"],
-    ));
-    let auth = basic(EMAIL, &key);
-    let srv = start(&e.dir, &[], &[]);
-    let zid = zone_id(&srv, &auth, "example.org");
-    let r = lua(
-        &srv,
-        &auth,
+    let e = Fixture::hosted("h14-14").with_shared(SHARED).start();
+    let key = add_apikey(&e.dir, EMAIL, Some("example.org"));
+    let srv = &e.srv;
+    let rc = Lua::new(srv, EMAIL, &key);
+    let zid = rc.zone_id("example.org");
+    let r = rc.json(
         "POST",
         &format!("/v1/zones/{zid}/records"),
         Some(json!({"name": "_acme-challenge.example.org.", "type": "TXT", "content": "x"})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = lua(&srv, &auth, "DELETE", &format!("/v1/zones/{zid}"), None);
+    let r = rc.json("DELETE", &format!("/v1/zones/{zid}"), None);
     assert_eq!(r.status, 403, "{}", r.body);
     let m = srv.dig("example.org.", RecordType::SOA);
     assert_eq!(
@@ -478,8 +371,8 @@ fn issue14_14_a_zone_restricted_key_manages_records_only() {
 
 #[test]
 fn issue14_17_cors_for_the_token_api() {
-    let e = env("h14-17");
-    let srv = start(&e.dir, &[], &[]);
+    let e = Fixture::hosted("h14-17").with_shared(SHARED).start();
+    let srv = &e.srv;
     let r = srv.send(
         "OPTIONS",
         "/v1/hostnames",
@@ -514,17 +407,20 @@ fn issue14_17_cors_for_the_token_api() {
         "errors too"
     );
     // The LuaDNS-style API is not offered to other origins.
-    let r = lua(&srv, &e.auth, "GET", "/v1/zones", None);
+    let r = e.lua().json("GET", "/v1/zones", None);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
 
 #[test]
 fn issue14_18_luadns_headers_on_every_answer() {
-    let e = env("h14-18");
-    let cfg = config(&e.dir, "[limits]\nip_requests_per_5min = 4\n");
-    let srv = start(&e.dir, &["--config", &cfg], &[]);
-    let bad = basic(EMAIL, "not-a-key");
-    let r = lua(&srv, &bad, "GET", "/v1/zones", None);
+    let e = Fixture::hosted("h14-18")
+        .with_shared(SHARED)
+        .config("[limits]\nip_requests_per_5min = 4\n")
+        .without_zone_lookup()
+        .start();
+    let srv = &e.srv;
+    let bad = Lua::new(srv, EMAIL, "not-a-key");
+    let r = bad.json("GET", "/v1/zones", None);
     assert_eq!(r.status, 401);
     for h in [
         "x-ratelimit-limit",
@@ -535,7 +431,7 @@ fn issue14_18_luadns_headers_on_every_answer() {
     }
     let mut last = r;
     for _ in 0..6 {
-        last = lua(&srv, &e.auth, "GET", "/v1/zones", None);
+        last = e.lua().json("GET", "/v1/zones", None);
     }
     assert_eq!(last.status, 429, "{}", last.body);
     assert!(
@@ -550,9 +446,9 @@ fn issue14_18_luadns_headers_on_every_answer() {
 
 #[test]
 fn issue14_19_the_update_token_reaches_the_users_own_hosted_zone() {
-    let e = env("h14-19");
+    let e = Fixture::hosted("h14-19").with_shared(SHARED).start();
     let other = add_user(&e.dir, "other@example.org", &[]);
-    let srv = start(&e.dir, &[], &[]);
+    let srv = &e.srv;
     let t = &e.token;
     let r = srv.get(
         &format!("/update?domains=home.example.org&token={t}&ip=192.0.2.5&verbose=true"),
@@ -594,14 +490,12 @@ fn issue14_19_the_update_token_reaches_the_users_own_hosted_zone() {
 
 #[test]
 fn issue14_20_one_ttl_per_rrset_and_relative_names() {
-    let e = env("h14-20");
-    let srv = start(&e.dir, &[], &[]);
-    let zid = zone_id(&srv, &e.auth, "example.org");
+    let e = Fixture::hosted("h14-20").with_shared(SHARED).start();
+    let srv = &e.srv;
+    let zid = e.zid;
     let path = format!("/v1/zones/{zid}/records");
     for (content, ttl) in [("192.0.2.1", 300), ("192.0.2.2", 120)] {
-        let r = lua(
-            &srv,
-            &e.auth,
+        let r = e.lua().json(
             "POST",
             &path,
             Some(json!({"name": "www", "type": "A", "content": content, "ttl": ttl})),
@@ -609,7 +503,10 @@ fn issue14_20_one_ttl_per_rrset_and_relative_names() {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["name"], "www.example.org.");
     }
-    let list = lua(&srv, &e.auth, "GET", &format!("{path}?query=www"), None).json();
+    let list = e
+        .lua()
+        .json("GET", &format!("{path}?query=www"), None)
+        .json();
     let ttls: Vec<i64> = list
         .as_array()
         .unwrap()
@@ -621,9 +518,7 @@ fn issue14_20_one_ttl_per_rrset_and_relative_names() {
     let m = srv.dig("www.example.org.", RecordType::A);
     assert!(m.answers.iter().all(|r| r.ttl == 120));
     // A relative target is relative to the zone, as a relative owner is.
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &path,
         Some(json!({"name": "alias", "type": "CNAME", "content": "www"})),
@@ -641,49 +536,60 @@ fn issue14_20_one_ttl_per_rrset_and_relative_names() {
 
 #[test]
 fn issue14_21_zone_and_record_ids_are_never_reused() {
-    let e = env("h14-21");
-    let srv = start(&e.dir, &[], &[]);
-    let r = lua(
-        &srv,
-        &e.auth,
-        "POST",
-        "/v1/zones",
-        Some(json!({"name": "gone.test"})),
-    );
+    let e = Fixture::hosted("h14-21").with_shared(SHARED).start();
+    let r = e
+        .lua()
+        .json("POST", "/v1/zones", Some(json!({"name": "gone.test"})));
     let first = r.json()["id"].as_i64().unwrap();
     let path = format!("/v1/zones/{first}/records");
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &path,
         Some(json!({"name": "x.gone.test.", "type": "A", "content": "192.0.2.1"})),
     );
     let rid = r.json()["id"].as_i64().unwrap();
-    let r = lua(&srv, &e.auth, "DELETE", &format!("{path}/{rid}"), None);
+    let r = e.lua().json("DELETE", &format!("{path}/{rid}"), None);
     assert_eq!(r.status, 200);
-    let r = lua(&srv, &e.auth, "DELETE", &format!("/v1/zones/{first}"), None);
+    let r = e.lua().json("DELETE", &format!("/v1/zones/{first}"), None);
     assert_eq!(r.status, 200);
-    let r = lua(
-        &srv,
-        &e.auth,
-        "POST",
-        "/v1/zones",
-        Some(json!({"name": "new.test"})),
-    );
+    let r = e
+        .lua()
+        .json("POST", "/v1/zones", Some(json!({"name": "new.test"})));
     let second = r.json()["id"].as_i64().unwrap();
     assert!(
         second > first,
         "zone id {second} reused (first was {first})"
     );
-    let r = lua(&srv, &e.auth, "GET", &format!("/v1/zones/{first}"), None);
+    let r = e.lua().json("GET", &format!("/v1/zones/{first}"), None);
     assert_eq!(r.status, 404, "a stored id never names another zone");
-    let r = lua(
-        &srv,
-        &e.auth,
+    let r = e.lua().json(
         "POST",
         &format!("/v1/zones/{second}/records"),
         Some(json!({"name": "y.new.test.", "type": "A", "content": "192.0.2.2"})),
     );
     assert!(r.json()["id"].as_i64().unwrap() > rid);
+}
+
+#[test]
+fn issue14_11_and_18_oversize_heads_and_bodies_are_refused_in_the_routes_shape() {
+    let e = Fixture::hosted("h14-11-18").start();
+    // A head above the documented 16 KiB: 431, nothing served.
+    let big = "x".repeat(20 * 1024);
+    let r = e.srv.get("/healthz", &[("X-Padding", &big)]);
+    assert_eq!(r.status, 431, "{}", r.body);
+    let r = e.srv.get("/healthz", &[("X-Padding", "small")]);
+    assert_eq!(r.status, 200);
+    // A body above max_body_bytes on a LuaDNS route: 413 in the LuaDNS error shape.
+    let body = format!("{{\"name\":\"{}\"}}", "y".repeat(70 * 1024));
+    let r = e.lua().post("/v1/zones", &body);
+    assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
+    let j = r.json();
+    assert!(
+        j["request_id"].is_string() && j["message"].is_string(),
+        "{j}"
+    );
+    // ...and in the token API's shape on its routes.
+    let r = e.srv.json("POST", "/v1/hostnames", "t", &body);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"], "payload_too_large");
 }

@@ -3,17 +3,16 @@
 
 use crate::harness::*;
 
-fn setup(name: &str) -> (TestDir, Server, String) {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", "lucentdrift.online", "--shared"]);
-    let token = add_user(&dir, "a@example.org", &[]);
-    let srv = Server::start(&dir);
-    (dir, srv, token)
-}
+const ZONE: &str = "lucentdrift.online";
 
 #[test]
 fn seed_examples_walk() {
-    let (_dir, srv, t) = setup("seed-walk");
+    let Fixture {
+        dir: _dir,
+        srv,
+        token: t,
+        ..
+    } = Fixture::shared("seed-walk", ZONE, "a@example.org").start();
 
     // List (empty), with allowedZones/defaultZone/maxHostnames.
     let r = srv.bearer("GET", "/v1/hostnames", &t);
@@ -110,7 +109,9 @@ fn seed_examples_walk() {
 
 #[test]
 fn token_forms_and_auth_errors() {
-    let (dir, srv, t) = setup("token-forms");
+    let Fixture {
+        dir, srv, token: t, ..
+    } = Fixture::shared("token-forms", ZONE, "a@example.org").start();
     let forms: Vec<Vec<(&str, String)>> = vec![
         vec![("Authorization", format!("Bearer {t}"))],
         vec![("X-Lucent-Token", t.clone())],
@@ -160,7 +161,12 @@ fn token_forms_and_auth_errors() {
 
 #[test]
 fn validation_errors_change_nothing() {
-    let (_dir, srv, t) = setup("validation");
+    let Fixture {
+        dir: _dir,
+        srv,
+        token: t,
+        ..
+    } = Fixture::shared("validation", ZONE, "a@example.org").start();
     let ok = srv.json(
         "POST",
         "/v1/hostnames",
@@ -243,10 +249,9 @@ fn validation_errors_change_nothing() {
 
 #[test]
 fn hostname_limit_is_409() {
-    let dir = TestDir::new("limit");
-    admin(&dir, &["zone", "add", "dyn.example.net", "--shared"]);
-    let t = add_user(&dir, "l@example.org", &["--max-hostnames", "2"]);
-    let srv = Server::start(&dir);
+    let Fixture { srv, token: t, .. } = Fixture::shared("limit", SHARED, "l@example.org")
+        .user_args(&["--max-hostnames", "2"])
+        .start();
     for l in ["one", "two"] {
         let r = srv.json(
             "POST",
@@ -286,7 +291,12 @@ fn restricted_zones() {
 /// the other user's data unchanged.
 #[test]
 fn isolation_between_users() {
-    let (dir, srv, ta) = setup("isolation");
+    let Fixture {
+        dir,
+        srv,
+        token: ta,
+        ..
+    } = Fixture::shared("isolation", ZONE, "a@example.org").start();
     let tb = add_user(&dir, "b@example.org", &[]);
     let r = srv.json(
         "POST",
@@ -340,17 +350,10 @@ fn isolation_between_users() {
 
 #[test]
 fn operator_token_is_limited_to_operator_names() {
-    let dir = TestDir::new("operator");
-    admin(&dir, &["zone", "add", "lucentdrift.online", "--shared"]);
-    let t = add_user(&dir, "a@example.org", &[]);
     let op = "operator-token-0123456789abcdef";
-    let srv = Server::start_with(
-        &dir,
-        ServerOpts {
-            args: vec![],
-            env: vec![("DDNS_API_TOKEN", op)],
-        },
-    );
+    let Fixture { srv, token: t, .. } = Fixture::shared("operator", ZONE, "a@example.org")
+        .env("DDNS_API_TOKEN", op)
+        .start();
     let r = srv.json("POST", "/v1/hostnames", &t, r#"{"hostname":"home"}"#);
     assert_eq!(r.status, 201);
 
@@ -391,24 +394,12 @@ fn operator_token_is_limited_to_operator_names() {
 
 #[test]
 fn rate_limit_per_token_and_per_address() {
-    let dir = TestDir::new("ratelimit");
-    admin(&dir, &["zone", "add", "dyn.example.net", "--shared"]);
-    let t = add_user(&dir, "r@example.org", &[]);
+    let Fixture {
+        dir, srv, token: t, ..
+    } = Fixture::shared("ratelimit", SHARED, "r@example.org")
+        .config("[limits]\nrequests_per_5min = 5\nip_requests_per_5min = 12\n")
+        .start();
     let t2 = add_user(&dir, "s@example.org", &[]);
-    let cfg = dir.path("c.toml");
-    std::fs::write(
-        &cfg,
-        "[limits]\nrequests_per_5min = 5\nip_requests_per_5min = 12\n",
-    )
-    .unwrap();
-    let cfgs = cfg.to_str().unwrap().to_string();
-    let srv = Server::start_with(
-        &dir,
-        ServerOpts {
-            args: vec!["--config", &cfgs],
-            env: vec![],
-        },
-    );
     for _ in 0..5 {
         assert_eq!(srv.bearer("GET", "/v1/hostnames", &t).status, 200);
     }

@@ -6,32 +6,27 @@
 
 use std::process::{Command, Stdio};
 
-use base64::Engine;
 use hickory_proto::rr::RecordType;
 use serde_json::json;
 
 use crate::harness::*;
 
-const EMAIL: &str = "me@example.org";
-const ZONE: &str = "dyn.example.net";
+const ZONE: &str = SHARED;
 
 /// A server with a shared zone and a user owning `router` (no suffix), `plain` (a fixed AAAA,
 /// no suffix) and `dev1`..`devN` with suffixes `::1:0:0:i`.
-fn setup(name: &str, devices: usize) -> (TestDir, String, Server) {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", ZONE, "--shared"]);
-    let token = add_user(&dir, EMAIL, &["--max-hostnames", "200"]);
-    let srv = Server::start(&dir);
-    let create = |body: serde_json::Value| {
-        let r = srv.json("POST", "/v1/hostnames", &token, &body.to_string());
-        assert_eq!(r.status, 201, "{}", r.body);
-    };
-    create(json!({"hostname": "router"}));
-    create(json!({"hostname": "plain", "ipv6": "2001:db8::99"}));
+fn setup(name: &str, devices: usize) -> Fixture {
+    let f = Fixture::shared(name, ZONE, EMAIL)
+        .user_args(&["--max-hostnames", "200"])
+        .start();
+    f.add_hostname(json!({"hostname": "router"}));
+    f.add_hostname(json!({"hostname": "plain", "ipv6": "2001:db8::99"}));
     for i in 1..=devices {
-        create(json!({"hostname": format!("dev{i}"), "ipv6Suffix": format!("::1:0:0:{i:x}")}));
+        f.add_hostname(
+            json!({"hostname": format!("dev{i}"), "ipv6Suffix": format!("::1:0:0:{i:x}")}),
+        );
     }
-    (dir, token, srv)
+    f
 }
 
 fn aaaa(srv: &Server, label: &str) -> Vec<String> {
@@ -40,15 +35,22 @@ fn aaaa(srv: &Server, label: &str) -> Vec<String> {
 
 fn commits(srv: &Server) -> u64 {
     let m = srv.get("/metrics", &[]).body;
-    m.lines()
-        .find_map(|l| l.strip_prefix("lucent_store_commits_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("lucent_store_commits_total")
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("lucent_store_commits_total ")),
+        "lucent_store_commits_total"
+    );
+    metric_sum(&m, "lucent_store_commits_total", &[])
 }
 
 #[test]
 fn issue18_one_push_readdresses_every_suffix_hostname_in_one_write() {
-    let (_dir, token, srv) = setup("prefix-push", 5);
+    let Fixture {
+        dir: _dir,
+        token,
+        srv,
+        ..
+    } = setup("prefix-push", 5);
     let before = commits(&srv);
     let r = srv.get(
         &format!(
@@ -106,15 +108,15 @@ fn issue18_one_push_readdresses_every_suffix_hostname_in_one_write() {
     assert_eq!(aaaa(&srv, "plain"), ["2001:db8::99"]);
 }
 
-fn basic(token: &str) -> String {
-    let b = base64::engine::general_purpose::STANDARD.encode(format!("fritz:{token}"));
-    format!("Basic {b}")
-}
-
 #[test]
 fn issue18_fritzbox_urls_with_their_placeholders_filled() {
-    let (_dir, token, srv) = setup("prefix-fritz", 2);
-    let auth = basic(&token);
+    let Fixture {
+        dir: _dir,
+        token,
+        srv,
+        ..
+    } = setup("prefix-fritz", 2);
+    let auth = basic("fritz", &token);
     // Update URL: /nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ipv6prefix=<ip6lanprefix>
     let r = srv.get(
         &format!(
@@ -147,7 +149,12 @@ fn issue18_fritzbox_urls_with_their_placeholders_filled() {
 
 #[test]
 fn issue18_bad_prefixes_and_suffixes_are_refused_and_change_nothing() {
-    let (_dir, token, srv) = setup("prefix-bad", 2);
+    let Fixture {
+        dir: _dir,
+        token,
+        srv,
+        ..
+    } = setup("prefix-bad", 2);
     let r = srv.get(
         &format!("/update?token={token}&ipv6prefix=2001:db8:1:2::/64"),
         &[],
@@ -244,7 +251,9 @@ fn issue18_agent_pushes_a_prefix_change_within_one_interval() {
     ip(&["link", "set", "lan0", "up"]);
     ip(&["link", "set", "lan1", "up"]);
     ip(&["addr", "add", "2001:db8:1:2::1/64", "dev", "lan0", "nodad"]);
-    let (dir, token, srv) = setup("prefix-agent", 3);
+    let Fixture {
+        dir, token, srv, ..
+    } = setup("prefix-agent", 3);
     let interval = 2;
     let cfg = dir.path("agent.toml");
     std::fs::write(

@@ -4,31 +4,21 @@
 
 use crate::harness::*;
 
-fn setup(name: &str) -> (TestDir, Server, String) {
-    let dir = TestDir::new(name);
-    admin(&dir, &["zone", "add", "lucentdrift.online", "--shared"]);
-    let t = add_user(&dir, "u@example.org", &[]);
-    let srv = Server::start(&dir);
-    for l in ["client-demo", "second"] {
-        let r = srv.json(
-            "POST",
-            "/v1/hostnames",
-            &t,
-            &format!(r#"{{"hostname":"{l}"}}"#),
-        );
-        assert_eq!(r.status, 201);
-    }
-    (dir, srv, t)
-}
-
-fn host(srv: &Server, t: &str, name: &str) -> serde_json::Value {
-    srv.bearer("GET", &format!("/v1/hostnames/{name}"), t)
-        .json()
+/// The shared zone `lucentdrift.online`, one user and its hostnames `client-demo` and `second`.
+fn setup(name: &str) -> Fixture {
+    Fixture::shared(name, "lucentdrift.online", "u@example.org")
+        .hostnames(&["client-demo", "second"])
+        .start()
 }
 
 #[test]
 fn duckdns_query_form() {
-    let (_d, srv, t) = setup("duck-query");
+    let Fixture {
+        dir: _d,
+        srv,
+        token: t,
+        ..
+    } = setup("duck-query");
     let host_fqdn = "client-demo.lucentdrift.online";
     // The seed's example, verbose.
     let r = srv.get(
@@ -51,7 +41,7 @@ fn duckdns_query_form() {
     );
     assert_eq!((r.status, r.body.as_str()), (200, "OK"));
     for n in ["client-demo", "second"] {
-        let h = host(&srv, &t, n);
+        let h = srv.hostname(&t, n);
         assert_eq!(h["ipv4"], "192.0.2.7");
         assert_eq!(h["ipv6"], "2001:db8::7", "canonical form stored");
     }
@@ -66,7 +56,7 @@ fn duckdns_query_form() {
         &[],
     );
     assert_eq!(r.body, "OK");
-    assert_eq!(host(&srv, &t, "second")["ipv4"], "192.0.2.7");
+    assert_eq!(srv.hostname(&t, "second")["ipv4"], "192.0.2.7");
     // No ip at all: the source address (127.0.0.1).
     let r = srv.get(
         &format!("/update?domains=second&token={t}&verbose=true"),
@@ -79,20 +69,25 @@ fn duckdns_query_form() {
         &[],
     );
     assert_eq!(r.body, "OK\n\n\nUPDATED");
-    let h = host(&srv, &t, "second");
+    let h = srv.hostname(&t, "second");
     assert!(h["ipv4"].is_null() && h["ipv6"].is_null());
 }
 
 #[test]
 fn duckdns_txt_api() {
-    let (_d, srv, t) = setup("duck-txt");
+    let Fixture {
+        dir: _d,
+        srv,
+        token: t,
+        ..
+    } = setup("duck-txt");
     let r = srv.get(
         &format!("/update?domains=client-demo&token={t}&txt=challenge-1&verbose=true"),
         &[],
     );
     assert_eq!(r.body, "OK\nchallenge-1\nUPDATED");
     assert!(
-        host(&srv, &t, "client-demo")["ipv4"].is_null(),
+        srv.hostname(&t, "client-demo")["ipv4"].is_null(),
         "TXT mode leaves addresses alone"
     );
     let r = srv.get(
@@ -106,16 +101,16 @@ fn duckdns_txt_api() {
         &[],
     );
     assert_eq!(r.body, "OK");
-    assert!(host(&srv, &t, "client-demo")["txt"].is_null());
+    assert!(srv.hostname(&t, "client-demo")["txt"].is_null());
     let r = srv.get(
         &format!("/update?clear=false&domains=client-demo&token={t}&txt=v2"),
         &[],
     );
     assert_eq!(r.body, "OK");
-    assert_eq!(host(&srv, &t, "client-demo")["txt"], "v2");
+    assert_eq!(srv.hostname(&t, "client-demo")["txt"], "v2");
     let r = srv.get(&format!("/update?domains=client-demo&token={t}&txt="), &[]);
     assert_eq!(r.body, "OK");
-    assert!(host(&srv, &t, "client-demo")["txt"].is_null());
+    assert!(srv.hostname(&t, "client-demo")["txt"].is_null());
     // The seed's clear examples.
     srv.get(
         &format!("/update?domains=client-demo&token={t}&txt=x&ip=192.0.2.1"),
@@ -128,14 +123,16 @@ fn duckdns_txt_api() {
         &[],
     );
     assert_eq!(r.body, "OK\n\nUPDATED");
-    let h = host(&srv, &t, "client-demo");
+    let h = srv.hostname(&t, "client-demo");
     assert!(h["txt"].is_null());
     assert_eq!(h["ipv4"], "192.0.2.1", "TXT clear keeps the address");
 }
 
 #[test]
 fn update_failures_are_ko_with_seed_statuses() {
-    let (dir, srv, t) = setup("duck-errors");
+    let Fixture {
+        dir, srv, token: t, ..
+    } = setup("duck-errors");
     let cases = [
         (
             "/update?domains=client-demo&token=nope&ip=192.0.2.1".to_string(),
@@ -165,7 +162,7 @@ fn update_failures_are_ko_with_seed_statuses() {
         assert_eq!((r.status, r.body.as_str()), (*status, "KO"), "{url}");
     }
     assert!(
-        host(&srv, &t, "client-demo")["ipv4"].is_null(),
+        srv.hostname(&t, "client-demo")["ipv4"].is_null(),
         "nothing changed (all-or-nothing)"
     );
     admin(
@@ -181,7 +178,12 @@ fn update_failures_are_ko_with_seed_statuses() {
 
 #[test]
 fn json_post_path_and_form() {
-    let (_d, srv, t) = setup("update-json");
+    let Fixture {
+        dir: _d,
+        srv,
+        token: t,
+        ..
+    } = setup("update-json");
     // The seed's JSON example.
     let r = srv.json(
         "POST",
@@ -217,7 +219,7 @@ fn json_post_path_and_form() {
     // Path form /update/{domain}/{token}[/{ip}].
     let r = srv.get(&format!("/update/second/{t}/192.0.2.33"), &[]);
     assert_eq!((r.status, r.body.as_str()), (200, "OK"));
-    assert_eq!(host(&srv, &t, "second")["ipv4"], "192.0.2.33");
+    assert_eq!(srv.hostname(&t, "second")["ipv4"], "192.0.2.33");
     let r = srv.get("/update/second/wrong-token", &[]);
     assert_eq!((r.status, r.body.as_str()), (401, "KO"));
     // Form-encoded POST (routers).
@@ -228,12 +230,17 @@ fn json_post_path_and_form() {
         &format!("domains=second&token={t}&ip=192.0.2.34"),
     );
     assert_eq!((r.status, r.body.as_str()), (200, "OK"));
-    assert_eq!(host(&srv, &t, "second")["ipv4"], "192.0.2.34");
+    assert_eq!(srv.hostname(&t, "second")["ipv4"], "192.0.2.34");
 }
 
 #[test]
 fn tokens_never_reach_the_log() {
-    let (_d, srv, t) = setup("redaction");
+    let Fixture {
+        dir: _d,
+        srv,
+        token: t,
+        ..
+    } = setup("redaction");
     srv.get(
         &format!("/update?domains=second&token={t}&ip=192.0.2.1"),
         &[],
@@ -252,7 +259,12 @@ fn tokens_never_reach_the_log() {
 
 #[test]
 fn ip_echo_and_health() {
-    let (_d, srv, _t) = setup("ip-echo");
+    let Fixture {
+        dir: _d,
+        srv,
+        token: _t,
+        ..
+    } = setup("ip-echo");
     let r = srv.get("/ip", &[]);
     assert_eq!((r.status, r.body.as_str()), (200, "127.0.0.1"));
     // X-Forwarded-For from an untrusted peer is ignored.
@@ -265,16 +277,8 @@ fn ip_echo_and_health() {
 #[test]
 fn trusted_proxy_forwarded_for() {
     let dir = TestDir::new("xff");
-    let cfg = dir.path("c.toml");
-    std::fs::write(&cfg, "trusted_proxies = [\"127.0.0.1\"]\n").unwrap();
-    let c = cfg.to_str().unwrap().to_string();
-    let srv = Server::start_with(
-        &dir,
-        ServerOpts {
-            args: vec!["--config", &c],
-            env: vec![],
-        },
-    );
+    let cfg = write_config(&dir, "trusted_proxies = [\"127.0.0.1\"]\n");
+    let srv = Server::start_cfg(&dir, &cfg);
     let r = srv.get("/ip", &[("X-Forwarded-For", "198.51.100.1, 203.0.113.9")]);
     assert_eq!(r.body, "203.0.113.9", "right-most untrusted hop");
     let r = srv.get("/ip", &[("X-Forwarded-For", "2001:db8::5")]);

@@ -40,8 +40,8 @@ pub struct Ctx {
     pub ip_limits: RateLimiter<IpAddr>,
     /// Dashboard sign-in attempts per client address.
     pub login_ip_limits: RateLimiter<IpAddr>,
-    /// Dashboard sign-in attempts per account (lowercased email).
-    pub login_account_limits: RateLimiter<String>,
+    /// Dashboard sign-in attempts per account (SHA-256 of the lowercased email).
+    pub login_account_limits: RateLimiter<[u8; 32]>,
 }
 
 impl Ctx {

@@ -69,6 +69,7 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
     }
     pos += 4;
     // EDNS(0) (RFC 6891 §6.1.2): root owner, type OPT, version 0, nothing after it.
+    let mut dnssec_ok = 0;
     let limit = if arcount == 1 {
         if *req.get(pos)? != 0 || be16(req, pos + 1)? != 41 {
             return None;
@@ -77,8 +78,14 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
         if *req.get(pos + 6)? != 0 {
             return None; // EDNS version > 0: BADVERS on the full path
         }
+        // RFC 3225 §3: the DO bit (top bit of the OPT TTL's flags) is copied to the answer.
+        dnssec_ok = *req.get(pos + 7)? & 0x80;
         let rdlen = usize::from(be16(req, pos + 9)?);
         if pos + 11 + rdlen != req.len() {
+            return None;
+        }
+        // An NSID request (RFC 5001 §2.1) when we have one to give: the full path adds it.
+        if view.server_id.is_some() && asks_nsid(&req[pos + 11..]) {
             return None;
         }
         Some(payload.clamp(MIN_UDP_PAYLOAD, MAX_UDP_PAYLOAD))
@@ -149,7 +156,7 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
     if let Some(p) = limit {
         out.extend_from_slice(&[0, 0, 41]);
         out.extend_from_slice(&p.to_be_bytes());
-        out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&[0, 0, dnssec_ok, 0, 0, 0]);
     }
     // Too large for the client's buffer: the full path decides what to cut (RFC 2181 §9).
     if out.len() > usize::from(limit.unwrap_or(MIN_UDP_PAYLOAD)) {
@@ -157,6 +164,24 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
     }
     zone.counters.count(ResponseCode::NoError);
     Some(())
+}
+
+/// Does an OPT RDATA (RFC 6891 §6.1.2: code, length, data, repeated) carry an NSID option
+/// (code 3)? Malformed option lists count as yes, so the full path judges them.
+fn asks_nsid(mut opts: &[u8]) -> bool {
+    while !opts.is_empty() {
+        let (Some(code), Some(len)) = (be16(opts, 0), be16(opts, 2)) else {
+            return true;
+        };
+        if code == 3 {
+            return true;
+        }
+        match opts.get(4 + usize::from(len)..) {
+            Some(rest) => opts = rest,
+            None => return true,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -199,6 +224,11 @@ mod tests {
     }
 
     fn query(name: &str, t: RecordType, edns: Option<u16>) -> Vec<u8> {
+        query_do(name, t, edns, false)
+    }
+
+    /// A query with EDNS payload `edns` (if any) and the DO bit set or not.
+    fn query_do(name: &str, t: RecordType, edns: Option<u16>, dnssec_ok: bool) -> Vec<u8> {
         let mut m = Message::query();
         m.metadata.id = 4242;
         m.metadata.recursion_desired = true;
@@ -206,6 +236,7 @@ mod tests {
         if let Some(p) = edns {
             let mut e = Edns::new();
             e.set_max_payload(p);
+            e.set_dnssec_ok(dnssec_ok);
             m.set_edns(e);
         }
         m.to_bytes().unwrap()
@@ -232,8 +263,14 @@ mod tests {
             ("big.example.org.", RecordType::TXT),
             ("other.test.", RecordType::A),
         ] {
-            for edns in [None, Some(1232), Some(4096), Some(100)] {
-                let q = query(name, t, edns);
+            for (edns, dok) in [
+                (None, false),
+                (Some(1232), false),
+                (Some(1232), true),
+                (Some(4096), false),
+                (Some(100), true),
+            ] {
+                let q = query_do(name, t, edns, dok);
                 let full = crate::dns::udp::full_for_tests(&v, &q, peer)
                     .await
                     .expect("full path answers");
@@ -251,11 +288,54 @@ mod tests {
                         a.edns.as_ref().map(Edns::max_payload),
                         b.edns.as_ref().map(Edns::max_payload)
                     );
+                    // RFC 3225 §3: both copy the DO bit.
+                    assert_eq!(
+                        a.edns.as_ref().map(|e| e.flags().dnssec_ok),
+                        edns.map(|_| dok),
+                        "{name} {t} {edns:?} DO={dok}"
+                    );
+                    assert_eq!(
+                        a.edns.as_ref().map(|e| *e.flags()),
+                        b.edns.as_ref().map(|e| *e.flags())
+                    );
                     assert!(out.len() <= full.len() + 64);
                 }
             }
         }
         assert!(fast_hits >= 20, "fast path used {fast_hits} times");
+    }
+
+    /// RFC 5001 §2.1: with a server id configured, a query asking for NSID takes the full
+    /// path (which adds the option); one that does not stays on the fast path.
+    #[tokio::test]
+    async fn nsid_requests_take_the_full_path() {
+        use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption, NSIDPayload};
+        let v = view().with_server_id(Some("ns-a.example".into()));
+        let peer: SocketAddr = "127.0.0.1:5353".parse().unwrap();
+        let plain = query("www.example.org.", RecordType::A, Some(1232));
+        let mut out = Vec::new();
+        assert!(answer(&v, &plain, &mut out));
+        let mut m = Message::from_bytes(&plain).unwrap();
+        let mut e = m.edns.clone().unwrap();
+        e.options_mut()
+            .insert(EdnsOption::NSID(NSIDPayload::new(Vec::new()).unwrap()));
+        m.set_edns(e);
+        let asking = m.to_bytes().unwrap();
+        assert!(!answer(&v, &asking, &mut out));
+        let full = crate::dns::udp::full_for_tests(&v, &asking, peer)
+            .await
+            .unwrap();
+        let r = Message::from_bytes(&full).unwrap();
+        match r.edns.unwrap().option(EdnsCode::NSID) {
+            Some(EdnsOption::NSID(p)) => assert_eq!(p.as_ref(), b"ns-a.example"),
+            other => panic!("no NSID: {other:?}"),
+        }
+        assert!(!asks_nsid(&[0, 10, 0, 2, 1, 2]));
+        assert!(asks_nsid(&[0, 10, 0, 2, 1, 2, 0, 3, 0, 0]));
+        assert!(
+            asks_nsid(&[0, 10, 0, 9, 1]),
+            "malformed: let the full path judge"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, LowerQuery, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{NS, SOA};
+use hickory_proto::rr::rdata::{NS, SOA, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
@@ -90,11 +90,37 @@ pub(crate) fn answer_request(
     if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
         return Answer::error(ResponseCode::Refused);
     }
-    // Only class IN is served; CH (version.bind) and the rest are refused.
+    // CH TXT `id.server` (RFC 4892 §2) and `hostname.bind` name this server when the
+    // operator set `server_id`; other CH names (version.bind) and other classes are refused.
+    if query.query_class() == DNSClass::CH {
+        return server_identity(view, query)
+            .unwrap_or_else(|| Answer::error(ResponseCode::Refused));
+    }
     if query.query_class() != DNSClass::IN {
         return Answer::error(ResponseCode::Refused);
     }
     view.resolve(query.original().name(), qtype)
+}
+
+/// The CH TXT answer naming this server, if configured and asked for (`id.server.` or
+/// `hostname.bind.`, TXT or ANY). TTL 0, as BIND and NSD give it: it names whichever
+/// server of an anycast set answered.
+fn server_identity(view: &DnsView, query: &LowerQuery) -> Option<Answer> {
+    let id = view.server_id.as_deref()?;
+    let name = query.original().name();
+    let asked = ["id.server.", "hostname.bind."]
+        .iter()
+        .any(|n| Name::from_ascii(n).is_ok_and(|n| n.eq_case(&name.to_lowercase())));
+    if !asked || !matches!(query.query_type(), RecordType::TXT | RecordType::ANY) {
+        return None;
+    }
+    let mut record = Record::from_rdata(name.clone(), 0, RData::TXT(TXT::new(vec![id.into()])));
+    record.dns_class = DNSClass::CH;
+    let mut out = Answer::error(ResponseCode::NoError);
+    out.authoritative = true;
+    out.size_bound = name.len() + 2 + 10 + id.len() + 1;
+    out.answers.push(record);
+    Some(out)
 }
 
 /// A name's lowercase labels and their wire form, for zone selection and keys.

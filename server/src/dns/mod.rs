@@ -5,12 +5,15 @@
 //! Layout: `zone.rs` holds one zone (copy-on-write shards of nodes with wire RDATA),
 //! `lookup.rs` turns a question into answer sections (the RFC 1034 §4.3.2 algorithm),
 //! `server.rs` binds the sockets and does EDNS, truncation and counting around it, `udp.rs`
-//! serves UDP with `fast.rs` answering the common positive case straight from wire data.
+//! serves UDP with `fast.rs` answering the common positive case straight from wire data,
+//! `tcp.rs` serves TCP (connection caps and deadlines) through the same handler.
 
 mod fast;
 mod lookup;
 mod rrl;
 mod server;
+mod tcp;
+pub mod tsig;
 mod udp;
 mod zone;
 
@@ -30,6 +33,7 @@ use zone::{Zone, ZoneData};
 
 pub use rrl::RrlConfig;
 pub use server::DnsServer;
+pub use tcp::TcpConfig;
 
 /// Apex settings from the config (`[dns]`): SOA fields and the NS names of every zone.
 #[derive(Debug, Clone)]
@@ -110,6 +114,8 @@ pub struct DnsView {
     other: Counters,
     /// UDP response rate limiting, when configured (`with_rrl`).
     rrl: Option<rrl::Rrl>,
+    /// This server's name for NSID and CH TXT `id.server` (`with_server_id`).
+    server_id: Option<String>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -165,12 +171,20 @@ impl DnsView {
             hasher: RandomState::default(),
             other: Counters::default(),
             rrl: None,
+            server_id: None,
         }
     }
 
     /// Limit UDP answers per client network (off when `cfg` sets no rate).
     pub fn with_rrl(mut self, cfg: RrlConfig) -> Self {
         self.rrl = rrl::Rrl::new(cfg);
+        self
+    }
+
+    /// Identify this server in NSID (RFC 5001) and CH TXT `id.server` / `hostname.bind`
+    /// answers (neither when `None`).
+    pub fn with_server_id(mut self, id: Option<String>) -> Self {
+        self.server_id = id;
         self
     }
 
@@ -292,8 +306,12 @@ fn escape_label(v: &str) -> String {
 
 /// Bind UDP and TCP on each address (port 0: one free port shared by both) on the current tokio
 /// runtime and start answering from `view`.
-pub async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> std::io::Result<DnsServer> {
-    server::start(addrs, view).await
+pub async fn start(
+    addrs: &[SocketAddr],
+    view: Arc<DnsView>,
+    tcp: TcpConfig,
+) -> std::io::Result<DnsServer> {
+    server::start(addrs, view, tcp).await
 }
 
 #[cfg(test)]

@@ -1,28 +1,25 @@
-//! The listeners: hickory-server's `Server` on TCP and our own threads on UDP (`udp.rs`),
-//! both answering through one handler (no Catalog: one lookup over our snapshots), EDNS(0)
+//! The listeners: our own threads on UDP (`udp.rs`) and our own accept loop on TCP
+//! (`tcp.rs`), both answering through one handler (no Catalog: one lookup over our snapshots), EDNS(0)
 //! payload negotiation, truncation to the UDP size (TCP never truncates), and the per-zone
 //! counters.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption, NSIDPayload};
 use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::BinEncoder;
-use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
-use hickory_server::Server;
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::lookup::{answer_request, Answer};
+use super::tcp::{self, TcpConfig};
 use super::udp::UdpWorkers;
 use super::DnsView;
 
@@ -32,10 +29,6 @@ pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
 /// Without EDNS a UDP answer is at most 512 octets (RFC 1035 §4.2.1); EDNS offers below that
 /// are treated as 512 (RFC 6891 §6.2.3).
 pub(crate) const MIN_UDP_PAYLOAD: u16 = 512;
-/// Idle TCP connections are closed after this long (RFC 7766 §6.2.3 suggests seconds).
-const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Responses queued per TCP connection.
-const TCP_RESPONSE_BUFFER: usize = 32;
 
 /// A running DNS listener set; dropping it does not stop it, `shutdown` does.
 pub struct DnsServer {
@@ -116,8 +109,14 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, TcpList
     Err(last.unwrap_or_else(|| io::Error::other("no free port for both UDP and TCP")))
 }
 
-pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Result<DnsServer> {
-    let mut server = Server::new(Handler { view: view.clone() });
+pub(super) async fn start(
+    addrs: &[SocketAddr],
+    view: Arc<DnsView>,
+    tcp_cfg: TcpConfig,
+) -> io::Result<DnsServer> {
+    let limits = tcp::Limits::new(tcp_cfg);
+    let (tcp_stop, tcp_stop_rx) = watch::channel(false);
+    let mut tcp_loops = Vec::with_capacity(addrs.len());
     let mut bound = Vec::with_capacity(addrs.len());
     let mut udp_workers = Vec::with_capacity(addrs.len());
     // They block in `recvmmsg` on the shared socket and the kernel wakes one per arrival, so a
@@ -126,69 +125,53 @@ pub(super) async fn start(addrs: &[SocketAddr], view: Arc<DnsView>) -> io::Resul
     for &addr in addrs {
         let (udp, tcp) = bind_pair(addr).await?;
         bound.push(udp.local_addr()?);
-        // UDP is served by our own threads (udp.rs), TCP by hickory's server.
+        // UDP is served by our own threads (udp.rs), TCP by our own accept loop (tcp.rs).
         match UdpWorkers::spawn(udp, view.clone(), threads, Handle::current()) {
             Ok(w) => udp_workers.push(w),
             Err(e) => {
                 udp_workers.into_iter().for_each(UdpWorkers::stop);
+                let _ = tcp_stop.send(true);
                 return Err(e);
             }
         }
-        server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+        tcp_loops.push(tokio::spawn(tcp::serve(
+            tcp,
+            view.clone(),
+            limits.clone(),
+            tcp_stop_rx.clone(),
+        )));
     }
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (done_tx, done) = oneshot::channel::<()>();
-    let token = server.shutdown_token().clone();
-    let (udp_done_tx, udp_done) = oneshot::channel::<()>();
     tokio::spawn(async move {
         // A dropped DnsServer (Err) leaves the listeners running (the UDP threads detached).
         if stop_rx.await.is_ok() {
-            token.cancel();
+            let _ = tcp_stop.send(true);
             let stop_all = move || udp_workers.into_iter().for_each(UdpWorkers::stop);
             let _ = tokio::task::spawn_blocking(stop_all).await;
+            for l in tcp_loops {
+                let _ = l.await;
+            }
         }
-        let _ = udp_done_tx.send(());
-    });
-    tokio::spawn(async move {
-        if let Err(e) = server.block_until_done().await {
-            log::error!("dns: listener stopped: {e}");
-        }
-        let _ = udp_done.await;
         let _ = done_tx.send(());
     });
     Ok(DnsServer { bound, stop, done })
 }
 
-/// Our `RequestHandler`: everything from the parsed request to the sent response.
-struct Handler {
-    view: Arc<DnsView>,
-}
-
-impl RequestHandler for Handler {
-    // The trait is declared with `#[async_trait]`; this is its expansion, written out so we do
-    // not need the macro crate.
-    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
-        &'life0 self,
-        request: &'life1 Request,
-        response_handle: R,
-    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
-    where
-        R: ResponseHandler + 'async_trait,
-        T: Time + 'async_trait,
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(handle(&self.view, request, response_handle))
-    }
-}
-
 /// The EDNS(0) OPT for the response (RFC 6891 §7: only when the query had one), advertising
-/// the payload size this response is held to.
-pub(crate) fn response_edns(query: Option<&Edns>) -> Option<Edns> {
+/// the payload size this response is held to, with the query's DO bit copied (RFC 3225 §3:
+/// the server MUST copy it) and our NSID when asked for and configured (RFC 5001 §2.1).
+pub(crate) fn response_edns(query: Option<&Edns>, server_id: Option<&str>) -> Option<Edns> {
     let query = query?;
     let mut edns = Edns::new();
     edns.set_max_payload(query.max_payload().clamp(MIN_UDP_PAYLOAD, MAX_UDP_PAYLOAD));
+    edns.set_dnssec_ok(query.flags().dnssec_ok);
+    if let (Some(id), Some(_)) = (server_id, query.option(EdnsCode::NSID)) {
+        // The config holds server_id to 255 octets, well inside an option's 65535.
+        if let Ok(p) = NSIDPayload::new(id.as_bytes()) {
+            edns.options_mut().insert(EdnsOption::NSID(p));
+        }
+    }
     Some(edns)
 }
 
@@ -292,12 +275,18 @@ pub(super) async fn handle<R: ResponseHandler>(
         request.queries.queries(),
         request.edns.as_ref(),
     );
-    let edns = response_edns(request.edns.as_ref());
+    let edns = response_edns(request.edns.as_ref(), view.server_id.as_deref());
     // RFC 1035 §4.1.1: copy ID, opcode, RD (and CD); AA per answer; RA clear (no recursion).
     let mut meta = Metadata::response_from_request(&request.metadata);
     meta.response_code = answer.rcode;
     meta.authoritative = answer.authoritative;
     meta.recursion_available = false;
+    if request.metadata.op_code != OpCode::Query {
+        // An opcode we do not implement: its flags may mean something else there, so only
+        // ID, opcode, RD and QR are kept (RFC 1035 §4.1.1, RFC 6895 §2: NOTIMP).
+        meta.checking_disabled = false;
+        meta.authentic_data = false;
+    }
 
     if request.protocol() == Protocol::Udp {
         let limit = edns.as_ref().map_or(MIN_UDP_PAYLOAD, Edns::max_payload);

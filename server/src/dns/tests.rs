@@ -519,6 +519,125 @@ mod rfc1035_section_4_1_1 {
     }
 }
 
+/// RFC 3225 §3: the DO bit of the query is copied into the response's OPT.
+mod rfc3225_section_3 {
+    use super::*;
+    use crate::dns::server::response_edns;
+
+    #[test]
+    fn the_do_bit_is_echoed() {
+        for dok in [false, true] {
+            let mut q = Edns::new();
+            q.set_max_payload(4096);
+            q.set_dnssec_ok(dok);
+            let r = response_edns(Some(&q), None).unwrap();
+            assert_eq!(r.flags().dnssec_ok, dok);
+            assert_eq!(r.max_payload(), 1232);
+        }
+        assert!(
+            response_edns(None, Some("x")).is_none(),
+            "no OPT without one asked"
+        );
+    }
+
+    /// Over the wire on the full path, positive and negative, and on the fast path where it
+    /// answers (the fixture's delegation sends it all to the full path; `fast.rs`'s
+    /// differential test covers the fast path's DO bit).
+    #[tokio::test]
+    async fn both_paths_echo_it() {
+        use hickory_proto::op::Message;
+        use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+        let v = fixture();
+        for name in ["www.example.org.", "nope.example.org."] {
+            let mut m = Message::query();
+            m.add_query(Query::query(self::name(name), RecordType::A));
+            let mut e = Edns::new();
+            e.set_dnssec_ok(true);
+            m.set_edns(e);
+            let q = m.to_bytes().unwrap();
+            let mut out = Vec::new();
+            let fast = super::super::fast::answer(&v, &q, &mut out);
+            let full = super::super::udp::full_for_tests(&v, &q, "127.0.0.1:1".parse().unwrap())
+                .await
+                .unwrap();
+            for bytes in [&full][..].iter().copied().chain(fast.then_some(&out)) {
+                let r = Message::from_bytes(bytes).unwrap();
+                assert!(r.edns.unwrap().flags().dnssec_ok, "{name}");
+            }
+        }
+    }
+}
+
+/// RFC 5001 §2.1 (NSID) and RFC 4892 §2 (`id.server`): the configured server id, and nothing
+/// when none is configured.
+mod rfc5001_section_2_1 {
+    use super::*;
+    use crate::dns::server::response_edns;
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption, NSIDPayload};
+
+    #[test]
+    fn nsid_only_when_asked_and_configured() {
+        let mut asked = Edns::new();
+        asked
+            .options_mut()
+            .insert(EdnsOption::NSID(NSIDPayload::new(Vec::new()).unwrap()));
+        let r = response_edns(Some(&asked), Some("ns-a")).unwrap();
+        match r.option(EdnsCode::NSID) {
+            Some(EdnsOption::NSID(p)) => assert_eq!(p.as_ref(), b"ns-a"),
+            other => panic!("{other:?}"),
+        }
+        assert!(response_edns(Some(&asked), None)
+            .unwrap()
+            .option(EdnsCode::NSID)
+            .is_none());
+        assert!(response_edns(Some(&Edns::new()), Some("ns-a"))
+            .unwrap()
+            .option(EdnsCode::NSID)
+            .is_none());
+    }
+
+    fn ch(n: &str, t: RecordType) -> LowerQuery {
+        let mut q = Query::query(name(n), t);
+        q.set_query_class(DNSClass::CH);
+        LowerQuery::query(q)
+    }
+
+    #[test]
+    fn rfc4892_section_2_id_server_and_hostname_bind() {
+        let v = fixture().with_server_id(Some("ns-a.example".into()));
+        for n in ["id.server.", "ID.Server.", "hostname.bind."] {
+            for t in [RecordType::TXT, RecordType::ANY] {
+                let a = answer_request(&v, OpCode::Query, &[ch(n, t)], None);
+                assert_eq!(a.rcode, ResponseCode::NoError, "{n} {t}");
+                assert!(a.authoritative);
+                assert_eq!(a.answers.len(), 1);
+                let r = &a.answers[0];
+                assert_eq!(r.dns_class, DNSClass::CH);
+                assert_eq!(r.data.to_string(), "ns-a.example");
+            }
+        }
+        for q in [
+            ch("version.bind.", RecordType::TXT),
+            ch("id.server.", RecordType::A),
+        ] {
+            let a = answer_request(&v, OpCode::Query, &[q], None);
+            assert_eq!(a.rcode, ResponseCode::Refused);
+        }
+        let off = fixture();
+        let a = answer_request(
+            &off,
+            OpCode::Query,
+            &[ch("id.server.", RecordType::TXT)],
+            None,
+        );
+        assert_eq!(
+            a.rcode,
+            ResponseCode::Refused,
+            "off when no server_id is set"
+        );
+    }
+}
+
 mod view {
     use super::*;
 

@@ -1,4 +1,4 @@
-//! Our own UDP loop (hickory's `Server` keeps TCP). hickory's UDP path allocates and zeroes a
+//! Our own UDP loop (tcp.rs has the TCP one). hickory's UDP path allocates and zeroes a
 //! receive buffer and spawns work per datagram; here a few plain threads per socket (not
 //! runtime tasks: two tasks on one CPU woke each other for every batch) drain the socket in
 //! batches (`recvmmsg`/`sendmmsg`: one system call per up to 32 datagrams) into reused
@@ -165,7 +165,7 @@ fn drain_batch(
         }
         // The full path never waits (`Capture` only encodes), so one poll finishes it and its
         // answer joins this batch's `sendmmsg`; should it ever wait, the runtime finishes it.
-        let mut answer = std::pin::pin!(full(view, pkt, peer));
+        let mut answer = std::pin::pin!(full(view, pkt, peer, Protocol::Udp));
         let bytes = match answer
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
@@ -227,15 +227,21 @@ fn to_std(a: &SockaddrStorage) -> Option<SocketAddr> {
 }
 
 /// The full path: parse with hickory and run the shared handler; `None` = no answer (too
-/// short to be DNS, or not a query).
-async fn full(view: &DnsView, pkt: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
+/// short to be DNS, or not a query). TCP (tcp.rs) answers through here too, so both
+/// transports share every rule.
+pub(super) async fn full(
+    view: &DnsView,
+    pkt: &[u8],
+    peer: SocketAddr,
+    protocol: Protocol,
+) -> Option<Vec<u8>> {
     let header = Header::read(&mut BinDecoder::new(pkt)).ok()?;
     if header.metadata.message_type != MessageType::Query {
         return None; // never answer a response (no loops between servers)
     }
-    match Request::from_bytes(pkt.to_vec(), peer, Protocol::Udp) {
+    match Request::from_bytes(pkt.to_vec(), peer, protocol) {
         Ok(req) => {
-            let capture = Capture::default();
+            let capture = Capture::new(protocol);
             handle(view, &req, capture.clone()).await;
             capture.take()
         }
@@ -260,16 +266,32 @@ pub(super) async fn full_for_tests(
     pkt: &[u8],
     peer: SocketAddr,
 ) -> Option<Vec<u8>> {
-    full(view, pkt, peer).await
+    full(view, pkt, peer, Protocol::Udp).await
 }
 
 /// A `ResponseHandler` that encodes the response into a buffer instead of sending it.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+#[derive(Clone)]
+struct Capture {
+    out: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Largest message: the UDP payload cap, or a TCP message's 65535 octets (RFC 1035 §4.2.2).
+    max: u16,
+}
 
 impl Capture {
+    fn new(protocol: Protocol) -> Capture {
+        Capture {
+            out: Arc::default(),
+            max: if protocol == Protocol::Udp {
+                // `handle` has already fitted the answer to the client's UDP payload size.
+                MAX_UDP_PAYLOAD.max(512)
+            } else {
+                u16::MAX
+            },
+        }
+    }
+
     fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
@@ -288,12 +310,11 @@ impl ResponseHandler for Capture {
     ) -> Result<ResponseInfo, NetError> {
         let mut bytes = Vec::with_capacity(512);
         let mut encoder = BinEncoder::new(&mut bytes);
-        // `handle` has already fitted the answer to the client's UDP payload size.
-        encoder.set_max_size(MAX_UDP_PAYLOAD.max(512));
+        encoder.set_max_size(self.max);
         let info = response
             .destructive_emit(&mut encoder)
             .map_err(NetError::from)?;
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
+        *self.out.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
         Ok(info)
     }
 }

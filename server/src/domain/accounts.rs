@@ -120,7 +120,7 @@ pub fn role(c: &Connection, user_id: i64) -> Result<Role, ApiError> {
 }
 
 /// A new one-time invite link's token for `user_id`, valid `INVITE_SECS` from `now`.
-pub fn invite(c: &Connection, user_id: i64, now: u64) -> Result<Secret, ApiError> {
+pub fn invite(c: &Connection, user_id: i64, now: u64) -> rusqlite::Result<Secret> {
     let token = secret::new_token();
     q::insert_invite(c, &secret::hash(token.expose()), user_id, now + INVITE_SECS)?;
     Ok(token)

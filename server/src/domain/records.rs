@@ -287,12 +287,14 @@ pub fn delete(w: &mut WriteTx, z: &Zone, rid: &str) -> Result<Record, ApiError> 
 /// Replace every non-SOA record of `z` with `inputs` (SOA inputs are skipped: the server
 /// manages it). A set without apex NS records keeps the configured name servers
 /// (`default_ns`), since a zone cannot be served without them.
+/// `at(i)` names input `i` in an error (`records[3]`, `zone.txt: line 12`).
 pub fn replace_all(
     w: &mut WriteTx,
     z: &Zone,
     inputs: Vec<RecordInput>,
     default_ns: Vec<RecordInput>,
     limits: Limits,
+    at: impl Fn(usize) -> String,
 ) -> Result<(), ApiError> {
     if over(limits.max_records, inputs.len()) {
         return Err(ApiError::BadRequest(format!(
@@ -303,15 +305,23 @@ pub fn replace_all(
     }
     let mut sets = records::delete_zone_records_but_soa(w.tx, z.id)?;
     let now = clock::now_rfc3339();
-    let mut all: Vec<RecordInput> = inputs
+    let mut all: Vec<(Option<usize>, RecordInput)> = inputs
         .into_iter()
-        .filter(|r| r.rtype != RType::Soa)
+        .enumerate()
+        .filter(|(_, r)| r.rtype != RType::Soa)
+        .map(|(i, r)| (Some(i), r))
         .collect();
-    if !all.iter().any(|r| r.rtype == RType::Ns && r.name == z.name) {
-        all.extend(default_ns);
+    if !all
+        .iter()
+        .any(|(_, r)| r.rtype == RType::Ns && r.name == z.name)
+    {
+        all.extend(default_ns.into_iter().map(|r| (None, r)));
     }
-    for input in all {
-        check_name_rules(w.tx, z, &input, None)?;
+    for (i, input) in all {
+        check_name_rules(w.tx, z, &input, None).map_err(|e| match (e, i) {
+            (ApiError::BadRequest(m), Some(i)) => ApiError::BadRequest(format!("{}: {m}", at(i))),
+            (e, _) => e,
+        })?;
         records::insert_record(
             w.tx,
             &Record {

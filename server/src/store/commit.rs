@@ -228,19 +228,21 @@ impl Store {
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
-        let start = Instant::now();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
-        self.submit(job(f, move |r| {
-            let _ = tx.send(r);
-        }));
-        let r = rx.recv().unwrap_or_else(|_| Err(aborted()));
-        self.latency.observe(start.elapsed());
-        r
+        self.write_waiting(f, false)
     }
 
     /// `write` for a bulk change (many records at once): it runs in a group of its own, and
     /// ordinary writes queued meanwhile go first (see `Jobs::bulk`).
     pub fn write_bulk<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        self.write_waiting(f, true)
+    }
+
+    fn write_waiting<T, E, F>(&self, f: F, bulk: bool) -> Result<T, E>
     where
         F: FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -252,7 +254,7 @@ impl Store {
             job(f, move |r| {
                 let _ = tx.send(r);
             }),
-            true,
+            bulk,
         );
         let r = rx.recv().unwrap_or_else(|_| Err(aborted()));
         self.latency.observe(start.elapsed());
@@ -269,9 +271,12 @@ impl Store {
     {
         let start = Instant::now();
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        self.submit(job(f, move |r| {
-            let _ = tx.send(r);
-        }));
+        self.submit_to(
+            job(f, move |r| {
+                let _ = tx.send(r);
+            }),
+            false,
+        );
         let r = rx.await.unwrap_or_else(|_| Err(aborted()));
         self.latency.observe(start.elapsed());
         r
@@ -283,18 +288,18 @@ impl Store {
     where
         F: FnOnce(&mut WriteTx) -> Result<(), rusqlite::Error> + Send + 'static,
     {
-        self.submit(job(f, |r: Result<(), rusqlite::Error>| {
-            if let Err(e) = r {
-                log::warn!("background write failed: {e}");
-            }
-        }));
+        self.submit_to(
+            job(f, |r: Result<(), rusqlite::Error>| {
+                if let Err(e) = r {
+                    log::warn!("background write failed: {e}");
+                }
+            }),
+            false,
+        );
     }
 
-    /// Queue a job for the writer thread, or run it here as a group of one without one.
-    fn submit(&self, job: Job) {
-        self.submit_to(job, false)
-    }
-
+    /// Queue a job for the writer thread (its ordinary or its bulk lane), or run it here as a
+    /// group of one without one.
     fn submit_to(&self, job: Job, bulk: bool) {
         let mut job = Some(job);
         {

@@ -580,7 +580,7 @@ fn login_allowed(ctx: &Ctx, req: &ApiRequest, email: &str) -> bool {
     let by_ip = ctx.login_ip_limits.check(&req.peer, now).allowed;
     let by_account = ctx
         .login_account_limits
-        .check(&email.trim().to_ascii_lowercase(), now)
+        .check(&secret::hash(&email.trim().to_ascii_lowercase()), now)
         .allowed;
     by_ip && by_account
 }

@@ -199,7 +199,9 @@ pub fn update(ctx: &Ctx, req: &ApiRequest, a: &LuaAuth, id: &str) -> Result<Repl
                     external_id: None,
                 })
                 .collect();
-            record_ops::replace_all(w, &z, inputs, default_ns, rules.limits)?;
+            record_ops::replace_all(w, &z, inputs, default_ns, rules.limits, |i| {
+                format!("records[{i}]")
+            })?;
         }
         let z = zones::zone_by_id(w.tx, z.id)?
             .ok_or_else(|| ApiError::Internal("zone vanished".into()))?;

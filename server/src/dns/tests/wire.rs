@@ -73,11 +73,24 @@ async fn tcp(addr: SocketAddr, m: &Message) -> Message {
     resp
 }
 
+fn tcp_config() -> crate::dns::TcpConfig {
+    crate::dns::TcpConfig {
+        max_connections: 64,
+        max_connections_per_address: 0,
+        idle_timeout: Duration::from_secs(10),
+        timeout: Duration::from_secs(5),
+    }
+}
+
 async fn server() -> (DnsServer, SocketAddr, Arc<crate::dns::DnsView>) {
     let view = Arc::new(fixture());
-    let srv = start(&["127.0.0.1:0".parse().unwrap()], view.clone())
-        .await
-        .unwrap();
+    let srv = start(
+        &["127.0.0.1:0".parse().unwrap()],
+        view.clone(),
+        tcp_config(),
+    )
+    .await
+    .unwrap();
     let addr = srv.bound[0];
     assert_ne!(addr.port(), 0);
     (srv, addr, view)
@@ -173,6 +186,21 @@ async fn rfc1035_section_4_1_1_formerr_and_notimp() {
         udp(addr, &notify).await.metadata.response_code,
         ResponseCode::NotImp
     );
+    // RFC 6895 §2 / RFC 1035 §4.1.1: an opcode we do not implement keeps only ID, opcode,
+    // RD and QR of the query's header; CD and AD are not copied.
+    let mut odd = query("example.org.", RecordType::SOA, None);
+    odd.metadata.op_code = OpCode::Status;
+    odd.metadata.recursion_desired = true;
+    odd.metadata.checking_disabled = true;
+    odd.metadata.authentic_data = true;
+    for r in [udp(addr, &odd).await, tcp(addr, &odd).await] {
+        let m = r.metadata;
+        assert_eq!(m.response_code, ResponseCode::NotImp);
+        assert_eq!(m.op_code, OpCode::Status);
+        assert!(m.recursion_desired);
+        assert!(!m.checking_disabled && !m.authentic_data && !m.authoritative);
+        assert!(!m.truncation && !m.recursion_available);
+    }
     // A header announcing a question that is not there.
     let mut raw = query("example.org.", RecordType::SOA, None)
         .to_vec()

@@ -13,6 +13,18 @@ macro_rules! host_cols {
     };
 }
 
+/// `SELECT` of whole hostnames (with their zone's name), then `$rest` (WHERE, ORDER BY).
+macro_rules! host_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hostnames h JOIN zones z ON z.id = h.zone_id ",
+            $rest
+        )
+    };
+}
+
 fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
     Ok(Hostname {
         id: r.get(0)?,
@@ -87,12 +99,7 @@ pub fn hostname_by_zone_label(
 ) -> rusqlite::Result<Option<Hostname>> {
     one(
         c,
-        concat!(
-            "SELECT ",
-            host_cols!(),
-            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
-             WHERE h.zone_id = ?1 AND h.label = ?2"
-        ),
+        host_select!("WHERE h.zone_id = ?1 AND h.label = ?2"),
         params![zone_id, label],
         host_row,
     )
@@ -103,15 +110,15 @@ pub fn hostname_by_zone_label(
 pub fn hostnames_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Hostname>> {
     all(
         c,
-        concat!(
-            "SELECT ",
-            host_cols!(),
-            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
-             WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"
-        ),
+        host_select!("WHERE h.user_id = ?1 ORDER BY h.created_at, h.id"),
         params![user_id],
         host_row,
     )
+}
+
+/// Every hostname, by zone and label (`lucentd hostname list`).
+pub fn all_hostnames(c: &Connection) -> rusqlite::Result<Vec<Hostname>> {
+    all(c, host_select!("ORDER BY z.name, h.label"), [], host_row)
 }
 
 /// A user's hostname by id.
@@ -122,12 +129,7 @@ pub fn user_hostname_by_id(
 ) -> rusqlite::Result<Option<Hostname>> {
     one(
         c,
-        concat!(
-            "SELECT ",
-            host_cols!(),
-            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
-             WHERE h.id = ?1 AND h.user_id = ?2"
-        ),
+        host_select!("WHERE h.id = ?1 AND h.user_id = ?2"),
         params![id, user_id],
         host_row,
     )
@@ -142,12 +144,7 @@ pub fn user_hostnames_by_label(
 ) -> rusqlite::Result<Vec<Hostname>> {
     let mut hosts = all(
         c,
-        concat!(
-            "SELECT ",
-            host_cols!(),
-            " FROM hostnames h JOIN zones z ON z.id = h.zone_id \
-             WHERE h.user_id = ?1 AND h.label = ?2"
-        ),
+        host_select!("WHERE h.user_id = ?1 AND h.label = ?2"),
         params![user_id, label],
         host_row,
     )?;

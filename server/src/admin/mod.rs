@@ -22,6 +22,8 @@ use crate::store::queries::api_keys::ApiKeyInfo;
 use crate::store::queries::{accounts, api_keys, hostnames, users, zones};
 use crate::store::{self, StoreError, WriteTx};
 
+mod zonefiles;
+
 pub type Out<'a> = &'a mut dyn Write;
 
 #[derive(Debug)]
@@ -158,6 +160,14 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
         Command::UserList => user_list(&conn, out),
         Command::UserRm { email, yes } => user_rm(&mut conn, &email, yes, out),
         Command::HostnameRm(fqdn) => hostname_rm(&mut conn, &fqdn, out),
+        Command::HostnameList { operator } => hostname_list(&conn, operator, out),
+        Command::ZoneExport(name) => zonefiles::export(&conn, apex, &name, out),
+        Command::ZoneImport { name, file } => {
+            let limits = crate::domain::records::Limits {
+                max_records: config.limits.max_records_per_zone,
+            };
+            zonefiles::import(&mut conn, apex, limits, &name, &file, out)
+        }
         Command::Backup { file, force } => backup(&conn, &config.db, &file, force, out),
         Command::Help(_) | Command::Version | Command::Serve(_) => fail("not an admin command"),
     }
@@ -300,7 +310,7 @@ fn user_invite(
     out: Out,
 ) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    let token = account_ops::invite(conn, u.id, clock::unix_now()).map_err(api_refused)?;
+    let token = account_ops::invite(conn, u.id, clock::unix_now())?;
     writeln!(
         out,
         "invite link for {} (valid 24 hours, works once):",
@@ -563,6 +573,39 @@ fn user_rm(conn: &mut Connection, email: &str, yes: bool, out: Out) -> Result<()
 }
 
 /// Remove one hostname row (a user's, or an operator-managed name) and its values from DNS.
+/// Every hostname of the shared zones (or only the operator-managed ones), by name.
+fn hostname_list(conn: &Connection, operator_only: bool, out: Out) -> Result<(), AdminError> {
+    writeln!(
+        out,
+        "{:<40} {:<28} {:<15} {:<26} UPDATED",
+        "NAME", "OWNER", "IPV4", "IPV6"
+    )?;
+    let owners: std::collections::HashMap<i64, String> = users::list_users(conn)?
+        .into_iter()
+        .map(|(u, _)| (u.id, u.email))
+        .collect();
+    for h in hostnames::all_hostnames(conn)? {
+        if operator_only && h.user_id.is_some() {
+            continue;
+        }
+        let owner = match h.user_id {
+            Some(id) => owners.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+            None => "(operator)".into(),
+        };
+        let addr = |a: Option<String>| a.unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{:<40} {:<28} {:<15} {:<26} {}",
+            h.fqdn(),
+            owner,
+            addr(h.ipv4.map(|a| a.to_string())),
+            addr(h.ipv6.map(|a| a.to_string())),
+            h.updated_at
+        )?;
+    }
+    Ok(())
+}
+
 fn hostname_rm(conn: &mut Connection, fqdn: &str, out: Out) -> Result<(), AdminError> {
     let fqdn = name::domain_name(fqdn)?;
     let tx = write_tx(conn)?;
