@@ -632,3 +632,66 @@ fn setup_snippets_and_the_api_guide_name_this_server() {
         assert!(setup.body.contains(&want), "{want} in {}", setup.body);
     }
 }
+
+#[test]
+fn password_change_and_sign_out_everywhere_end_other_sessions() {
+    let dir = TestDir::new("dash_account");
+    add_user(&dir, "eve@example.org", &[]);
+    passwd(&dir, "eve@example.org", "the first password");
+    let srv = Server::start(&dir);
+    let sign_in = |password: &str| {
+        let mut b = Browser::new(&srv);
+        let r = b.submit(
+            "/login",
+            "/login",
+            &[("email", "eve@example.org"), ("password", password)],
+        );
+        (b, r.status)
+    };
+    let (mut phone, s) = sign_in("the first password");
+    assert_eq!(s, 303);
+    let (mut laptop, s) = sign_in("the first password");
+    assert_eq!(s, 303);
+    let page = laptop.get("/account");
+    assert_eq!(
+        page.body.matches("<li class=\"card\">").count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.body.matches("(this session)").count(), 1);
+
+    // A wrong current password changes nothing.
+    let r = laptop.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("current", "not the password"),
+            ("password", "the second password"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(phone.get("/").status, 200);
+    // The right one: this session stays, the other ends, the old password no longer works.
+    let r = laptop.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("current", "the first password"),
+            ("password", "the second password"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Password changed"), "{}", r.body);
+    assert_eq!(laptop.get("/").status, 200);
+    assert_eq!(phone.get("/").status, 303);
+    assert_eq!(sign_in("the first password").1, 401);
+    let (mut phone, s) = sign_in("the second password");
+    assert_eq!(s, 303);
+
+    // Sign out everywhere: both sessions end.
+    let r = laptop.submit("/account", "/account/signout-all", &[]);
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    assert_eq!(laptop.get("/").status, 303);
+    assert_eq!(phone.get("/").status, 303);
+}
