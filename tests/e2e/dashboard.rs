@@ -695,3 +695,94 @@ fn password_change_and_sign_out_everywhere_end_other_sessions() {
     assert_eq!(laptop.get("/").status, 303);
     assert_eq!(phone.get("/").status, 303);
 }
+
+#[test]
+fn hosted_zone_records_through_the_dashboard() {
+    let dir = TestDir::new("dash_zones");
+    add_user(&dir, "fay@example.org", &[]);
+    add_user(&dir, "gus@example.org", &[]);
+    passwd(&dir, "fay@example.org", "fay's password!");
+    admin(
+        &dir,
+        &["zone", "add", "fay.example", "--owner", "fay@example.org"],
+    );
+    admin(
+        &dir,
+        &["zone", "add", "gus.example", "--owner", "gus@example.org"],
+    );
+    let srv = Server::start(&dir);
+    let mut b = Browser::new(&srv);
+    let r = b.submit(
+        "/login",
+        "/login",
+        &[
+            ("email", "fay@example.org"),
+            ("password", "fay's password!"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/zones");
+    assert!(page.body.contains("fay.example") && !page.body.contains("gus.example"));
+    let at = page.body.find("href=\"/zones/").expect("zone link") + 6;
+    let zpath = page.body[at..at + page.body[at..].find('"').expect("end")].to_string();
+
+    let r = b.submit(
+        &zpath,
+        &zpath,
+        &[
+            ("name", "www"),
+            ("type", "A"),
+            ("content", "192.0.2.5"),
+            ("ttl", "300"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(a_records(&srv, "www.fay.example"), vec!["192.0.2.5"]);
+    // The record rules are the API's: a CNAME beside the A is refused, shown on the page.
+    let r = b.submit(
+        &zpath,
+        &zpath,
+        &[
+            ("name", "www"),
+            ("type", "CNAME"),
+            ("content", "fay.example."),
+        ],
+    );
+    assert!(
+        r.status >= 400 && r.status < 500,
+        "{}: {}",
+        r.status,
+        r.body
+    );
+    assert!(r.body.contains("class=\"error\""), "{}", r.body);
+    let r = b.submit(
+        &zpath,
+        &zpath,
+        &[("name", "x"), ("type", "A"), ("content", "nope")],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // Filter and delete.
+    let page = b.get(&format!("{zpath}?q=www"));
+    assert!(page.body.contains("1 records"), "{}", page.body);
+    let at = page.body.find("/delete\"").expect("a delete form");
+    let start = page.body[..at].rfind("\"/zones/").expect("form start") + 1;
+    let action = page.body[start..at + 7].to_string();
+    let r = b.submit(&zpath, &action, &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(srv.dig("www.fay.example", RecordType::A).answers.is_empty());
+
+    // Someone else's zone (added right after this one) is not there.
+    let id: i64 = zpath
+        .trim_start_matches("/zones/")
+        .parse()
+        .expect("zone id");
+    assert_eq!(b.get(&format!("/zones/{}", id + 1)).status, 404);
+    let r = b.submit(
+        &zpath,
+        &format!("/zones/{}", id + 1),
+        &[("name", "www"), ("type", "A"), ("content", "192.0.2.6")],
+    );
+    assert_eq!(r.status, 404);
+    assert!(srv.dig("www.gus.example", RecordType::A).answers.is_empty());
+}

@@ -209,6 +209,16 @@ def run(d):
     check("... and nothing else", body == "KO" and dig("cam.dyn.test") == ["192.0.2.20"],
           f"{status} {body}")
 
+    # A hosted zone: add a record, DNS answers it.
+    d.get(BASE + "/zones")
+    shoot(d, "zones")
+    click_and_wait(d, d.find_element(By.LINK_TEXT, "ann.example"))
+    fill(d, "name", "www")
+    fill(d, "content", "192.0.2.80")
+    click_and_wait(d, d.find_element(By.XPATH, "//button[text()='Add record']"))
+    check("a record added on the zone page is in DNS", dig("www.ann.example") == ["192.0.2.80"])
+    shoot(d, "zone")
+
     # Account, the admin page refused to a normal user, sign out.
     d.get(BASE + "/account")
     check("the account page lists this session", "(this session)" in d.page_source)

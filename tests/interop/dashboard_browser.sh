@@ -35,6 +35,7 @@ DB=$WORK/lucent.db
 "$LUCENTD" zone add dyn.test --shared --db "$DB" >/dev/null 2>&1
 OLD_TOKEN=$("$LUCENTD" user add ann@example.org --db "$DB" | tail -n1)
 INVITE=$("$LUCENTD" user invite ann@example.org --db "$DB" | tail -n1)
+"$LUCENTD" zone add ann.example --owner ann@example.org --db "$DB" >/dev/null
 "$LUCENTD" user add root@example.org --db "$DB" >/dev/null
 "$LUCENTD" user set root@example.org --role admin --db "$DB" >/dev/null
 echo "an admin's password" | "$LUCENTD" user passwd root@example.org --db "$DB" >/dev/null

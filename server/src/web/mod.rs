@@ -63,6 +63,12 @@ pub enum WebRoute {
     Account,
     AccountPassword,
     SignOutAll,
+    /// `/zones`: the user's hosted zones.
+    Zones,
+    /// `/zones/{id}`: its records (filter, sort, pages) and the add form's target.
+    Zone(i64),
+    /// `/zones/{id}/records/{rid}/delete`
+    RecordDelete(i64, String),
     /// `/admin`: the operator's page (admins only): users, invite links, status, role.
     Admin,
     AdminUser(i64),
@@ -93,6 +99,9 @@ impl WebRoute {
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
             ["account", "signout-all"] => WebRoute::SignOutAll,
+            ["zones"] => WebRoute::Zones,
+            ["zones", id] => WebRoute::Zone(id.parse().ok()?),
+            ["zones", id, "records", r, "delete"] => WebRoute::RecordDelete(id.parse().ok()?, s(r)),
             ["admin"] => WebRoute::Admin,
             ["admin", "users", id] => WebRoute::AdminUser(id.parse().ok()?),
             ["admin", "users", id, "invite"] => WebRoute::AdminInvite(id.parse().ok()?),
@@ -115,6 +124,7 @@ impl WebRoute {
             WebRoute::Home
             | WebRoute::Account
             | WebRoute::Admin
+            | WebRoute::Zones
             | WebRoute::Docs
             | WebRoute::HostnameSetup(_)
             | WebRoute::Style
@@ -123,6 +133,7 @@ impl WebRoute {
             | WebRoute::Invite(_)
             | WebRoute::Hostname(_)
             | WebRoute::Token
+            | WebRoute::Zone(_)
             | WebRoute::Tokens => &["GET", "HEAD", "POST"],
             WebRoute::Logout
             | WebRoute::Hostnames
@@ -130,6 +141,7 @@ impl WebRoute {
             | WebRoute::HostnameDelete(_)
             | WebRoute::AccountPassword
             | WebRoute::TokensRevoke
+            | WebRoute::RecordDelete(..)
             | WebRoute::AdminUser(_)
             | WebRoute::AdminInvite(_)
             | WebRoute::SignOutAll => &["POST"],
@@ -300,6 +312,20 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
                 .write(move |w| scoped_tokens::revoke(w.tx, uid, &label))?;
             Ok(redirect("/tokens"))
         }
+        WebRoute::Zones => {
+            let zones = ctx
+                .store
+                .read(|tx| crate::store::queries::zones::zones_of_user(tx, s.user.id))?;
+            Ok(page(200, pages::zones(&s, &zones)))
+        }
+        WebRoute::Zone(id) if post => add_record(ctx, req, &s, *id, &form),
+        WebRoute::Zone(id) => zone_page(ctx, req, &s, *id, None, 200),
+        WebRoute::RecordDelete(id, rid) => {
+            let (z, rid) = (own_zone(ctx, &s, *id)?, rid.clone());
+            ctx.store
+                .write(move |w| crate::domain::records::delete(w, &z, &rid))?;
+            Ok(redirect(&format!("/zones/{id}")))
+        }
         WebRoute::Account => account(ctx, &s, None, 200),
         WebRoute::Admin | WebRoute::AdminUser(_) | WebRoute::AdminInvite(_)
             if s.role != Role::Admin =>
@@ -430,6 +456,113 @@ fn tokens(
         status,
         pages::tokens(s, &list, &hosts, new_token, error),
     ))
+}
+
+/// A hosted zone of the signed-in user (404 otherwise, as for anyone else's).
+fn own_zone(ctx: &Ctx, s: &Session, id: i64) -> Result<crate::model::Zone, ApiError> {
+    ctx.store
+        .read(|tx| crate::store::queries::zones::zone_by_id(tx, id))?
+        .filter(|z| z.owner_id == Some(s.user.id) && z.kind == crate::model::ZoneKind::Hosted)
+        .ok_or_else(|| ApiError::NotFound("zone_not_found", "no such zone".into()))
+}
+
+/// Records per page on the zone page.
+const RECORDS_PER_PAGE: usize = 50;
+
+/// The zone page: records filtered by `q` (name or content), sorted by `sort` (name, type,
+/// content or ttl), `page` by page.
+fn zone_page(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    s: &Session,
+    id: i64,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let z = own_zone(ctx, s, id)?;
+    let mut records = ctx
+        .store
+        .read(|tx| crate::store::queries::records::records_of_zone(tx, z.id))?;
+    let q = req.param("q").unwrap_or("").trim().to_ascii_lowercase();
+    if !q.is_empty() {
+        records.retain(|r| {
+            r.name.contains(&q)
+                || r.content.to_ascii_lowercase().contains(&q)
+                || r.rtype.to_string().eq_ignore_ascii_case(&q)
+        });
+    }
+    let sort = ["type", "content", "ttl"]
+        .into_iter()
+        .find(|k| req.param("sort") == Some(*k))
+        .unwrap_or("name");
+    match sort {
+        "type" => records
+            .sort_by(|a, b| (a.rtype.to_string(), &a.name).cmp(&(b.rtype.to_string(), &b.name))),
+        "content" => records.sort_by(|a, b| (&a.content, &a.name).cmp(&(&b.content, &b.name))),
+        "ttl" => records.sort_by_key(|r| (r.ttl, r.name.clone())),
+        _ => records
+            .sort_by(|a, b| (&a.name, a.rtype.to_string()).cmp(&(&b.name, b.rtype.to_string()))),
+    }
+    let pages = records.len().div_ceil(RECORDS_PER_PAGE).max(1);
+    let page_no = req
+        .param("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let total = records.len();
+    let shown: Vec<_> = records
+        .into_iter()
+        .skip((page_no - 1) * RECORDS_PER_PAGE)
+        .take(RECORDS_PER_PAGE)
+        .collect();
+    let view = pages::ZoneView {
+        zone: &z,
+        records: &shown,
+        total,
+        q: &q,
+        sort,
+        page: page_no,
+        pages,
+    };
+    Ok(page(status, pages::zone(s, &view, error)))
+}
+
+/// Add a record: the form's fields through the LuaDNS-style API's input rules and
+/// `domain::records::create`.
+fn add_record(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    s: &Session,
+    id: i64,
+    form: &Form,
+) -> Result<Reply, ApiError> {
+    use crate::api::luadns::records::{parse_input, InputRules};
+    let z = own_zone(ctx, s, id)?;
+    let mut m = serde_json::Map::new();
+    for k in ["name", "type", "content"] {
+        m.insert(k.into(), form.get(k).unwrap_or("").trim().into());
+    }
+    match form.get("ttl").map(str::trim) {
+        None | Some("") => {}
+        Some(t) => {
+            let v = t
+                .parse::<u64>()
+                .map(serde_json::Value::from)
+                .unwrap_or_else(|_| t.into());
+            m.insert("ttl".into(), v);
+        }
+    }
+    let rules = InputRules::of(ctx);
+    let zone = z.clone();
+    let r = parse_input(rules, &z, &m).and_then(|input| {
+        ctx.store
+            .write(move |w| crate::domain::records::create(w, &zone, input, rules.limits))
+    });
+    match r {
+        Ok(_) => Ok(redirect(&format!("/zones/{id}"))),
+        Err(e) if e.status() < 500 => zone_page(ctx, req, s, id, Some(&e.message()), e.status()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The admin page, with an invite link made just now or an error.

@@ -8,7 +8,7 @@ use super::Session;
 use crate::api::ApiRequest;
 use crate::clock;
 use crate::domain::accounts::Role;
-use crate::model::{Hostname, Status, User, Zone};
+use crate::model::{Hostname, Record, Status, User, Zone};
 use crate::store::queries::accounts::SessionRow;
 use crate::store::queries::scoped_tokens::ScopedToken;
 
@@ -205,6 +205,7 @@ fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
                             a href="/" { "Hostnames" }
                             a href="/token" { "Token" }
                             a href="/tokens" { "Scoped tokens" }
+                            a href="/zones" { "Zones" }
                             a href="/account" { "Account" }
                             a href="/docs" { "API guide" }
                             @if s.role == Role::Admin { a href="/admin" { "Admin" } }
@@ -588,4 +589,112 @@ pub fn admin(
             }
         },
     )
+}
+
+pub fn zones(s: &Session, zones: &[Zone]) -> Markup {
+    layout(
+        "Hosted zones",
+        Some(s),
+        html! {
+            @if zones.is_empty() {
+                p { "You host no zones here. The operator adds one with " code { "lucentd zone add NAME --owner " (s.user.email) } "." }
+            }
+            ul.sessions {
+                @for z in zones {
+                    li.card { a href={ "/zones/" (z.id) } { (z.name) } " · serial " (z.serial) }
+                }
+            }
+        },
+    )
+}
+
+/// What the zone page shows.
+pub struct ZoneView<'a> {
+    pub zone: &'a Zone,
+    pub records: &'a [Record],
+    pub total: usize,
+    pub q: &'a str,
+    pub sort: &'a str,
+    pub page: usize,
+    pub pages: usize,
+}
+
+pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
+    let z = v.zone;
+    let link = |page: usize| {
+        format!(
+            "/zones/{}?q={}&sort={}&page={page}",
+            z.id,
+            urlenc(v.q),
+            v.sort
+        )
+    };
+    layout(
+        &z.name,
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="get" action={ "/zones/" (z.id) } {
+                label for="q" { "Filter (name, content or type)" }
+                input #q name="q" value=(v.q) autocapitalize="off";
+                label for="sort" { "Sort by" }
+                select #sort name="sort" {
+                    @for k in ["name", "type", "content", "ttl"] {
+                        option value=(k) selected[v.sort == k] { (k) }
+                    }
+                }
+                button type="submit" { "Show" }
+            }
+            p.hint { (v.total) " records · page " (v.page) " of " (v.pages) }
+            @for r in v.records {
+                article.card {
+                    dl {
+                        dt { "Name" } dd { (r.name) }
+                        dt { "Type" } dd { (r.rtype.to_string()) }
+                        dt { "Content" } dd { (r.content) }
+                        dt { "TTL" } dd { (r.ttl) }
+                    }
+                    @if r.rtype.to_string() != "SOA" {
+                        form method="post" action={ "/zones/" (z.id) "/records/" (r.id) "/delete" } {
+                            (csrf(s))
+                            button.danger type="submit" { "Delete" }
+                        }
+                    }
+                }
+            }
+            div.actions {
+                @if v.page > 1 { a href=(link(v.page - 1)) { "Previous page" } }
+                @if v.page < v.pages { a href=(link(v.page + 1)) { "Next page" } }
+            }
+            h2 { "New record" }
+            form.card method="post" action={ "/zones/" (z.id) } {
+                (csrf(s))
+                label for="name" { "Name (relative to " (z.name) ", @ for the apex, or a full name)" }
+                input #name name="name" required autocapitalize="off";
+                label for="type" { "Type" }
+                select #type name="type" {
+                    @for t in ["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA", "PTR"] {
+                        option value=(t) { (t) }
+                    }
+                }
+                label for="content" { "Content" }
+                input #content name="content" required autocapitalize="off";
+                label for="ttl" { "TTL (seconds; empty: the default)" }
+                input #ttl name="ttl" inputmode="numeric";
+                button type="submit" { "Add record" }
+            }
+        },
+    )
+}
+
+/// Percent-encode a query value.
+fn urlenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
