@@ -785,4 +785,36 @@ fn hosted_zone_records_through_the_dashboard() {
     );
     assert_eq!(r.status, 404);
     assert!(srv.dig("www.gus.example", RecordType::A).answers.is_empty());
+
+    // An API key for the zone, from the dashboard: the LuaDNS-style API takes it; revoked, not.
+    let r = b.submit("/apikeys", "/apikeys", &[("zone", "fay.example")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let key = token_value(&r.body);
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("fay@example.org:{key}")
+        )
+    );
+    let lua = |auth: &str| {
+        http(
+            srv.http,
+            "GET",
+            "/v1/zones",
+            &[("Authorization", auth), ("Accept", "application/json")],
+            None,
+        )
+    };
+    let r = lua(&auth);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("fay.example"), "{}", r.body);
+    let r = b.submit("/apikeys", "/apikeys", &[("zone", "gus.example")]);
+    assert_eq!(r.status, 403, "another user's zone: {}", r.body);
+    let page = b.get("/apikeys");
+    let at = page.body.find("/revoke\"").expect("a revoke form");
+    let start = page.body[..at].rfind("\"/apikeys/").expect("form start") + 1;
+    let action = page.body[start..at + 7].to_string();
+    assert_eq!(b.submit("/apikeys", &action, &[]).status, 303);
+    assert_eq!(lua(&auth).status, 401);
 }

@@ -405,19 +405,7 @@ fn user_apikey(
     out: Out,
 ) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    let zone_id = match zone {
-        None => None,
-        Some(z) => {
-            let name = name::domain_name(z)?;
-            match zones::zone_by_name(conn, &name)? {
-                Some(zone) if zone.owner_id == Some(u.id) => Some(zone.id),
-                Some(_) => return fail(format!("zone '{name}' is not hosted by {}", u.email)),
-                None => return fail(format!("no zone '{name}'")),
-            }
-        }
-    };
-    let key = secret::new_token();
-    let id = api_keys::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
+    let (id, key) = crate::domain::api_keys::create(conn, &u, zone).map_err(api_refused)?;
     let scope = zone
         .map(|z| format!("zone {z}"))
         .unwrap_or_else(|| "all zones".into());

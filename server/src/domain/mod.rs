@@ -6,6 +6,7 @@
 //! May import: `model`, `store`, `dns` (its `ApexConfig`), `error`, `secret`, `clock`.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod hostnames;
 pub mod records;
 pub mod scoped_tokens;

@@ -69,6 +69,10 @@ pub enum WebRoute {
     Zone(i64),
     /// `/zones/{id}/records/{rid}/delete`
     RecordDelete(i64, String),
+    /// `/apikeys`: the LuaDNS-style API's keys (list, create).
+    ApiKeys,
+    /// `/apikeys/{id}/revoke`
+    ApiKeyRevoke(i64),
     /// `/admin`: the operator's page (admins only): users, invite links, status, role.
     Admin,
     AdminUser(i64),
@@ -99,6 +103,8 @@ impl WebRoute {
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
             ["account", "signout-all"] => WebRoute::SignOutAll,
+            ["apikeys"] => WebRoute::ApiKeys,
+            ["apikeys", id, "revoke"] => WebRoute::ApiKeyRevoke(id.parse().ok()?),
             ["zones"] => WebRoute::Zones,
             ["zones", id] => WebRoute::Zone(id.parse().ok()?),
             ["zones", id, "records", r, "delete"] => WebRoute::RecordDelete(id.parse().ok()?, s(r)),
@@ -134,6 +140,7 @@ impl WebRoute {
             | WebRoute::Hostname(_)
             | WebRoute::Token
             | WebRoute::Zone(_)
+            | WebRoute::ApiKeys
             | WebRoute::Tokens => &["GET", "HEAD", "POST"],
             WebRoute::Logout
             | WebRoute::Hostnames
@@ -142,6 +149,7 @@ impl WebRoute {
             | WebRoute::AccountPassword
             | WebRoute::TokensRevoke
             | WebRoute::RecordDelete(..)
+            | WebRoute::ApiKeyRevoke(_)
             | WebRoute::AdminUser(_)
             | WebRoute::AdminInvite(_)
             | WebRoute::SignOutAll => &["POST"],
@@ -312,6 +320,31 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
                 .write(move |w| scoped_tokens::revoke(w.tx, uid, &label))?;
             Ok(redirect("/tokens"))
         }
+        WebRoute::ApiKeys if post => {
+            let user = s.user.clone();
+            let zone = form
+                .get("zone")
+                .map(str::trim)
+                .filter(|z| !z.is_empty())
+                .map(String::from);
+            let r = ctx
+                .store
+                .write(move |w| crate::domain::api_keys::create(w.tx, &user, zone.as_deref()));
+            match r {
+                Ok((_, key)) => api_keys_page(ctx, &s, Some(key.expose()), None, 200),
+                Err(e) if e.status() < 500 => {
+                    api_keys_page(ctx, &s, None, Some(&e.message()), e.status())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        WebRoute::ApiKeys => api_keys_page(ctx, &s, None, None, 200),
+        WebRoute::ApiKeyRevoke(id) => {
+            let (uid, id) = (s.user.id, *id);
+            ctx.store
+                .write(move |w| crate::store::queries::api_keys::delete_api_key(w.tx, uid, id))?;
+            Ok(redirect("/apikeys"))
+        }
         WebRoute::Zones => {
             let zones = ctx
                 .store
@@ -455,6 +488,26 @@ fn tokens(
     Ok(page(
         status,
         pages::tokens(s, &list, &hosts, new_token, error),
+    ))
+}
+
+/// The API keys page: the keys (never their secrets), the create form, a new key once.
+fn api_keys_page(
+    ctx: &Ctx,
+    s: &Session,
+    new_key: Option<&str>,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let (keys, zones) = ctx.store.read(|tx| {
+        Ok::<_, ApiError>((
+            crate::store::queries::api_keys::api_keys_of_user(tx, s.user.id)?,
+            crate::store::queries::zones::zones_of_user(tx, s.user.id)?,
+        ))
+    })?;
+    Ok(page(
+        status,
+        pages::api_keys(s, &keys, &zones, new_key, error),
     ))
 }
 

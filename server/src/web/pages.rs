@@ -10,6 +10,7 @@ use crate::clock;
 use crate::domain::accounts::Role;
 use crate::model::{Hostname, Record, Status, User, Zone};
 use crate::store::queries::accounts::SessionRow;
+use crate::store::queries::api_keys::ApiKeyInfo;
 use crate::store::queries::scoped_tokens::ScopedToken;
 
 /// What the last form did, shown once after its redirect (`/?done=…`): fixed texts, so
@@ -206,6 +207,7 @@ fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
                             a href="/token" { "Token" }
                             a href="/tokens" { "Scoped tokens" }
                             a href="/zones" { "Zones" }
+                            a href="/apikeys" { "API keys" }
                             a href="/account" { "Account" }
                             a href="/docs" { "API guide" }
                             @if s.role == Role::Admin { a href="/admin" { "Admin" } }
@@ -697,4 +699,50 @@ fn urlenc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+pub fn api_keys(
+    s: &Session,
+    keys: &[ApiKeyInfo],
+    zones: &[Zone],
+    new_key: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    layout(
+        "API keys",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some(k) = new_key {
+                div.card {
+                    p { "The new API key. It is shown only now; use it with your email for the LuaDNS-style API (HTTP Basic)." }
+                    pre { code #token-value { (k) } }
+                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
+                }
+            }
+            @for k in keys {
+                article.card {
+                    h2 { "Key " (k.id) }
+                    dl {
+                        dt { "Reaches" } dd { (k.zone.clone().unwrap_or_else(|| "all your zones".into())) }
+                        dt { "Created" } dd { (minute(&k.created_at)) }
+                    }
+                    form method="post" action={ "/apikeys/" (k.id) "/revoke" } {
+                        (csrf(s))
+                        button.danger type="submit" { "Revoke" }
+                    }
+                }
+            }
+            h2 { "New API key" }
+            form.card method="post" action="/apikeys" {
+                (csrf(s))
+                label for="zone" { "Reaches" }
+                select #zone name="zone" {
+                    option value="" { "all your zones" }
+                    @for z in zones { option value=(z.name) { "only " (z.name) } }
+                }
+                button type="submit" { "Create key" }
+            }
+        },
+    )
 }
