@@ -219,6 +219,9 @@ def run(d):
     check("a record added on the zone page is in DNS", dig("www.ann.example") == ["192.0.2.80"])
     shoot(d, "zone")
 
+    d.get(BASE + "/apikeys")
+    shoot(d, "apikeys")
+
     # Account, the admin page refused to a normal user, sign out.
     d.get(BASE + "/account")
     check("the account page lists this session", "(this session)" in d.page_source)
