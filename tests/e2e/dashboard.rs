@@ -16,6 +16,8 @@ struct Browser {
     cookies: Vec<(String, String)>,
     /// Every Set-Cookie header seen, as sent.
     set_cookies: Vec<String>,
+    /// Sent with every request (e.g. a proxy's X-Forwarded-Proto).
+    extra: Vec<(&'static str, &'static str)>,
 }
 
 impl Browser {
@@ -24,6 +26,7 @@ impl Browser {
             addr: srv.http,
             cookies: Vec::new(),
             set_cookies: Vec::new(),
+            extra: Vec::new(),
         }
     }
 
@@ -52,7 +55,9 @@ impl Browser {
 
     fn get(&mut self, path: &str) -> HttpReply {
         let c = self.cookie_header();
-        let r = http(self.addr, "GET", path, &[("Cookie", &c)], None);
+        let mut h = vec![("Cookie", c.as_str())];
+        h.extend(self.extra.iter().copied());
+        let r = http(self.addr, "GET", path, &h, None);
         self.keep(&r);
         r
     }
@@ -64,16 +69,12 @@ impl Browser {
             .collect::<Vec<_>>()
             .join("&");
         let c = self.cookie_header();
-        let r = http(
-            self.addr,
-            "POST",
-            path,
-            &[
-                ("Cookie", &c),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            Some(body.as_bytes()),
-        );
+        let mut h = vec![
+            ("Cookie", c.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        h.extend(self.extra.iter().copied());
+        let r = http(self.addr, "POST", path, &h, Some(body.as_bytes()));
         self.keep(&r);
         r
     }
@@ -817,4 +818,62 @@ fn hosted_zone_records_through_the_dashboard() {
     let action = page.body[start..at + 7].to_string();
     assert_eq!(b.submit("/apikeys", &action, &[]).status, 303);
     assert_eq!(lua(&auth).status, 401);
+}
+
+#[test]
+fn cookies_are_secure_behind_a_trusted_https_proxy() {
+    let dir = TestDir::new("dash_proxy");
+    admin(&dir, &["zone", "add", "dyn.test", "--shared"]);
+    add_user(&dir, "hal@example.org", &[]);
+    passwd(&dir, "hal@example.org", "hal's password!");
+    let config = write_config(
+        &dir,
+        "public_url = \"https://ddns.example.test/\"\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    );
+    let config = config.to_str().expect("utf-8 path").to_string();
+    let srv = Server::start_with(
+        &dir,
+        ServerOpts {
+            args: vec!["--config", &config],
+            env: vec![],
+        },
+    );
+    let form = [
+        ("email", "hal@example.org"),
+        ("password", "hal's password!"),
+    ];
+    let session_cookie = |b: &Browser| {
+        b.set_cookies
+            .iter()
+            .rfind(|c| c.starts_with("lucent_session="))
+            .expect("a session cookie")
+            .clone()
+    };
+    // The proxy says its client used HTTPS: Secure.
+    let mut b = Browser::new(&srv);
+    b.extra = vec![
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-For", "198.51.100.7"),
+    ];
+    assert_eq!(b.submit("/login", "/login", &form).status, 303);
+    let c = session_cookie(&b);
+    assert!(
+        c.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"),
+        "{c}"
+    );
+    // The session lists the client's address, not the proxy's.
+    assert!(b.get("/account").body.contains("198.51.100.7"));
+    // Plain HTTP through the same proxy: not Secure (the browser would drop it).
+    let mut b = Browser::new(&srv);
+    b.extra = vec![("X-Forwarded-Proto", "http")];
+    assert_eq!(b.submit("/login", "/login", &form).status, 303);
+    assert!(!session_cookie(&b).contains("Secure"));
+    // public_url names this server in the guide (trailing slash dropped).
+    let r = srv.get("/docs", &[]);
+    assert!(
+        r.body
+            .contains("https://ddns.example.test/update?domains=home.dyn.test"),
+        "{}",
+        r.body
+    );
 }
