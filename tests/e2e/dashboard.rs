@@ -284,7 +284,7 @@ fn invite_sign_in_hostname_token_and_sign_out() {
         ],
     );
     assert_eq!(r.status, 401, "{}", r.body);
-    assert!(r.body.contains("Wrong email or password."));
+    assert!(r.body.contains("Wrong email, password or two-factor code."));
     assert!(!b.set_cookies[before..]
         .iter()
         .any(|c| c.starts_with("lucent_session=")));
@@ -876,4 +876,108 @@ fn cookies_are_secure_behind_a_trusted_https_proxy() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn two_factor_sign_in_with_totp_and_recovery_codes() {
+    let dir = TestDir::new("dash_tfa");
+    add_user(&dir, "ida@example.org", &[]);
+    passwd(&dir, "ida@example.org", "ida's password!");
+    let key = last_line(&admin(&dir, &["user", "apikey", "ida@example.org"]));
+    let srv = Server::start(&dir);
+    let me = || {
+        let auth = format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("ida@example.org:{key}")
+            )
+        );
+        let r = http(
+            srv.http,
+            "GET",
+            "/v1/users/me",
+            &[("Authorization", &auth), ("Accept", "application/json")],
+            None,
+        );
+        r.json()["tfa"].as_bool().expect("tfa")
+    };
+    assert!(!me());
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    };
+    let sign_in = |code: &str| {
+        let mut b = Browser::new(&srv);
+        let r = b.submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "ida@example.org"),
+                ("password", "ida's password!"),
+                ("code", code),
+            ],
+        );
+        (b, r.status)
+    };
+    let (mut b, s) = sign_in("");
+    assert_eq!(s, 303, "no second factor yet: none asked");
+
+    // Set up: a key to add to an app, confirmed with a code from it; recovery codes once.
+    let r = b.submit("/account", "/account/tfa", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let at = r.body.find(r#"id="tfa-secret">"#).expect("the key") + 16;
+    let secret = r.body[at..at + r.body[at..].find('<').expect("end")].to_string();
+    assert!(r.body.contains("otpauth://totp/"), "{}", r.body);
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret).to_bytes().expect("base32"),
+    )
+    .expect("totp");
+    let r = b.submit("/account", "/account/tfa/confirm", &[("code", "000000x")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let t = now();
+    let r = b.submit(
+        "/account",
+        "/account/tfa/confirm",
+        &[("code", &totp.generate(t))],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let at = r.body.find(r#"id="recovery-codes">"#).expect("codes") + 20;
+    let codes: Vec<String> = r.body[at..at + r.body[at..].find('<').expect("end")]
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(me(), "users/me reports tfa");
+
+    // Now sign-in needs a code: none, a wrong one, a spent one are refused (no session).
+    assert_eq!(sign_in("").1, 401);
+    assert_eq!(sign_in("123456").1, 401);
+    assert_eq!(
+        sign_in(&totp.generate(t)).1,
+        401,
+        "the confirming code was spent"
+    );
+    // A recovery code works once.
+    assert_eq!(sign_in(&codes[0]).1, 303);
+    assert_eq!(sign_in(&codes[0]).1, 401);
+    // The next step's code (within the allowed skew) works, once.
+    let next = totp.generate(t + 30);
+    let (mut b, s) = sign_in(&next);
+    assert_eq!(s, 303);
+    assert_eq!(sign_in(&next).1, 401);
+
+    // Turning it off needs a code too.
+    let r = b.submit("/account", "/account/tfa/disable", &[("code", "nope")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = b.submit("/account", "/account/tfa/disable", &[("code", &codes[1])]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!me());
+    assert_eq!(sign_in("").1, 303);
 }

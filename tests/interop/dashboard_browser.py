@@ -240,7 +240,7 @@ def run(d):
     fill(d, "email", "ann@example.org")
     fill(d, "password", "wrong horse battery")
     submit(d, "/login")
-    check("a wrong password is refused", "Wrong email or password." in d.page_source)
+    check("a wrong password is refused", "Wrong email, password or two-factor code." in d.page_source)
     shoot(d, "login-refused")
     fill(d, "email", "root@example.org")
     fill(d, "password", "an admin's password")

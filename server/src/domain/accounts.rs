@@ -213,6 +213,127 @@ pub fn csrf_ok(session_id: &str, given: Option<&str>) -> bool {
     given.is_some_and(|g| secret::ct_eq(csrf_token(session_id).as_bytes(), g.as_bytes()))
 }
 
+/// Two-factor sign-in (TOTP, RFC 6238: SHA-1, 6 digits, 30 s steps, one step of skew either
+/// way); every code works once.
+pub mod tfa {
+    use rusqlite::Connection;
+    use totp_rs::{Algorithm, Secret as TotpSecret, TOTP};
+
+    use crate::error::ApiError;
+    use crate::secret;
+    use crate::store::queries::accounts as q;
+
+    pub const RECOVERY_CODES: usize = 10;
+
+    fn totp(base32: &str) -> Option<TOTP> {
+        let bytes = TotpSecret::Encoded(base32.to_string()).to_bytes().ok()?;
+        TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).ok()
+    }
+
+    /// The time step `code` is valid for at `now` (this one or a neighbour), if any.
+    pub fn matching_step(base32: &str, code: &str, now: u64) -> Option<u64> {
+        let t = totp(base32)?;
+        let code = code.trim().replace(' ', "");
+        let step = now / 30;
+        [step.saturating_sub(1), step, step + 1]
+            .into_iter()
+            .find(|s| secret::ct_eq(t.generate(s * 30).as_bytes(), code.as_bytes()))
+    }
+
+    /// The `otpauth://` URI authenticator apps read (Key Uri Format).
+    pub fn uri(base32: &str, email: &str) -> String {
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        format!(
+            "otpauth://totp/Lucent%20Drift:{}?secret={base32}&issuer=Lucent%20Drift&algorithm=SHA1&digits=6&period=30",
+            enc(email)
+        )
+    }
+
+    pub fn enabled(c: &Connection, user_id: i64) -> Result<bool, ApiError> {
+        Ok(q::totp(c, user_id)?.0.is_some())
+    }
+
+    /// Start setting up: a new secret, pending until a code from it is confirmed.
+    pub fn begin(c: &Connection, user_id: i64) -> Result<String, ApiError> {
+        let base32 = TotpSecret::Raw(secret::random_bytes::<20>().to_vec())
+            .to_encoded()
+            .to_string();
+        q::set_totp_pending(c, user_id, Some(&base32))?;
+        Ok(base32)
+    }
+
+    /// The pending secret, while setting up.
+    pub fn pending(c: &Connection, user_id: i64) -> Result<Option<String>, ApiError> {
+        Ok(q::totp(c, user_id)?.1)
+    }
+
+    /// Confirm setup with a code from the pending secret: two-factor sign-in is on; returns
+    /// the recovery codes (shown once).
+    pub fn confirm(
+        c: &Connection,
+        user_id: i64,
+        code: &str,
+        now: u64,
+    ) -> Result<Vec<String>, ApiError> {
+        let Some(p) = q::totp(c, user_id)?.1 else {
+            return Err(ApiError::BadRequest("start the setup first".into()));
+        };
+        let Some(step) = matching_step(&p, code, now) else {
+            return Err(ApiError::BadRequest(
+                "that code does not match: check the time on your device and try the next one"
+                    .into(),
+            ));
+        };
+        q::set_totp_secret(c, user_id, Some(&p))?;
+        q::set_totp_last_step(c, user_id, step)?;
+        let codes: Vec<String> = (0..RECOVERY_CODES)
+            .map(|_| secret::hex(&secret::random_bytes::<5>()))
+            .collect();
+        let hashes: Vec<[u8; 32]> = codes.iter().map(|c| secret::hash(c)).collect();
+        q::replace_recovery_codes(c, user_id, &hashes)?;
+        Ok(codes)
+    }
+
+    pub fn disable(c: &Connection, user_id: i64) -> Result<(), ApiError> {
+        q::set_totp_secret(c, user_id, None)?;
+        q::replace_recovery_codes(c, user_id, &[])?;
+        Ok(())
+    }
+
+    /// The second factor at sign-in: a TOTP code not used before, or an unused recovery code
+    /// (spent now). Writes, so it runs inside the sign-in's store write.
+    pub fn verify(c: &Connection, user_id: i64, code: &str, now: u64) -> Result<bool, ApiError> {
+        let (Some(s), _, last) = q::totp(c, user_id)? else {
+            return Ok(true);
+        };
+        let code = code.trim();
+        if code.is_empty() {
+            return Ok(false);
+        }
+        if let Some(step) = matching_step(&s, code, now) {
+            if step > last {
+                q::set_totp_last_step(c, user_id, step)?;
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        Ok(q::use_recovery_code(
+            c,
+            user_id,
+            &secret::hash(&code.to_ascii_lowercase()),
+        )?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +349,49 @@ mod tests {
         assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
         assert!(check_password("short").is_err());
         assert!(check_password("ten chars!").is_ok());
+    }
+
+    #[test]
+    fn totp_codes_follow_rfc_6238_and_work_once() {
+        // RFC 6238 appendix B, SHA-1: secret "12345678901234567890", T = 59 s -> 94287082
+        // (8 digits); our 6 digits are its last six.
+        let b32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        assert_eq!(tfa::matching_step(b32, "287082", 59), Some(1));
+        assert_eq!(
+            tfa::matching_step(b32, "287 082", 59 + 30),
+            Some(1),
+            "a step of skew"
+        );
+        assert_eq!(tfa::matching_step(b32, "287082", 59 + 90), None);
+        let c = db();
+        let id = users::insert_user(&c, "t@example.org", 10, &[2; 32]).unwrap();
+        assert!(!tfa::enabled(&c, id).unwrap());
+        let s = tfa::begin(&c, id).unwrap();
+        assert!(!tfa::enabled(&c, id).unwrap(), "pending until confirmed");
+        let t = totp_rs::TOTP::new(
+            totp_rs::Algorithm::SHA1,
+            6,
+            1,
+            30,
+            totp_rs::Secret::Encoded(s.clone()).to_bytes().unwrap(),
+        )
+        .unwrap();
+        assert!(tfa::confirm(&c, id, "000000x", 3000).is_err());
+        let codes = tfa::confirm(&c, id, &t.generate(3000), 3000).unwrap();
+        assert_eq!(codes.len(), tfa::RECOVERY_CODES);
+        assert!(tfa::enabled(&c, id).unwrap());
+        // The confirming code's step is spent; the next step's code works once.
+        assert!(!tfa::verify(&c, id, &t.generate(3000), 3000).unwrap());
+        assert!(tfa::verify(&c, id, &t.generate(3030), 3030).unwrap());
+        assert!(!tfa::verify(&c, id, &t.generate(3030), 3030).unwrap());
+        assert!(!tfa::verify(&c, id, "", 3030).unwrap());
+        assert!(tfa::verify(&c, id, &codes[0], 9999).unwrap());
+        assert!(
+            !tfa::verify(&c, id, &codes[0], 9999).unwrap(),
+            "recovery codes work once"
+        );
+        tfa::disable(&c, id).unwrap();
+        assert!(tfa::verify(&c, id, "", 9999).unwrap(), "off: nothing asked");
     }
 
     #[test]

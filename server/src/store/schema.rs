@@ -190,6 +190,22 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX scoped_token_hostnames_host ON scoped_token_hostnames(hostname_id);
     "#,
     ),
+    // 9: two-factor sign-in (TOTP, RFC 6238): the secret (base32) once confirmed, the one being
+    // set up, the last time step used (a code works once), and single-use recovery codes
+    // (SHA-256 only).
+    Step::Sql(
+        r#"
+    ALTER TABLE users ADD COLUMN totp_secret TEXT;
+    ALTER TABLE users ADD COLUMN totp_pending TEXT;
+    ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE recovery_codes (
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash       BLOB NOT NULL,
+        used            INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, code_hash)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -62,6 +62,10 @@ pub enum WebRoute {
     TokensRevoke,
     Account,
     AccountPassword,
+    /// `/account/tfa`: start setting up two-factor sign-in; `/confirm`, `/disable`.
+    TfaBegin,
+    TfaConfirm,
+    TfaDisable,
     SignOutAll,
     /// `/zones`: the user's hosted zones.
     Zones,
@@ -102,6 +106,9 @@ impl WebRoute {
             ["tokens", "revoke"] => WebRoute::TokensRevoke,
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
+            ["account", "tfa"] => WebRoute::TfaBegin,
+            ["account", "tfa", "confirm"] => WebRoute::TfaConfirm,
+            ["account", "tfa", "disable"] => WebRoute::TfaDisable,
             ["account", "signout-all"] => WebRoute::SignOutAll,
             ["apikeys"] => WebRoute::ApiKeys,
             ["apikeys", id, "revoke"] => WebRoute::ApiKeyRevoke(id.parse().ok()?),
@@ -147,6 +154,9 @@ impl WebRoute {
             | WebRoute::HostnameClear(_)
             | WebRoute::HostnameDelete(_)
             | WebRoute::AccountPassword
+            | WebRoute::TfaBegin
+            | WebRoute::TfaConfirm
+            | WebRoute::TfaDisable
             | WebRoute::TokensRevoke
             | WebRoute::RecordDelete(..)
             | WebRoute::ApiKeyRevoke(_)
@@ -381,6 +391,40 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             admin(ctx, &s, Some((&r.0, &link)), None, 200)
         }
         WebRoute::AccountPassword => change_password(ctx, req, &s, &form),
+        WebRoute::TfaBegin => {
+            let uid = s.user.id;
+            ctx.store.write(move |w| accounts::tfa::begin(w.tx, uid))?;
+            account(ctx, &s, None, 200)
+        }
+        WebRoute::TfaConfirm => {
+            let (uid, code) = (s.user.id, form.get("code").unwrap_or("").to_string());
+            let r = ctx
+                .store
+                .write(move |w| accounts::tfa::confirm(w.tx, uid, &code, clock::unix_now()));
+            match r {
+                Ok(codes) => Ok(page(200, pages::recovery_codes(&s, &codes))),
+                Err(e) if e.status() < 500 => {
+                    account(ctx, &s, Some((false, &e.message())), e.status())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        WebRoute::TfaDisable => {
+            let (uid, code) = (s.user.id, form.get("code").unwrap_or("").to_string());
+            let r = ctx.store.write(move |w| {
+                if !accounts::tfa::verify(w.tx, uid, &code, clock::unix_now())? {
+                    return Err(ApiError::BadRequest("that code does not match".into()));
+                }
+                accounts::tfa::disable(w.tx, uid)
+            });
+            match r {
+                Ok(()) => account(ctx, &s, Some((true, "Two-factor sign-in is off.")), 200),
+                Err(e) if e.status() < 500 => {
+                    account(ctx, &s, Some((false, &e.message())), e.status())
+                }
+                Err(e) => Err(e),
+            }
+        }
         WebRoute::SignOutAll => {
             let uid = s.user.id;
             ctx.store
@@ -704,9 +748,24 @@ fn account(
     msg: Option<(bool, &str)>,
     status: u16,
 ) -> Result<Reply, ApiError> {
-    let sessions = ctx.store.read(|tx| q::sessions_of_user(tx, s.user.id))?;
+    let (sessions, tfa) = ctx.store.read(|tx| {
+        let on = accounts::tfa::enabled(tx, s.user.id)?;
+        let pending = accounts::tfa::pending(tx, s.user.id)?;
+        let left = q::recovery_codes_left(tx, s.user.id)?;
+        Ok::<_, ApiError>((
+            q::sessions_of_user(tx, s.user.id)?,
+            pages::TfaState {
+                on,
+                pending: pending.map(|p| (accounts::tfa::uri(&p, &s.user.email), p)),
+                codes_left: left,
+            },
+        ))
+    })?;
     let current = secret::hash(&s.id);
-    Ok(page(status, pages::account(s, &sessions, &current, msg)))
+    Ok(page(
+        status,
+        pages::account(s, &sessions, &current, &tfa, msg),
+    ))
 }
 
 fn change_password(
@@ -800,14 +859,33 @@ fn login(ctx: &Ctx, req: &ApiRequest, post: bool) -> Result<Reply, ApiError> {
             ),
         ));
     }
-    let Some(user) = ctx
+    let user = ctx
         .store
-        .read(|tx| accounts::sign_in(tx, &email, password))?
-    else {
+        .read(|tx| accounts::sign_in(tx, &email, password))?;
+    // The second factor, when the account has one: checked (and a code spent) in a write.
+    let user = match user {
+        Some(u) => {
+            let (uid, code, now) = (
+                u.id,
+                form.get("code").unwrap_or("").to_string(),
+                clock::unix_now(),
+            );
+            let ok = ctx
+                .store
+                .write(move |w| accounts::tfa::verify(w.tx, uid, &code, now))?;
+            ok.then_some(u)
+        }
+        None => None,
+    };
+    let Some(user) = user else {
         log::info!("dashboard sign-in refused from {}", req.peer);
         return Ok(page(
             401,
-            pages::login(&csrf, Some("Wrong email or password."), &email),
+            pages::login(
+                &csrf,
+                Some("Wrong email, password or two-factor code."),
+                &email,
+            ),
         ));
     };
     start(ctx, req, &user)

@@ -263,6 +263,8 @@ pub fn login(csrf: &str, error: Option<&str>, email: &str) -> Markup {
                 input #email type="email" name="email" value=(email) autocomplete="username" required;
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required;
+                label for="code" { "Two-factor code (if you turned it on) or a recovery code" }
+                input #code name="code" autocomplete="one-time-code" inputmode="numeric" autocapitalize="off";
                 button type="submit" { "Sign in" }
             }
             p.hint { "No password yet? Ask the operator for an invite link." }
@@ -432,10 +434,34 @@ pub fn token(s: &Session, new_token: Option<&str>, error: Option<&str>) -> Marku
     )
 }
 
+/// Two-factor sign-in as the account page shows it.
+pub struct TfaState {
+    pub on: bool,
+    /// While setting up: the otpauth URI and the base32 secret.
+    pub pending: Option<(String, String)>,
+    pub codes_left: u32,
+}
+
+pub fn recovery_codes(s: &Session, codes: &[String]) -> Markup {
+    layout(
+        "Two-factor sign-in is on",
+        Some(s),
+        html! {
+            div.card {
+                p { "Keep these recovery codes somewhere safe. Each signs you in once if you lose your device; they are shown only now." }
+                pre { code #recovery-codes { (codes.join("\n")) } }
+                button.copy type="button" data-copy="recovery-codes" hidden { "Copy" }
+            }
+            p { a href="/account" { "Back to the account" } }
+        },
+    )
+}
+
 pub fn account(
     s: &Session,
     sessions: &[SessionRow],
     current: &[u8; 32],
+    tfa: &TfaState,
     msg: Option<(bool, &str)>,
 ) -> Markup {
     let now = clock::unix_now();
@@ -454,6 +480,34 @@ pub fn account(
                 label for="password" { "New password (at least 10 characters)" }
                 input #password type="password" name="password" autocomplete="new-password" minlength="10" required;
                 button type="submit" { "Change password" }
+            }
+            h2 { "Two-factor sign-in" }
+            @if tfa.on {
+                p { "On (TOTP). " (tfa.codes_left) " recovery codes left." }
+                form.card method="post" action="/account/tfa/disable" {
+                    (csrf(s))
+                    label for="tfa-off" { "A current code (or a recovery code) to turn it off" }
+                    input #tfa-off name="code" autocomplete="one-time-code" required;
+                    button.danger type="submit" { "Turn off" }
+                }
+            } @else if let Some((uri, secret)) = &tfa.pending {
+                div.card {
+                    p { "Add this key to your authenticator app (or open the link on the phone that has it), then enter the code it shows." }
+                    p { "Key: " code #tfa-secret { (secret) } }
+                    p { a href=(uri) { "Open in an authenticator app" } }
+                    form method="post" action="/account/tfa/confirm" {
+                        (csrf(s))
+                        label for="tfa-code" { "Code from the app" }
+                        input #tfa-code name="code" autocomplete="one-time-code" inputmode="numeric" required;
+                        button type="submit" { "Turn on" }
+                    }
+                }
+            } @else {
+                form method="post" action="/account/tfa" {
+                    (csrf(s))
+                    p { "Off. With it on, signing in also asks for a code from an authenticator app." }
+                    button type="submit" { "Set up two-factor sign-in" }
+                }
             }
             h2 { "Sessions" }
             ul.sessions {

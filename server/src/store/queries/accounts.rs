@@ -163,3 +163,85 @@ pub fn use_invite(c: &Connection, token_hash: &[u8], now: u64) -> rusqlite::Resu
         params![token_hash, now as i64],
     )? == 1)
 }
+
+/// (confirmed secret, pending secret, last step used) of a user's TOTP.
+pub fn totp(
+    c: &Connection,
+    user_id: i64,
+) -> rusqlite::Result<(Option<String>, Option<String>, u64)> {
+    one(
+        c,
+        "SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE id = ?1",
+        params![user_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)),
+    )
+}
+
+pub fn set_totp_pending(
+    c: &Connection,
+    user_id: i64,
+    secret: Option<&str>,
+) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE users SET totp_pending = ?2 WHERE id = ?1",
+        params![user_id, secret],
+    )?;
+    Ok(())
+}
+
+pub fn set_totp_secret(c: &Connection, user_id: i64, secret: Option<&str>) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE users SET totp_secret = ?2, totp_pending = NULL, totp_last_step = 0 WHERE id = ?1",
+        params![user_id, secret],
+    )?;
+    Ok(())
+}
+
+pub fn set_totp_last_step(c: &Connection, user_id: i64, step: u64) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE users SET totp_last_step = ?2 WHERE id = ?1",
+        params![user_id, step as i64],
+    )?;
+    Ok(())
+}
+
+pub fn replace_recovery_codes(
+    c: &Connection,
+    user_id: i64,
+    hashes: &[[u8; 32]],
+) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "DELETE FROM recovery_codes WHERE user_id = ?1",
+        params![user_id],
+    )?;
+    for h in hashes {
+        exec(
+            c,
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
+            params![user_id, &h[..]],
+        )?;
+    }
+    Ok(())
+}
+
+/// Spend a recovery code; false when it is unknown or used.
+pub fn use_recovery_code(c: &Connection, user_id: i64, hash: &[u8]) -> rusqlite::Result<bool> {
+    Ok(exec(
+        c,
+        "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 AND code_hash = ?2 AND used = 0",
+        params![user_id, hash],
+    )? == 1)
+}
+
+pub fn recovery_codes_left(c: &Connection, user_id: i64) -> rusqlite::Result<u32> {
+    one(
+        c,
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used = 0",
+        params![user_id],
+        |r| r.get(0),
+    )
+}
