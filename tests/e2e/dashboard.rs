@@ -285,6 +285,11 @@ fn invite_sign_in_hostname_token_and_sign_out() {
     );
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(r.body.contains("Wrong email, password or two-factor code."));
+    let invite_token = path.trim_start_matches("/invite/");
+    assert!(
+        !srv.log_text().contains(invite_token),
+        "the invite token in the log"
+    );
     assert!(!b.set_cookies[before..]
         .iter()
         .any(|c| c.starts_with("lucent_session=")));
