@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dns;
+pub mod dnssec;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -21,6 +22,7 @@ pub mod redact;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod urlcode;
 pub mod web;
 pub mod zonefile;
 

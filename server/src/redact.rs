@@ -101,26 +101,7 @@ fn secret_name(raw: &str) -> bool {
 
 /// Percent-decoding as the router does it (`api::parse_target`), lossy on invalid UTF-8.
 fn decode(s: &str, plus_is_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(x), Some(y)) => {
-                    out.push((x * 16 + y) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if plus_is_space => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::urlcode::decode(s, plus_is_space)
 }
 
 /// Headers safe to log; everything else (Authorization, X-*-Token, Cookie, ...) is left out.

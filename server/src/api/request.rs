@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::urlcode;
+
 /// A request as handlers see it.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -99,50 +101,12 @@ pub fn parse_form(s: &str) -> Vec<(String, String)> {
 /// Does the request target decode to UTF-8 everywhere (path and query, after
 /// percent-decoding)? Parameters that do not are refused, not silently replaced.
 pub fn target_is_utf8(target: &str) -> bool {
-    let b = target.as_bytes();
-    if !b.contains(&b'%') {
-        return true; // the target itself is a &str
-    }
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(x), Some(y)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((x * 16 + y) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    std::str::from_utf8(&out).is_ok()
+    // The target itself is a &str: only escapes can make it invalid.
+    !target.contains('%') || std::str::from_utf8(&urlcode::decode_bytes(target, false)).is_ok()
 }
 
 pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let h = |c: u8| (c as char).to_digit(16);
-                match (h(b[i + 1]), h(b[i + 2])) {
-                    (Some(x), Some(y)) => {
-                        out.push((x * 16 + y) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    urlcode::decode(s, plus_is_space)
 }
 
 /// An answer as plain data; `http.rs` adds Content-Length and writes it.
