@@ -14,6 +14,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 LUCENTD=${LUCENTD:-$ROOT/target/debug/lucentd}
 [ -x "$LUCENTD" ] || { echo "lucentd not found at $LUCENTD: run cargo build --workspace --bins" >&2; exit 2; }
+for t in /usr/bin/chromium /usr/bin/chromedriver dig; do
+  command -v "$t" >/dev/null 2>&1 || { echo "$t missing: apt-get install chromium chromium-driver python3-selenium dnsutils" >&2; exit 2; }
+done
+/usr/bin/python3 -c 'import selenium' 2>/dev/null || { echo "python3-selenium missing" >&2; exit 2; }
 SHOTS=${SHOTS:-$ROOT/target/dashboard-screenshots}
 mkdir -p "$SHOTS"
 

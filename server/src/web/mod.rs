@@ -678,7 +678,8 @@ fn admin(
         }
         Ok::<_, ApiError>(out)
     })?;
-    Ok(page(status, pages::admin(s, &users, invite, error)))
+    let zones = ctx.store.read(crate::store::queries::zones::list_zones)?;
+    Ok(page(status, pages::admin(s, &users, &zones, invite, error)))
 }
 
 /// An admin changes a user's status (active or disabled), role or hostname limit.

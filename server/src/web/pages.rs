@@ -593,9 +593,15 @@ pub fn tokens(
 pub fn admin(
     s: &Session,
     users: &[(User, u32, Role)],
+    zones: &[Zone],
     invite: Option<(&str, &str)>,
     error: Option<&str>,
 ) -> Markup {
+    let owner = |id: Option<i64>| {
+        id.and_then(|id| users.iter().find(|(u, ..)| u.id == id))
+            .map(|(u, ..)| u.email.clone())
+            .unwrap_or_else(|| "shared".into())
+    };
     layout(
         "Users",
         Some(s),
@@ -640,6 +646,19 @@ pub fn admin(
                     form method="post" action={ "/admin/users/" (u.id) "/invite" } {
                         (csrf(s))
                         button type="submit" { "New invite link" }
+                    }
+                }
+            }
+            h2 { "Zones" }
+            p.hint { "Add and remove zones with " code { "lucentd zone add" } " and " code { "lucentd zone rm" } "." }
+            @for z in zones {
+                article.card {
+                    h2 { (z.name) }
+                    dl {
+                        dt { "Kind" } dd { (z.kind.as_str()) }
+                        dt { "Owner" } dd { (owner(z.owner_id)) }
+                        dt { "Serial" } dd { (z.serial) }
+                        dt { "Queries" } dd { (z.queries_count) }
                     }
                 }
             }
