@@ -746,6 +746,30 @@ fn hosted_zone_records_through_the_dashboard() {
     );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(a_records(&srv, "www.fay.example"), vec!["192.0.2.5"]);
+    // Edit it: the same rules, the new value in DNS.
+    let page = b.get(&format!("{zpath}?q=www"));
+    let at = page.body.find("\">Edit</a>").expect("an edit link");
+    let start = page.body[..at].rfind("href=\"").expect("link start") + 6;
+    let edit = page.body[start..at].to_string();
+    let r = b.submit(
+        &edit,
+        &edit,
+        &[
+            ("name", "www"),
+            ("type", "A"),
+            ("content", "192.0.2.9"),
+            ("ttl", "300"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(a_records(&srv, "www.fay.example"), vec!["192.0.2.9"]);
+    let r = b.submit(
+        &edit,
+        &edit,
+        &[("name", "www"), ("type", "A"), ("content", "x")],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(a_records(&srv, "www.fay.example"), vec!["192.0.2.9"]);
     // The record rules are the API's: a CNAME beside the A is refused, shown on the page.
     let r = b.submit(
         &zpath,

@@ -71,6 +71,8 @@ pub enum WebRoute {
     Zones,
     /// `/zones/{id}`: its records (filter, sort, pages) and the add form's target.
     Zone(i64),
+    /// `/zones/{id}/records/{rid}`: the edit form and its target.
+    Record(i64, String),
     /// `/zones/{id}/records/{rid}/delete`
     RecordDelete(i64, String),
     /// `/apikeys`: the LuaDNS-style API's keys (list, create).
@@ -114,6 +116,7 @@ impl WebRoute {
             ["apikeys", id, "revoke"] => WebRoute::ApiKeyRevoke(id.parse().ok()?),
             ["zones"] => WebRoute::Zones,
             ["zones", id] => WebRoute::Zone(id.parse().ok()?),
+            ["zones", id, "records", r] => WebRoute::Record(id.parse().ok()?, s(r)),
             ["zones", id, "records", r, "delete"] => WebRoute::RecordDelete(id.parse().ok()?, s(r)),
             ["admin"] => WebRoute::Admin,
             ["admin", "users", id] => WebRoute::AdminUser(id.parse().ok()?),
@@ -147,6 +150,7 @@ impl WebRoute {
             | WebRoute::Hostname(_)
             | WebRoute::Token
             | WebRoute::Zone(_)
+            | WebRoute::Record(..)
             | WebRoute::ApiKeys
             | WebRoute::Tokens => &["GET", "HEAD", "POST"],
             WebRoute::Logout
@@ -363,6 +367,14 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
         }
         WebRoute::Zone(id) if post => add_record(ctx, req, &s, *id, &form),
         WebRoute::Zone(id) => zone_page(ctx, req, &s, *id, None, 200),
+        WebRoute::Record(id, rid) if post => edit_record(ctx, &s, *id, rid, &form),
+        WebRoute::Record(id, rid) => {
+            let z = own_zone(ctx, &s, *id)?;
+            let r = ctx
+                .store
+                .read(|tx| crate::domain::records::get(tx, &z, rid))?;
+            Ok(page(200, pages::record(&s, &z, &r, None)))
+        }
         WebRoute::RecordDelete(id, rid) => {
             let (z, rid) = (own_zone(ctx, &s, *id)?, rid.clone());
             ctx.store
@@ -624,17 +636,8 @@ fn zone_page(
     Ok(page(status, pages::zone(s, &view, error)))
 }
 
-/// Add a record: the form's fields through the LuaDNS-style API's input rules and
-/// `domain::records::create`.
-fn add_record(
-    ctx: &Ctx,
-    req: &ApiRequest,
-    s: &Session,
-    id: i64,
-    form: &Form,
-) -> Result<Reply, ApiError> {
-    use crate::api::luadns::records::{parse_input, InputRules};
-    let z = own_zone(ctx, s, id)?;
+/// A record form's fields as the LuaDNS-style API's JSON object, for its input rules.
+fn record_fields(form: &Form) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     for k in ["name", "type", "content"] {
         m.insert(k.into(), form.get(k).unwrap_or("").trim().into());
@@ -649,6 +652,46 @@ fn add_record(
             m.insert("ttl".into(), v);
         }
     }
+    m
+}
+
+/// Change a record: the API's input rules and `domain::records::update`.
+fn edit_record(ctx: &Ctx, s: &Session, id: i64, rid: &str, form: &Form) -> Result<Reply, ApiError> {
+    use crate::api::luadns::records::{parse_input, InputRules};
+    let z = own_zone(ctx, s, id)?;
+    let m = record_fields(form);
+    let (zone, rid_owned) = (z.clone(), rid.to_string());
+    let r = parse_input(InputRules::of(ctx), &z, &m).and_then(|input| {
+        ctx.store
+            .write(move |w| crate::domain::records::update(w, &zone, &rid_owned, input, false))
+    });
+    match r {
+        Ok(_) => Ok(redirect(&format!("/zones/{id}"))),
+        Err(e) if e.status() < 500 && e.status() != 404 => {
+            let rec = ctx
+                .store
+                .read(|tx| crate::domain::records::get(tx, &z, rid))?;
+            Ok(page(
+                e.status(),
+                pages::record(s, &z, &rec, Some(&e.message())),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Add a record: the form's fields through the LuaDNS-style API's input rules and
+/// `domain::records::create`.
+fn add_record(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    s: &Session,
+    id: i64,
+    form: &Form,
+) -> Result<Reply, ApiError> {
+    use crate::api::luadns::records::{parse_input, InputRules};
+    let z = own_zone(ctx, s, id)?;
+    let m = record_fields(form);
     let rules = InputRules::of(ctx);
     let zone = z.clone();
     let r = parse_input(rules, &z, &m).and_then(|input| {

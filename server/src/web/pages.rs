@@ -730,6 +730,7 @@ pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
                         dt { "TTL" } dd { (r.ttl) }
                     }
                     @if r.rtype.to_string() != "SOA" {
+                        a.button href={ "/zones/" (z.id) "/records/" (r.id) } { "Edit" }
                         form method="post" action={ "/zones/" (z.id) "/records/" (r.id) "/delete" } {
                             (csrf(s))
                             button.danger type="submit" { "Delete" }
@@ -816,6 +817,30 @@ pub fn api_keys(
                 }
                 button type="submit" { "Create key" }
             }
+        },
+    )
+}
+
+pub fn record(s: &Session, z: &Zone, r: &Record, error: Option<&str>) -> Markup {
+    let ty = r.rtype.to_string();
+    layout(
+        &format!("{} {}", r.name, ty),
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="post" action={ "/zones/" (z.id) "/records/" (r.id) } {
+                (csrf(s))
+                label for="name" { "Name" }
+                input #name name="name" value=(r.name) required autocapitalize="off";
+                label for="type" { "Type" }
+                input #type name="type" value=(ty) required autocapitalize="characters";
+                label for="content" { "Content" }
+                input #content name="content" value=(r.content) required autocapitalize="off";
+                label for="ttl" { "TTL (seconds)" }
+                input #ttl name="ttl" value=(r.ttl) inputmode="numeric";
+                button type="submit" { "Save" }
+            }
+            p { a href={ "/zones/" (z.id) } { "Back to " (z.name) } }
         },
     )
 }
