@@ -54,9 +54,22 @@ const COMMANDS: &[CmdHelp] = &[
     },
     CmdHelp {
         words: &["user", "token"],
-        synopsis: "lucentd user token EMAIL",
+        synopsis: "lucentd user token EMAIL [--hostname FQDN[,FQDN...] --label NAME]",
         about: "Regenerate the user's update token and print it as the last line; the old token\n\
-                stops working at once.",
+                stops working at once. With --hostname and --label: a new scoped token that\n\
+                reaches only those hostnames (updates, no create or delete); the main token\n\
+                is unchanged.",
+    },
+    CmdHelp {
+        words: &["user", "tokens"],
+        synopsis: "lucentd user tokens EMAIL",
+        about: "List the user's scoped tokens: label, hostnames, created, last used (never\n\
+                secrets).",
+    },
+    CmdHelp {
+        words: &["user", "token-revoke"],
+        synopsis: "lucentd user token-revoke EMAIL LABEL",
+        about: "Revoke the user's scoped token LABEL; it stops working at once.",
     },
     CmdHelp {
         words: &["user", "apikey"],
@@ -78,8 +91,20 @@ const COMMANDS: &[CmdHelp] = &[
     CmdHelp {
         words: &["user", "set"],
         synopsis: "lucentd user set EMAIL [--status active|disabled|banned] [--max-hostnames N]\n\
-                   \x20                      [--api-enabled true|false]",
-        about: "Change a user's status, hostname limit or access to the LuaDNS-style API.",
+                   \x20                      [--api-enabled true|false] [--role admin|user]",
+        about: "Change a user's status, hostname limit, access to the LuaDNS-style API or role\n\
+                (an admin signs in to the operator pages too).",
+    },
+    CmdHelp {
+        words: &["user", "invite"],
+        synopsis: "lucentd user invite EMAIL",
+        about: "Print a one-time link (valid 24 hours) where the user sets a password for the\n\
+                dashboard, as the last line (`public_url` is its start).",
+    },
+    CmdHelp {
+        words: &["user", "passwd"],
+        synopsis: "lucentd user passwd EMAIL",
+        about: "Set the user's dashboard password, read as one line from standard input.",
     },
     CmdHelp {
         words: &["user", "list"],
@@ -238,6 +263,16 @@ pub enum Command {
         zones: Option<Vec<String>>,
     },
     UserToken(String),
+    UserScopedToken {
+        email: String,
+        hostnames: Vec<String>,
+        label: String,
+    },
+    UserTokens(String),
+    UserTokenRevoke {
+        email: String,
+        label: String,
+    },
     UserApiKey {
         email: String,
         zone: Option<String>,
@@ -252,7 +287,10 @@ pub enum Command {
         status: Option<String>,
         max_hostnames: Option<u32>,
         api_enabled: Option<bool>,
+        role: Option<String>,
     },
+    UserInvite(String),
+    UserPasswd(String),
     UserList,
     UserRm {
         email: String,
@@ -298,6 +336,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--zone",
     "--status",
     "--api-enabled",
+    "--role",
+    "--hostname",
+    "--label",
 ];
 
 /// `-h`/`--help` anywhere: the usage of the command the other words name, whatever else the
@@ -334,6 +375,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut zone = None;
     let mut status = None;
     let mut api_enabled = None;
+    let mut role = None;
+    let mut hostname: Option<Vec<String>> = None;
+    let mut label = None;
     let mut yes = false;
     let mut force = false;
     let mut operator = false;
@@ -378,6 +422,17 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
                     v => return Err(format!("--api-enabled: '{v}' is not true or false")),
                 })
             }
+            "--role" => role = Some(val("--role")?.clone()),
+            "--hostname" => {
+                hostname = Some(
+                    val("--hostname")?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                )
+            }
+            "--label" => label = Some(val("--label")?.clone()),
             "--yes" => yes = true,
             "--force" => force = true,
             "--operator" => operator = true,
@@ -410,7 +465,21 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             max_hostnames,
             zones,
         },
-        ["user", "token", ..] => Command::UserToken(one("email")?),
+        ["user", "token", ..] => match (hostname, label) {
+            (None, None) => Command::UserToken(one("email")?),
+            (Some(hostnames), Some(label)) => Command::UserScopedToken {
+                email: one("email")?,
+                hostnames,
+                label,
+            },
+            _ => return Err("a scoped token needs both --hostname and --label".into()),
+        },
+        ["user", "tokens", ..] => Command::UserTokens(one("email")?),
+        ["user", "token-revoke", email, label] => Command::UserTokenRevoke {
+            email: email.to_string(),
+            label: label.to_string(),
+        },
+        ["user", "token-revoke", ..] => return Err("give EMAIL and the token's LABEL".into()),
         ["user", "apikey", ..] => Command::UserApiKey {
             email: one("email")?,
             zone,
@@ -428,7 +497,10 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             status,
             max_hostnames,
             api_enabled,
+            role,
         },
+        ["user", "invite", ..] => Command::UserInvite(one("email")?),
+        ["user", "passwd", ..] => Command::UserPasswd(one("email")?),
         ["user", "list"] => Command::UserList,
         ["user", "rm", ..] => Command::UserRm {
             email: one("email")?,
@@ -493,6 +565,17 @@ mod tests {
             }
         ));
         assert!(p("user set a@b.c --api-enabled maybe").is_err());
+        assert!(matches!(
+            p("user set a@b.c --role admin").unwrap().0,
+            Command::UserSet { role: Some(ref r), .. } if r == "admin"
+        ));
+        assert!(
+            matches!(p("user invite a@b.c").unwrap().0, Command::UserInvite(ref e) if e == "a@b.c")
+        );
+        assert!(matches!(
+            p("user passwd a@b.c").unwrap().0,
+            Command::UserPasswd(_)
+        ));
         assert!(p("zone add").is_err());
         assert!(p("serve --bogus").is_err());
         assert!(p("frobnicate").is_err());

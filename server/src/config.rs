@@ -73,6 +73,10 @@ pub struct RawConfig {
     pub tls_key: Option<PathBuf>,
     #[serde(default = "d_reserved")]
     pub reserved_labels: Vec<String>,
+    /// The address people reach this server at, for the links and snippets the dashboard
+    /// and `user invite` print; default `http://<http.listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
     #[serde(default)]
     pub http: RawHttp,
     #[serde(default)]
@@ -209,6 +213,11 @@ fn from_empty<T: serde::de::DeserializeOwned>() -> T {
     toml::from_str("").expect("all fields have defaults")
 }
 
+/// `public_url` when the config does not set it: the HTTP listener's address.
+pub fn default_public_url(tls: bool, listen: SocketAddr) -> String {
+    format!("{}://{listen}", if tls { "https" } else { "http" })
+}
+
 /// Checked configuration; only this leaves the module.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -217,6 +226,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub reserved_labels: Vec<String>,
+    /// Without a trailing slash.
+    pub public_url: String,
     pub http: HttpConfig,
     pub dns_listen: Vec<SocketAddr>,
     pub dns_rrl: crate::dns::RrlConfig,
@@ -324,6 +335,7 @@ impl RawConfig {
             tls_cert,
             tls_key,
             reserved_labels,
+            public_url,
             http,
             dns,
             limits,
@@ -373,6 +385,17 @@ impl RawConfig {
             .collect::<Result<Vec<_>, _>>()?;
 
         let listen = parse_addr("http.listen", &http.listen)?;
+        let public_url = match public_url {
+            None => default_public_url(tls.is_some(), listen),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                u.trim_end_matches('/').to_string()
+            }
+            Some(u) => {
+                return err(format!(
+                    "public_url: '{u}' must start with https:// or http://"
+                ))
+            }
+        };
         let metrics_allow = http
             .metrics_allow
             .iter()
@@ -469,6 +492,7 @@ impl RawConfig {
             trusted_proxies,
             tls,
             reserved_labels,
+            public_url,
             http: HttpConfig {
                 metrics_allow,
                 metrics_token,

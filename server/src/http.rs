@@ -333,6 +333,7 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
         })
         .collect();
     let peer_ip = client_ip(&ctx, peer.ip(), &headers);
+    let https = is_https(&ctx, peer.ip(), &headers);
     let (segments, query) = api::parse_target(&target);
     let mut areq = ApiRequest {
         id,
@@ -343,6 +344,7 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
         headers,
         body: Vec::new(),
         peer: peer_ip,
+        https,
     };
 
     // The head (request line and headers) is held to MAX_HEAD_BYTES, as documented; hyper's
@@ -450,6 +452,15 @@ async fn respond(ctx: Arc<Ctx>, req: Request<Incoming>, peer: SocketAddr) -> Res
 
 /// The client address: the peer, or from a trusted proxy the right-most X-Forwarded-For hop
 /// that is not itself a trusted proxy.
+/// HTTPS: the listener speaks TLS, or a trusted proxy says its client used it.
+fn is_https(ctx: &Ctx, peer: IpAddr, headers: &[(String, String)]) -> bool {
+    ctx.config.tls.is_some()
+        || (ctx.config.trusted_proxies.contains(&api::unmap(peer))
+            && headers
+                .iter()
+                .any(|(k, v)| k == "x-forwarded-proto" && v.trim().eq_ignore_ascii_case("https")))
+}
+
 fn client_ip(ctx: &Ctx, peer: IpAddr, headers: &[(String, String)]) -> IpAddr {
     let peer = api::unmap(peer);
     let trusted = &ctx.config.trusted_proxies;

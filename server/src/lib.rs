@@ -23,6 +23,7 @@ pub mod secret;
 pub mod serve;
 pub mod store;
 pub mod urlcode;
+pub mod web;
 pub mod zonefile;
 
 /// Threads worth running for work that keeps a CPU busy: one per CPU this process may use

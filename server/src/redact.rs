@@ -39,12 +39,18 @@ impl fmt::Display for Url<'_> {
         let is_update = segs
             .first()
             .is_some_and(|s| decode(s, false).eq_ignore_ascii_case("update"));
+        // The dashboard's one-time invite links: `/invite/{token}`.
+        let is_invite = segs
+            .first()
+            .is_some_and(|s| decode(s, false).eq_ignore_ascii_case("invite"));
         if segs.is_empty() {
             f.write_str("/")?;
         }
         for (i, s) in segs.iter().enumerate() {
-            let secret = is_update
-                && (i == 2 || (i > 2 && decode(s, false).parse::<std::net::IpAddr>().is_err()));
+            let secret = (is_invite && i >= 1)
+                || (is_update
+                    && (i == 2
+                        || (i > 2 && decode(s, false).parse::<std::net::IpAddr>().is_err())));
             if secret {
                 f.write_str("/***")?;
             } else {
@@ -121,6 +127,9 @@ mod tests {
         assert!(!s.contains("s3cr3t"));
         let s = Url("/update/home/s3cr3t/1.2.3.4").to_string();
         assert_eq!(s, "/update/home/***/1.2.3.4");
+        // The dashboard's invite links (#17).
+        assert_eq!(Url("/invite/s3cr3t").to_string(), "/invite/***");
+        assert_eq!(Url("//%69nvite//s3cr3t").to_string(), "/%69nvite/***");
         assert_eq!(Url("/v1/hostnames").to_string(), "/v1/hostnames");
         assert_eq!(Url("/").to_string(), "/");
     }

@@ -121,14 +121,26 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
         .await
         .map_err(http_error)?;
     let http_addr = listener.local_addr().map_err(http_error)?;
+    // An unset public_url follows the bound address (`--http 127.0.0.1:0` gets its real port).
+    let tls_on = config.tls.is_some();
+    if config.public_url == crate::config::default_public_url(tls_on, config.http.listen) {
+        config.public_url = crate::config::default_public_url(tls_on, http_addr);
+    }
     let dns_addrs: Vec<String> = dns_server.bound.iter().map(|a| a.to_string()).collect();
     let line = format!(
         "lucentd listening http={http_addr} dns={} tls={}",
         dns_addrs.join(","),
         if tls.is_some() { "on" } else { "off" }
     );
-    if let Some(t) = demo_token {
+    if let Some((t, invite)) = demo_token {
         print_demo(http_addr, dns_server.bound.first().copied(), &t);
+        say(&format!(
+            "  dashboard: sign in as demo@demo.test by choosing a password at {}/invite/{}",
+            config.public_url,
+            invite.expose()
+        ));
+        say("demo token:");
+        say(t.expose());
     }
     // One line, on stdout only (scripts and the e2e harness read it there; under systemd
     // stdout goes to the journal as well, so logging it too would show it twice).
@@ -358,7 +370,10 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 
 /// `--demo` on an empty database: a shared zone `demo.test` and a user `demo@demo.test`;
 /// returns the user's token (None when the database already holds data).
-fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, crate::store::StoreError> {
+/// The demo user's update token and a dashboard invite for it.
+fn demo_setup(
+    config: &Config,
+) -> Result<Option<(secret::Secret, secret::Secret)>, crate::store::StoreError> {
     let mut conn = crate::store::open(&config.db)?;
     let tx = conn.transaction()?;
     let empty = zones::list_zones(&tx)?.is_empty() && users::list_users(&tx)?.is_empty();
@@ -369,13 +384,14 @@ fn demo_setup(config: &Config) -> Result<Option<secret::Secret>, crate::store::S
     }
     let zone = zones::insert_zone(&tx, "demo.test", ZoneKind::Shared, None)?;
     let token = secret::new_token();
-    users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))?;
+    let uid = users::insert_user(&tx, "demo@demo.test", 10, &secret::hash(token.expose()))?;
+    let invite = crate::domain::accounts::invite(&tx, uid, crate::clock::unix_now())?;
     tx.commit()?;
     say(&format!(
         "demo: shared zone {} and user demo@demo.test created",
         zone.name
     ));
-    Ok(Some(token))
+    Ok(Some((token, invite)))
 }
 
 fn print_demo(
@@ -396,8 +412,6 @@ fn print_demo(
             d.port()
         ));
     }
-    say("demo token:");
-    say(t);
 }
 
 #[cfg(test)]

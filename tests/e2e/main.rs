@@ -7,6 +7,7 @@ mod harness;
 
 mod admin_cli;
 mod agent;
+mod dashboard;
 mod dns;
 mod dyndns2;
 mod hardening;

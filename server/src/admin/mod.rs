@@ -10,13 +10,16 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::cli::Command;
+use crate::clock;
 use crate::config::Config;
 use crate::dns::ApexConfig;
+use crate::domain::accounts::{self as account_ops, Role};
+use crate::domain::scoped_tokens as scoped_ops;
 use crate::domain::zones::{self as zone_ops, CreateError};
 use crate::model::{name, Invalid, Status, User, ZoneKind};
 use crate::secret;
 use crate::store::queries::api_keys::ApiKeyInfo;
-use crate::store::queries::{api_keys, hostnames, users, zones};
+use crate::store::queries::{accounts, api_keys, hostnames, users, zones};
 use crate::store::{self, StoreError, WriteTx};
 
 mod zonefiles;
@@ -122,6 +125,18 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
             zones,
         } => user_add(&mut conn, &email, max_hostnames, zones, out),
         Command::UserToken(email) => user_token(&conn, &email, out),
+        Command::UserScopedToken {
+            email,
+            hostnames,
+            label,
+        } => user_scoped_token(&mut conn, &email, &hostnames, &label, out),
+        Command::UserTokens(email) => user_tokens(&conn, &email, out),
+        Command::UserTokenRevoke { email, label } => {
+            let u = user(&conn, &email)?;
+            scoped_ops::revoke(&conn, u.id, &label).map_err(api_refused)?;
+            writeln!(out, "revoked token '{}' of {}", label.trim(), u.email)?;
+            Ok(())
+        }
         Command::UserApiKey { email, zone } => user_apikey(&conn, &email, zone.as_deref(), out),
         Command::UserApiKeys(email) => user_apikeys(&conn, &email, out),
         Command::UserApiKeyRevoke { email, id } => user_apikey_revoke(&conn, &email, id, out),
@@ -130,7 +145,18 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
             status,
             max_hostnames,
             api_enabled,
-        } => user_set(&mut conn, &email, status, max_hostnames, api_enabled, out),
+            role,
+        } => user_set(
+            &mut conn,
+            &email,
+            status,
+            max_hostnames,
+            api_enabled,
+            role,
+            out,
+        ),
+        Command::UserInvite(email) => user_invite(&conn, &email, &config.public_url, out),
+        Command::UserPasswd(email) => user_passwd(&conn, &email, &mut std::io::stdin().lock(), out),
         Command::UserList => user_list(&conn, out),
         Command::UserRm { email, yes } => user_rm(&mut conn, &email, yes, out),
         Command::HostnameRm(fqdn) => hostname_rm(&mut conn, &fqdn, out),
@@ -276,10 +302,93 @@ fn user_add(
     Ok(())
 }
 
+/// `user invite`: a one-time link where the user sets a dashboard password.
+fn user_invite(
+    conn: &Connection,
+    email: &str,
+    public_url: &str,
+    out: Out,
+) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let token = account_ops::invite(conn, u.id, clock::unix_now())?;
+    writeln!(
+        out,
+        "invite link for {} (valid 24 hours, works once):",
+        u.email
+    )?;
+    writeln!(out, "{public_url}/invite/{}", token.expose())?;
+    Ok(())
+}
+
+/// `user passwd`: the password is one line of `input`.
+fn user_passwd(
+    conn: &Connection,
+    email: &str,
+    input: &mut dyn std::io::BufRead,
+    out: Out,
+) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    account_ops::set_password(conn, u.id, password).map_err(api_refused)?;
+    writeln!(out, "password set for {}", u.email)?;
+    Ok(())
+}
+
+/// A domain refusal as the operator sees it.
+fn api_refused(e: crate::error::ApiError) -> AdminError {
+    AdminError::Refused(e.detail().unwrap_or_else(|| e.message()))
+}
+
+/// `user token EMAIL --hostname … --label …`: a scoped token, printed last.
+fn user_scoped_token(
+    conn: &mut Connection,
+    email: &str,
+    hostnames: &[String],
+    label: &str,
+    out: Out,
+) -> Result<(), AdminError> {
+    let tx = conn.transaction()?;
+    let u = user(&tx, email)?;
+    let token =
+        scoped_ops::create(&tx, &u, label, hostnames, clock::unix_now()).map_err(api_refused)?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "new token '{}' for {} reaching {}:",
+        label.trim(),
+        u.email,
+        hostnames.join(", ")
+    )?;
+    writeln!(out, "{}", token.expose())?;
+    Ok(())
+}
+
+/// `user tokens EMAIL`: label, hostnames, created, last used; never a secret.
+fn user_tokens(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    let tokens = scoped_ops::list(conn, u.id).map_err(api_refused)?;
+    writeln!(out, "LABEL\tHOSTNAMES\tCREATED\tLAST USED")?;
+    for t in tokens {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            t.label,
+            t.hostnames.join(","),
+            clock::rfc3339(t.created_at, 0),
+            t.last_used
+                .map(|s| clock::rfc3339(s, 0))
+                .unwrap_or_else(|| "never".into())
+        )?;
+    }
+    Ok(())
+}
+
 fn user_token(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    let token = secret::new_token();
-    users::set_user_token(conn, u.id, &secret::hash(token.expose()))?;
+    let token = account_ops::regenerate_token(conn, u.id).map_err(api_refused)?;
     writeln!(
         out,
         "new update token for {} (the old one no longer works):",
@@ -296,19 +405,7 @@ fn user_apikey(
     out: Out,
 ) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    let zone_id = match zone {
-        None => None,
-        Some(z) => {
-            let name = name::domain_name(z)?;
-            match zones::zone_by_name(conn, &name)? {
-                Some(zone) if zone.owner_id == Some(u.id) => Some(zone.id),
-                Some(_) => return fail(format!("zone '{name}' is not hosted by {}", u.email)),
-                None => return fail(format!("no zone '{name}'")),
-            }
-        }
-    };
-    let key = secret::new_token();
-    let id = api_keys::insert_api_key(conn, u.id, &secret::hash(key.expose()), zone_id)?;
+    let (id, key) = crate::domain::api_keys::create(conn, &u, zone).map_err(api_refused)?;
     let scope = zone
         .map(|z| format!("zone {z}"))
         .unwrap_or_else(|| "all zones".into());
@@ -323,10 +420,11 @@ fn user_set(
     status: Option<String>,
     max_hostnames: Option<u32>,
     api_enabled: Option<bool>,
+    role: Option<String>,
     out: Out,
 ) -> Result<(), AdminError> {
-    if status.is_none() && max_hostnames.is_none() && api_enabled.is_none() {
-        return fail("nothing to change: give --status, --max-hostnames or --api-enabled");
+    if status.is_none() && max_hostnames.is_none() && api_enabled.is_none() && role.is_none() {
+        return fail("nothing to change: give --status, --max-hostnames, --api-enabled or --role");
     }
     let tx = conn.transaction()?;
     let u = user(&tx, email)?;
@@ -341,6 +439,12 @@ fn user_set(
     }
     if let Some(on) = api_enabled {
         users::set_user_api_enabled(&tx, u.id, on)?;
+    }
+    if let Some(r) = role {
+        let r = Role::parse(&r)
+            .map(Ok)
+            .unwrap_or_else(|| fail(format!("--role: '{r}' is not admin or user")))?;
+        accounts::set_role(&tx, u.id, r.as_str())?;
     }
     tx.commit()?;
     writeln!(out, "updated user {}", u.email)?;

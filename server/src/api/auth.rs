@@ -8,10 +8,12 @@ use base64::Engine;
 
 use super::{ApiRequest, Ctx};
 use crate::clock;
+use crate::domain::scoped_tokens;
 use crate::error::ApiError;
 use crate::model::{Status, User};
 use crate::ratelimit::Decision;
 use crate::secret::{self, Secret};
+use crate::store::queries::scoped_tokens as scoped_q;
 use crate::store::queries::users;
 
 #[derive(Debug, Clone)]
@@ -84,11 +86,20 @@ pub fn authenticate(ctx: &Ctx, token: Option<Secret>) -> Result<Principal, ApiEr
             return Ok(Principal::Operator);
         }
     }
-    let user = ctx
+    let now = clock::unix_now();
+    let (user, touch) = ctx
         .store
-        .read(|tx| users::user_by_token_hash(tx, &h))?
+        .read(|tx| match users::user_by_token_hash(tx, &h)? {
+            Some(u) => Ok(Some((u, None))),
+            // A scoped token (#17): the user, with the hostnames it reaches as its scope.
+            None => scoped_tokens::resolve(tx, &h, now),
+        })?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
     check_token_limit(ctx, &h)?;
+    if let Some(id) = touch {
+        ctx.store
+            .write_detached(move |w| scoped_q::touch(w.tx, id, now));
+    }
     match user.status {
         Status::Active => Ok(Principal::User(user)),
         s => Err(ApiError::Forbidden(format!("account is {s}"))),

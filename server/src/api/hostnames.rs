@@ -180,6 +180,17 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, u: &User) -> Result<Reply, ApiError> 
         zone: text(&b.zone_domain, "zoneDomain")?.or(text(&b.zone, "zone")?),
         fqdn: text(&b.fqdn, "fqdn")?,
     };
+    let h = create_hostname(ctx, u, new, changes)?;
+    Ok(Reply::json(201, &view(&h)))
+}
+
+/// Claim a hostname for `u` in one store write (this API and the dashboard).
+pub fn create_hostname(
+    ctx: &Ctx,
+    u: &User,
+    new: NewName,
+    changes: Changes,
+) -> Result<Hostname, ApiError> {
     let rules = CreateRules::new(
         ctx.config.limits.default_ttl,
         ctx.config.reserved_labels.clone(),
@@ -190,7 +201,30 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, u: &User) -> Result<Reply, ApiError> 
         .store
         .write(move |w| ops::create(w, &user, &new, &changes, &rules))?;
     log::info!("hostname {} created by user {}", h.fqdn(), u.id);
-    Ok(Reply::json(201, &view(&h)))
+    Ok(h)
+}
+
+/// Change the user's hostname `key` in one store write (the dashboard's edit and clear).
+pub fn change_hostname(
+    ctx: &Ctx,
+    u: &User,
+    key: &str,
+    changes: Changes,
+) -> Result<Hostname, ApiError> {
+    let (user, key) = (u.clone(), key.to_string());
+    ctx.store.write(move |w| {
+        let mut h = ops::find_owned(w.tx, &user, &key)?;
+        ops::save(w, &mut h, &changes)?;
+        Ok::<_, ApiError>(h)
+    })
+}
+
+/// Delete the user's hostname `key` in one store write (this API and the dashboard).
+pub fn delete_hostname(ctx: &Ctx, u: &User, key: &str) -> Result<Hostname, ApiError> {
+    let (user, key) = (u.clone(), key.to_string());
+    let h = ctx.store.write(move |w| ops::delete(w, &user, &key))?;
+    log::info!("hostname {} deleted by user {}", h.fqdn(), u.id);
+    Ok(h)
 }
 
 pub fn get(ctx: &Ctx, u: &User, key: &str) -> Result<Reply, ApiError> {
@@ -213,8 +247,6 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, u: &User, key: &str) -> Result<Reply, 
 }
 
 pub fn delete(ctx: &Ctx, u: &User, key: &str) -> Result<Reply, ApiError> {
-    let (user, key) = (u.clone(), key.to_string());
-    let h = ctx.store.write(move |w| ops::delete(w, &user, &key))?;
-    log::info!("hostname {} deleted by user {}", h.fqdn(), u.id);
+    let h = delete_hostname(ctx, u, key)?;
     Ok(Reply::json(200, &view(&h)))
 }

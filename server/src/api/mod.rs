@@ -38,6 +38,10 @@ pub struct Ctx {
     pub token_limits: RateLimiter<[u8; 32]>,
     /// Per client address.
     pub ip_limits: RateLimiter<IpAddr>,
+    /// Dashboard sign-in attempts per client address.
+    pub login_ip_limits: RateLimiter<IpAddr>,
+    /// Dashboard sign-in attempts per account (SHA-256 of the lowercased email).
+    pub login_account_limits: RateLimiter<[u8; 32]>,
 }
 
 impl Ctx {
@@ -45,6 +49,8 @@ impl Ctx {
         Ctx {
             token_limits: RateLimiter::new(config.limits.requests_per_5min),
             ip_limits: RateLimiter::new(config.limits.ip_requests_per_5min),
+            login_ip_limits: RateLimiter::new(crate::web::LOGIN_PER_ADDRESS),
+            login_account_limits: RateLimiter::new(crate::web::LOGIN_PER_ACCOUNT),
             config,
             store,
             metrics: Metrics::default(),
@@ -88,6 +94,8 @@ pub enum Route {
     LuaDs(String),
     /// Anything else under `/v1/users` or `/v1/zones`: a LuaDNS-shaped 404.
     LuaNotFound,
+    /// The dashboard (`/`, `/login`, ...): HTML pages and forms.
+    Web(crate::web::WebRoute),
     NotFound,
 }
 
@@ -139,7 +147,7 @@ impl Route {
             ["v1", "zones", z, "records", r] => Route::LuaRecord(s(z), s(r)),
             ["v1", "zones", z, "ds_records"] => Route::LuaDs(s(z)),
             ["v1", "users" | "zones", ..] => Route::LuaNotFound,
-            _ => Route::NotFound,
+            _ => crate::web::WebRoute::parse(&segs).map_or(Route::NotFound, Route::Web),
         }
     }
 
@@ -161,6 +169,7 @@ impl Route {
             Route::LuaRecord(..) => "lua_record",
             Route::LuaDs(_) => "lua_ds",
             Route::LuaNotFound => "lua_not_found",
+            Route::Web(w) => w.label(),
             Route::NotFound => "not_found",
         }
     }
@@ -174,7 +183,8 @@ impl Route {
             Route::Update | Route::Dyndns2 => GET_POST,
             Route::Hostname(_) => &["GET", "PATCH", "DELETE"],
             Route::LuaZone(_) | Route::LuaRecord(..) => &["GET", "PUT", "DELETE"],
-            Route::LuaNotFound | Route::NotFound => ANY,
+            // The dashboard answers a wrong method with its own page.
+            Route::LuaNotFound | Route::NotFound | Route::Web(_) => ANY,
         }
     }
 
@@ -463,6 +473,7 @@ fn route_reply(ctx: &Ctx, req: &ApiRequest, route: &Route) -> (&'static str, Rep
         Route::Update | Route::UpdatePath { .. } | Route::Dyndns2 => {
             plan_update(ctx, req, route).and_then(|p| p.run_blocking(ctx))
         }
+        Route::Web(w) => return (route.label(), crate::web::handle(ctx, req, w)),
         Route::NotFound => Err(ApiError::NotFound(
             "not_found",
             format!(

@@ -24,6 +24,9 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
     /// The client: the peer address, or X-Forwarded-For's last untrusted hop from a trusted proxy.
     pub peer: IpAddr,
+    /// Did the client reach us over HTTPS (our TLS listener, or a trusted proxy's
+    /// `X-Forwarded-Proto: https`)? The dashboard's cookies are `Secure` then.
+    pub https: bool,
 }
 
 impl ApiRequest {
@@ -56,6 +59,7 @@ impl ApiRequest {
                 .collect(),
             body: body.as_bytes().to_vec(),
             peer: IpAddr::from([127, 0, 0, 1]),
+            https: false,
         }
     }
 

@@ -127,9 +127,17 @@ fn every_accepted_method_and_path_maps_to_its_route() {
 
 #[test]
 fn near_misses_are_404_or_405() {
-    for target in ["/", "/v2/hostnames", "/update/a", "/healthz/x", "/nic"] {
+    for target in [
+        "/v2/hostnames",
+        "/update/a",
+        "/healthz/x",
+        "/nic",
+        "/static/x.js",
+    ] {
         assert_eq!(route("GET", target).0, Route::NotFound, "{target}");
     }
+    // `/` is the dashboard (#17).
+    assert_eq!(route("GET", "/").0, Route::Web(crate::web::WebRoute::Home));
     for target in ["/v1/zones/3/records/9/x", "/v1/users", "/v1/zones/3/nope"] {
         assert_eq!(route("GET", target).0, Route::LuaNotFound, "{target}");
     }

@@ -16,11 +16,26 @@ use crate::store::queries::{hostnames, users, zones};
 use crate::store::WriteTx;
 
 /// A user's hostnames and the shared zones they may claim new ones in.
+/// (A scoped token sees only its hostnames, and no zone to create in.)
 pub fn list(tx: &Connection, u: &User) -> Result<(Vec<Hostname>, Vec<Zone>), ApiError> {
-    Ok((
-        hostnames::hostnames_of_user(tx, u.id)?,
-        users::allowed_zones(tx, u)?,
-    ))
+    let mut hosts = hostnames::hostnames_of_user(tx, u.id)?;
+    hosts.retain(|h| u.reaches(&h.id));
+    let zones = if u.scope.is_some() {
+        Vec::new()
+    } else {
+        users::allowed_zones(tx, u)?
+    };
+    Ok((hosts, zones))
+}
+
+/// 403 for a scoped token: it may change its hostnames, not create or delete any.
+fn unscoped(u: &User, what: &str) -> Result<(), ApiError> {
+    match u.scope {
+        None => Ok(()),
+        Some(_) => Err(ApiError::Forbidden(format!(
+            "a scoped token cannot {what} hostnames"
+        ))),
+    }
 }
 
 /// The user's hostname named by id (`host_…`), fqdn or label; 404 if the user does not own it.
@@ -46,7 +61,7 @@ pub fn find_owned(tx: &Connection, u: &User, key: &str) -> Result<Hostname, ApiE
         hits.into_iter().next()
     };
     found
-        .filter(|h| h.user_id == Some(u.id))
+        .filter(|h| h.user_id == Some(u.id) && u.reaches(&h.id))
         .ok_or_else(ApiError::hostname_not_found)
 }
 
@@ -89,6 +104,7 @@ pub fn create(
     changes: &Changes,
     rules: &CreateRules,
 ) -> Result<Hostname, ApiError> {
+    unscoped(u, "create")?;
     let allowed = users::allowed_zones(w.tx, u)?;
     let (zone, label) = resolve_new(&allowed, new, rules)?;
     if hostnames::count_user_hostnames(w.tx, u.id)? >= u.max_hostnames {
@@ -242,6 +258,7 @@ pub fn save(w: &mut WriteTx, h: &mut Hostname, changes: &Changes) -> Result<bool
 /// Delete the user's hostname `key` and take its RRsets out of DNS.
 pub fn delete(w: &mut WriteTx, u: &User, key: &str) -> Result<Hostname, ApiError> {
     let h = find_owned(w.tx, u, key)?;
+    unscoped(u, "delete")?;
     hostnames::delete_hostname(w.tx, &h.id)?;
     w.unpublish_host(&h)?;
     Ok(h)
@@ -296,6 +313,9 @@ pub fn free_if_empty(w: &mut WriteTx, h: &Hostname) -> Result<bool, ApiError> {
 /// A name the update token may change that is not a hostname: a name in a hosted zone the user
 /// owns (`domain::records::set_host_values`). Returns the zone and the owner name.
 pub fn own_zone_name(tx: &Connection, u: &User, key: &str) -> Result<(Zone, String), ApiError> {
+    if u.scope.is_some() {
+        return Err(ApiError::hostname_not_found());
+    }
     let key = key.trim().trim_end_matches('.').to_ascii_lowercase();
     if !key.contains('.') || key.starts_with("host_") {
         return Err(ApiError::hostname_not_found());
@@ -329,7 +349,7 @@ pub fn apply_prefix(
         let Some(suffix) = h.ipv6_suffix else {
             continue;
         };
-        if skip.contains(&h.id) {
+        if skip.contains(&h.id) || !u.reaches(&h.id) {
             continue;
         }
         let aaaa = prefix

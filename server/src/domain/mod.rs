@@ -5,6 +5,9 @@
 //!
 //! May import: `model`, `store`, `dns` (its `ApexConfig`), `error`, `secret`, `clock`.
 
+pub mod accounts;
+pub mod api_keys;
 pub mod hostnames;
 pub mod records;
+pub mod scoped_tokens;
 pub mod zones;

@@ -42,4 +42,17 @@ pub struct User {
     pub api_enabled: bool,
     /// Only the shared zones listed for the user are allowed (else every shared zone).
     pub zones_restricted: bool,
+    /// The hostname ids the credential in use reaches: `None` for the account's own update
+    /// token (everything), `Some` for a scoped token (#17), which also may not create or
+    /// delete. The domain layer (`domain::hostnames`) enforces it.
+    pub scope: Option<Vec<String>>,
+}
+
+impl User {
+    /// Does the credential in use reach hostname `id`?
+    pub fn reaches(&self, id: &str) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == id))
+    }
 }

@@ -282,6 +282,22 @@ impl Store {
         r
     }
 
+    /// Queue a write nobody waits for (bookkeeping such as a token's last use): it joins the
+    /// writer thread's next group; a failure is logged.
+    pub fn write_detached<F>(&self, f: F)
+    where
+        F: FnOnce(&mut WriteTx) -> Result<(), rusqlite::Error> + Send + 'static,
+    {
+        self.submit_to(
+            job(f, |r: Result<(), rusqlite::Error>| {
+                if let Err(e) = r {
+                    log::warn!("background write failed: {e}");
+                }
+            }),
+            false,
+        );
+    }
+
     /// Queue a job for the writer thread (its ordinary or its bulk lane), or run it here as a
     /// group of one without one.
     fn submit_to(&self, job: Job, bulk: bool) {

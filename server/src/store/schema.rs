@@ -144,6 +144,68 @@ const MIGRATIONS: &[Step] = &[
     ALTER TABLE hostnames ADD COLUMN ipv6_suffix TEXT;
     "#,
     ),
+    // 7: accounts for the dashboard: a password (Argon2id PHC string), a role, server-side
+    // sessions (only the SHA-256 of the cookie's id is stored) and one-time invite links.
+    Step::Sql(
+        r#"
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user'
+        CHECK (role IN ('user', 'admin'));
+    CREATE TABLE sessions (
+        id_hash         BLOB PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at      INTEGER NOT NULL,
+        last_seen       INTEGER NOT NULL,
+        address         TEXT NOT NULL,
+        user_agent      TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE invites (
+        token_hash      BLOB PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at      INTEGER NOT NULL,
+        used            INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX invites_user ON invites(user_id);
+    "#,
+    ),
+    // 8: scoped tokens: a named token that reaches only chosen hostnames (one per router, say).
+    // The hostnames are kept by id, so a name deleted and claimed again is not in scope.
+    Step::Sql(
+        r#"
+    CREATE TABLE scoped_tokens (
+        id              INTEGER PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_hash      BLOB NOT NULL UNIQUE,
+        label           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        last_used       INTEGER,
+        UNIQUE (user_id, label)
+    );
+    CREATE TABLE scoped_token_hostnames (
+        token_id        INTEGER NOT NULL REFERENCES scoped_tokens(id) ON DELETE CASCADE,
+        hostname_id     TEXT NOT NULL REFERENCES hostnames(id) ON DELETE CASCADE,
+        PRIMARY KEY (token_id, hostname_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX scoped_token_hostnames_host ON scoped_token_hostnames(hostname_id);
+    "#,
+    ),
+    // 9: two-factor sign-in (TOTP, RFC 6238): the secret (base32) once confirmed, the one being
+    // set up, the last time step used (a code works once), and single-use recovery codes
+    // (SHA-256 only).
+    Step::Sql(
+        r#"
+    ALTER TABLE users ADD COLUMN totp_secret TEXT;
+    ALTER TABLE users ADD COLUMN totp_pending TEXT;
+    ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE recovery_codes (
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash       BLOB NOT NULL,
+        used            INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, code_hash)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -157,7 +157,9 @@ pub fn users_me(ctx: &Ctx, a: &LuaAuth) -> Result<Reply, ApiError> {
             name,
             repo_uri: "",
             api_enabled: a.user.api_enabled,
-            tfa: false,
+            tfa: ctx
+                .store
+                .read(|tx| crate::domain::accounts::tfa::enabled(tx, a.user.id))?,
             deploy_key: "",
             ttl: ctx.config.limits.record_default_ttl,
             package: "Self-hosted",

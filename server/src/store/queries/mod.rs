@@ -3,9 +3,11 @@
 //! statement is one compile-time literal (`concat!`): the statement cache is then looked up
 //! without building the SQL string on every call.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod hostnames;
 pub mod records;
+pub mod scoped_tokens;
 pub mod users;
 pub mod zones;
 

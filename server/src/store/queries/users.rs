@@ -37,6 +37,7 @@ pub(crate) fn user_row(r: &Row) -> rusqlite::Result<User> {
         max_hostnames: r.get(3)?,
         api_enabled: r.get(4)?,
         zones_restricted: r.get(5)?,
+        scope: None,
     })
 }
 

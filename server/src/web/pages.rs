@@ -1,0 +1,846 @@
+//! The dashboard's HTML, as maud templates: every value is escaped by the template (a note
+//! reading `<script>` is shown as text). Plain POST forms, each carrying the session's CSRF
+//! token in a hidden `csrf` field; no inline script or style (the CSP forbids both).
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::Session;
+use crate::api::ApiRequest;
+use crate::clock;
+use crate::domain::accounts::Role;
+use crate::model::{Hostname, Record, Status, User, Zone};
+use crate::store::queries::accounts::SessionRow;
+use crate::store::queries::api_keys::ApiKeyInfo;
+use crate::store::queries::scoped_tokens::ScopedToken;
+
+/// What the last form did, shown once after its redirect (`/?done=…`): fixed texts, so
+/// nothing from the query string reaches the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Created,
+    Saved,
+    Cleared,
+    Deleted,
+}
+
+impl Notice {
+    pub fn from_query(req: &ApiRequest) -> Option<Notice> {
+        match req.param("done")? {
+            "created" => Some(Notice::Created),
+            "saved" => Some(Notice::Saved),
+            "cleared" => Some(Notice::Cleared),
+            "deleted" => Some(Notice::Deleted),
+            _ => None,
+        }
+    }
+    fn text(self) -> &'static str {
+        match self {
+            Notice::Created => "Hostname created.",
+            Notice::Saved => "Hostname saved.",
+            Notice::Cleared => "Addresses and TXT cleared.",
+            Notice::Deleted => "Hostname deleted.",
+        }
+    }
+}
+
+/// A snippet with a copy button (shown by copy.js).
+fn snippet(id: &str, title: &str, text: &str) -> Markup {
+    html! {
+        h2 { (title) }
+        pre { code id=(id) { (text) } }
+        button.copy type="button" data-copy=(id) hidden { "Copy" }
+    }
+}
+
+/// `https://host[:port]` → (host[:port], is HTTPS).
+fn server_of(public_url: &str) -> (&str, bool) {
+    match public_url.strip_prefix("https://") {
+        Some(h) => (h, true),
+        None => (
+            public_url.strip_prefix("http://").unwrap_or(public_url),
+            false,
+        ),
+    }
+}
+
+pub fn setup(s: &Session, h: &Hostname, public_url: &str) -> Markup {
+    let fqdn = h.fqdn();
+    let (server, https) = server_of(public_url);
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let curl = format!(
+        "# Sets A to the address this request comes from:\n\
+         curl '{public_url}/update?domains={fqdn}&token=YOUR_TOKEN'\n\
+         # Or give the addresses:\n\
+         curl '{public_url}/update?domains={fqdn}&token=YOUR_TOKEN&ip=192.0.2.1&ipv6=2001:db8::1'"
+    );
+    let agent = format!(
+        "# /etc/lucent/agent.toml\n\
+         server = \"{public_url}\"\n\
+         token = \"YOUR_TOKEN\"\n\
+         hostnames = [\"{fqdn}\"]\n\
+         protocol = \"lucent\"\n\
+         interval = 300\n\n\
+         [ipv4]\n\
+         source = \"http\"\n\n\
+         [ipv6]\n\
+         source = \"interface\""
+    );
+    let ddclient = format!(
+        "# /etc/ddclient.conf (mode 600)\n\
+         daemon=300\n\
+         ssl={}\n\
+         protocol=dyndns2\n\
+         server={server}\n\
+         use=web, web={public_url}/ip\n\
+         login=anything\n\
+         password=YOUR_TOKEN\n\
+         {fqdn}",
+        yes(https)
+    );
+    let inadyn = format!(
+        "# /etc/inadyn.conf\n\
+         period = 300\n\
+         custom lucent {{\n\
+         \x20   ssl         = {https}\n\
+         \x20   ddns-server = \"{server}\"\n\
+         \x20   ddns-path   = \"/update?domains=%h&token=%p&ip=%i\"\n\
+         \x20   username    = \"anything\"\n\
+         \x20   password    = \"YOUR_TOKEN\"\n\
+         \x20   hostname    = \"{fqdn}\"\n\
+         }}"
+    );
+    let openwrt = format!(
+        "# /etc/config/ddns\n\
+         config service 'lucent'\n\
+         \toption enabled '1'\n\
+         \toption lookup_host '{fqdn}'\n\
+         \toption domain '{fqdn}'\n\
+         \toption password 'YOUR_TOKEN'\n\
+         \toption update_url '{public_url}/update?domains=[DOMAIN]&token=[PASSWORD]&ip=[IP]'\n\
+         \toption use_https '{}'\n\
+         \toption cacert '/etc/ssl/certs'\n\
+         \toption ip_source 'network'\n\
+         \toption ip_network 'wan'\n\
+         \toption interface 'wan'",
+        u8::from(https)
+    );
+    let router = format!(
+        "Update URL (e.g. FRITZ!Box \"user-defined\"):\n\
+         {public_url}/update?domains=<domain>&token=<pass>&ip=<ipaddr>&ipv6=<ip6addr>\n\
+         Domain: {fqdn}   Username: anything   Password: YOUR_TOKEN\n\n\
+         dyndns2 form (server, hostname, username, password):\n\
+         Server: {server}   Hostname: {fqdn}   Username: anything   Password: YOUR_TOKEN"
+    );
+    layout(
+        &format!("Set up {fqdn}"),
+        Some(s),
+        html! {
+            p { "Replace " code { "YOUR_TOKEN" } " with your update token (regenerate it on the " a href="/token" { "token page" } " if you do not have it) or with a " a href="/tokens" { "scoped token" } " made for this device." }
+            (snippet("snip-curl", "curl", &curl))
+            (snippet("snip-agent", "lucent-agent", &agent))
+            (snippet("snip-ddclient", "ddclient", &ddclient))
+            (snippet("snip-inadyn", "inadyn", &inadyn))
+            (snippet("snip-openwrt", "OpenWrt ddns-scripts", &openwrt))
+            (snippet("snip-router", "A router's custom DynDNS", &router))
+            p { a href="/" { "Back to the hostnames" } }
+        },
+    )
+}
+
+pub fn docs(s: Option<&Session>, public_url: &str, zones: &[String]) -> Markup {
+    let zone = zones
+        .first()
+        .map(String::as_str)
+        .unwrap_or("dyn.example.net");
+    let fqdn = format!("home.{zone}");
+    let (server, _) = server_of(public_url);
+    layout(
+        "API guide",
+        s,
+        html! {
+            p { "This server answers at " code { (public_url) } "." }
+            @if !zones.is_empty() {
+                p { "Shared zones you can create hostnames in: " (zones.join(", ")) "." }
+            }
+            p { "Every request carries your update token: as " code { "token=" } ", " code { "Authorization: Bearer" } ", or the Basic password. Scoped tokens work the same way for their hostnames." }
+            (snippet("doc-update", "Update (DuckDNS style)", &format!(
+                "GET {public_url}/update?domains={fqdn}&token=TOKEN&ip=192.0.2.1\n\
+                 GET {public_url}/update?domains={fqdn}&token=TOKEN          (A = the caller's address)\n\
+                 GET {public_url}/update?domains={fqdn}&token=TOKEN&txt=VALUE (TXT, e.g. ACME DNS-01)\n\
+                 GET {public_url}/update?domains={fqdn}&token=TOKEN&clear=true\n\
+                 Answers OK or KO; add verbose=true for details.")))
+            (snippet("doc-dyndns2", "dyndns2 (routers, ddclient)", &format!(
+                "GET {public_url}/nic/update?hostname={fqdn}&myip=192.0.2.1\n\
+                 Authorization: Basic (any user name, password TOKEN)\n\
+                 Server for router forms: {server}\n\
+                 Answers good 192.0.2.1, nochg, badauth, nohost, ...")))
+            (snippet("doc-json", "Hostnames (JSON)", &format!(
+                "curl -H 'Authorization: Bearer TOKEN' {public_url}/v1/hostnames\n\
+                 curl -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' \\\n\
+                 \x20    -d '{{\"hostname\":\"home\",\"zoneDomain\":\"{zone}\",\"ipv4\":\"192.0.2.1\"}}' {public_url}/v1/hostnames\n\
+                 curl -X PATCH -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' \\\n\
+                 \x20    -d '{{\"txt\":\"hello\"}}' {public_url}/v1/hostnames/{fqdn}\n\
+                 curl -X DELETE -H 'Authorization: Bearer TOKEN' {public_url}/v1/hostnames/{fqdn}")))
+            (snippet("doc-ip", "Your address", &format!("GET {public_url}/ip")))
+        },
+    )
+}
+
+fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Lucent Drift" }
+                link rel="stylesheet" href="/static/style.css";
+                script src="/static/copy.js" defer {}
+            }
+            body {
+                header {
+                    a.brand href="/" { "Lucent Drift" }
+                    @if s.is_none() { nav aria-label="Main" { a href="/docs" { "API guide" } } }
+                    @if let Some(s) = s {
+                        nav aria-label="Main" {
+                            a href="/" { "Hostnames" }
+                            a href="/token" { "Token" }
+                            a href="/tokens" { "Scoped tokens" }
+                            a href="/zones" { "Zones" }
+                            a href="/apikeys" { "API keys" }
+                            a href="/account" { "Account" }
+                            a href="/docs" { "API guide" }
+                            @if s.role == Role::Admin { a href="/admin" { "Admin" } }
+                            form.inline method="post" action="/logout" {
+                                (csrf(s))
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+                @if let Some(s) = s {
+                    footer {
+                        "Signed in as " (s.user.email)
+                        @if s.role == Role::Admin { " (admin)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn csrf(s: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(s.csrf); }
+}
+
+fn alert(ok: bool, text: &str) -> Markup {
+    html! {
+        @if ok { p.notice role="status" { (text) } } @else { p.error role="alert" { (text) } }
+    }
+}
+
+pub fn message(title: &str, text: &str) -> Markup {
+    layout(
+        title,
+        None,
+        html! { p { (text) } p { a href="/" { "Back to the dashboard" } } },
+    )
+}
+
+pub fn login(csrf: &str, error: Option<&str>, email: &str) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) autocomplete="username" required;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                label for="code" { "Two-factor code (if you turned it on) or a recovery code" }
+                input #code name="code" autocomplete="one-time-code" inputmode="numeric" autocapitalize="off";
+                button type="submit" { "Sign in" }
+            }
+            p.hint { "No password yet? Ask the operator for an invite link." }
+        },
+    )
+}
+
+pub fn invite(email: &str, csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Choose a password",
+        None,
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="post" {
+                input type="hidden" name="csrf" value=(csrf);
+                p { "Account: " strong { (email) } }
+                label for="password" { "New password (at least 10 characters)" }
+                input #password type="password" name="password" autocomplete="new-password" minlength="10" required;
+                button type="submit" { "Set password and sign in" }
+            }
+        },
+    )
+}
+
+/// A stored RFC 3339 time shown to the minute: `2026-12-03 10:38 UTC`.
+fn minute(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => t.to_string(),
+    }
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "—".into())
+}
+
+pub fn home(
+    s: &Session,
+    hosts: &[Hostname],
+    zones: &[Zone],
+    notice: Option<Notice>,
+    error: Option<&str>,
+) -> Markup {
+    layout(
+        "Hostnames",
+        Some(s),
+        html! {
+            @if let Some(n) = notice { (alert(true, n.text())) }
+            @if let Some(e) = error { (alert(false, e)) }
+            @if hosts.is_empty() {
+                p { "No hostnames yet: create one below." }
+            }
+            @for h in hosts {
+                article.card.host {
+                    h2 { (h.fqdn()) }
+                    dl {
+                        dt { "A" } dd { (opt(h.ipv4.map(|a| a.to_string()))) }
+                        dt { "AAAA" } dd { (opt(h.ipv6.map(|a| a.to_string()))) }
+                        dt { "TXT" } dd { (opt(h.txt.clone())) }
+                        dt { "TTL" } dd { (h.ttl) }
+                        dt { "Note" } dd.note { (opt(h.note.clone())) }
+                        dt { "Updated" } dd { (minute(&h.updated_at)) }
+                    }
+                    p { a href={ "/hostnames/" (h.id) "/setup" } { "Set up a router or client for " (h.fqdn()) } }
+                    div.actions {
+                        a.button href={ "/hostnames/" (h.id) } { "Edit" }
+                        form.inline method="post" action={ "/hostnames/" (h.id) "/clear" } {
+                            (csrf(s))
+                            button type="submit" { "Clear" }
+                        }
+                        form.inline method="post" action={ "/hostnames/" (h.id) "/delete" } {
+                            (csrf(s))
+                            button.danger type="submit" { "Delete" }
+                        }
+                    }
+                }
+            }
+            h2 { "New hostname" }
+            @if zones.is_empty() {
+                p { "Your account may not create hostnames in any zone." }
+            } @else {
+                form.card method="post" action="/hostnames" {
+                    (csrf(s))
+                    label for="hostname" { "Name (one label)" }
+                    input #hostname name="hostname" required autocapitalize="off" spellcheck="false";
+                    label for="zoneDomain" { "Zone" }
+                    select #zoneDomain name="zoneDomain" {
+                        @for z in zones { option value=(z.name) { (z.name) } }
+                    }
+                    (value_inputs(None))
+                    button type="submit" { "Create" }
+                }
+            }
+        },
+    )
+}
+
+/// The value fields of the create and edit forms (the JSON API's names).
+fn value_inputs(h: Option<&Hostname>) -> Markup {
+    let v4 = h
+        .and_then(|h| h.ipv4)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let v6 = h
+        .and_then(|h| h.ipv6)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let txt = h.and_then(|h| h.txt.clone()).unwrap_or_default();
+    let ttl = h.map(|h| h.ttl.to_string()).unwrap_or_default();
+    let note = h.and_then(|h| h.note.clone()).unwrap_or_default();
+    html! {
+        label for="ipv4" { "IPv4 address (A)" }
+        input #ipv4 name="ipv4" value=(v4) inputmode="decimal" autocapitalize="off";
+        label for="ipv6" { "IPv6 address (AAAA)" }
+        input #ipv6 name="ipv6" value=(v6) autocapitalize="off";
+        label for="txt" { "TXT" }
+        input #txt name="txt" value=(txt) autocapitalize="off";
+        label for="ttl" { "TTL (seconds; empty: the default)" }
+        input #ttl name="ttl" value=(ttl) inputmode="numeric";
+        label for="note" { "Note" }
+        input #note name="note" value=(note);
+    }
+}
+
+pub fn edit(s: &Session, h: &Hostname, error: Option<&str>) -> Markup {
+    layout(
+        &h.fqdn(),
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="post" action={ "/hostnames/" (h.id) } {
+                (csrf(s))
+                p.hint { "An empty field clears that value." }
+                (value_inputs(Some(h)))
+                button type="submit" { "Save" }
+            }
+            p { a href="/" { "Back to the hostnames" } }
+        },
+    )
+}
+
+pub fn token(s: &Session, new_token: Option<&str>, error: Option<&str>) -> Markup {
+    layout(
+        "Update token",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some(t) = new_token {
+                div.card {
+                    p { "Your new update token. It is shown only now: copy it to your router or client." }
+                    pre { code #token-value { (t) } }
+                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
+                    p.hint { "The old token no longer works." }
+                }
+            } @else {
+                p { "The update token is stored only as a hash and cannot be shown again. If it is lost or leaked, make a new one: the old one stops working at once, so every router or client using it must be given the new one." }
+                form.card method="post" action="/token" {
+                    (csrf(s))
+                    div.check {
+                        input #confirm type="checkbox" name="confirm" value="yes" required;
+                        label for="confirm" { "Yes, replace my update token" }
+                    }
+                    button.danger type="submit" { "Regenerate token" }
+                }
+            }
+        },
+    )
+}
+
+/// Two-factor sign-in as the account page shows it.
+pub struct TfaState {
+    pub on: bool,
+    /// While setting up: the otpauth URI and the base32 secret.
+    pub pending: Option<(String, String)>,
+    pub codes_left: u32,
+}
+
+pub fn recovery_codes(s: &Session, codes: &[String]) -> Markup {
+    layout(
+        "Two-factor sign-in is on",
+        Some(s),
+        html! {
+            div.card {
+                p { "Keep these recovery codes somewhere safe. Each signs you in once if you lose your device; they are shown only now." }
+                pre { code #recovery-codes { (codes.join("\n")) } }
+                button.copy type="button" data-copy="recovery-codes" hidden { "Copy" }
+            }
+            p { a href="/account" { "Back to the account" } }
+        },
+    )
+}
+
+pub fn account(
+    s: &Session,
+    sessions: &[SessionRow],
+    current: &[u8; 32],
+    tfa: &TfaState,
+    msg: Option<(bool, &str)>,
+) -> Markup {
+    let now = clock::unix_now();
+    let when = |t: u64| minute(&clock::rfc3339(t, 0));
+    layout(
+        "Account",
+        Some(s),
+        html! {
+            @if let Some((ok, m)) = msg { (alert(ok, m)) }
+            h2 { "Password" }
+            form.card method="post" action="/account/password" {
+                (csrf(s))
+                input type="email" name="email" value=(s.user.email) autocomplete="username" hidden;
+                label for="current" { "Current password" }
+                input #current type="password" name="current" autocomplete="current-password" required;
+                label for="password" { "New password (at least 10 characters)" }
+                input #password type="password" name="password" autocomplete="new-password" minlength="10" required;
+                button type="submit" { "Change password" }
+            }
+            h2 { "Two-factor sign-in" }
+            @if tfa.on {
+                p { "On (TOTP). " (tfa.codes_left) " recovery codes left." }
+                form.card method="post" action="/account/tfa/disable" {
+                    (csrf(s))
+                    label for="tfa-off" { "A current code (or a recovery code) to turn it off" }
+                    input #tfa-off name="code" autocomplete="one-time-code" required;
+                    button.danger type="submit" { "Turn off" }
+                }
+            } @else if let Some((uri, secret)) = &tfa.pending {
+                div.card {
+                    p { "Add this key to your authenticator app (or open the link on the phone that has it), then enter the code it shows." }
+                    p { "Key: " code #tfa-secret { (secret) } }
+                    p { a href=(uri) { "Open in an authenticator app" } }
+                    form method="post" action="/account/tfa/confirm" {
+                        (csrf(s))
+                        label for="tfa-code" { "Code from the app" }
+                        input #tfa-code name="code" autocomplete="one-time-code" inputmode="numeric" required;
+                        button type="submit" { "Turn on" }
+                    }
+                }
+            } @else {
+                form method="post" action="/account/tfa" {
+                    (csrf(s))
+                    p { "Off. With it on, signing in also asks for a code from an authenticator app." }
+                    button type="submit" { "Set up two-factor sign-in" }
+                }
+            }
+            h2 { "Sessions" }
+            ul.sessions {
+                @for x in sessions {
+                    li.card {
+                        strong { (x.address) }
+                        @if x.id_hash[..] == current[..] { " (this session)" }
+                        br;
+                        span.hint { (x.user_agent) }
+                        br;
+                        span.hint { "signed in " (when(x.created_at)) ", last seen " (when(x.last_seen.min(now))) }
+                    }
+                }
+            }
+            form method="post" action="/account/signout-all" {
+                (csrf(s))
+                button.danger type="submit" { "Sign out everywhere" }
+            }
+        },
+    )
+}
+
+pub fn tokens(
+    s: &Session,
+    list: &[ScopedToken],
+    hosts: &[Hostname],
+    new_token: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let when = |t: u64| minute(&clock::rfc3339(t, 0));
+    layout(
+        "Scoped tokens",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some(t) = new_token {
+                div.card {
+                    p { "The new token. It is shown only now: copy it to the router or client." }
+                    pre { code #token-value { (t) } }
+                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
+                }
+            }
+            p { "A scoped token updates only the hostnames you choose (on /update, dyndns2 and /v1/hostnames) and cannot create or delete any: give each router its own." }
+            @for t in list {
+                article.card {
+                    h2 { (t.label) }
+                    dl {
+                        dt { "Hostnames" } dd { (t.hostnames.join(", ")) }
+                        dt { "Created" } dd { (when(t.created_at)) }
+                        dt { "Last used" } dd { (t.last_used.map(when).unwrap_or_else(|| "never".into())) }
+                    }
+                    form method="post" action="/tokens/revoke" {
+                        (csrf(s))
+                        input type="hidden" name="label" value=(t.label);
+                        button.danger type="submit" { "Revoke" }
+                    }
+                }
+            }
+            h2 { "New scoped token" }
+            @if hosts.is_empty() {
+                p { "Create a hostname first." }
+            } @else {
+                form.card method="post" action="/tokens" {
+                    (csrf(s))
+                    label for="label" { "Label (e.g. the router's name)" }
+                    input #label name="label" required maxlength="64";
+                    fieldset {
+                        legend { "Hostnames it may update" }
+                        @for h in hosts {
+                            div.check {
+                                input id={ "h-" (h.id) } type="checkbox" name="hostname" value=(h.id);
+                                label for={ "h-" (h.id) } { (h.fqdn()) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Create token" }
+                }
+            }
+        },
+    )
+}
+
+pub fn admin(
+    s: &Session,
+    users: &[(User, u32, Role)],
+    zones: &[Zone],
+    invite: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Markup {
+    let owner = |id: Option<i64>| {
+        id.and_then(|id| users.iter().find(|(u, ..)| u.id == id))
+            .map(|(u, ..)| u.email.clone())
+            .unwrap_or_else(|| "shared".into())
+    };
+    layout(
+        "Users",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some((email, link)) = invite {
+                div.card {
+                    p { "Invite link for " strong { (email) } " (valid 24 hours, works once):" }
+                    pre { code #invite-link { (link) } }
+                    button.copy type="button" data-copy="invite-link" hidden { "Copy" }
+                }
+            }
+            p.hint { "Create users with " code { "lucentd user add EMAIL" } "; ban with " code { "lucentd user set EMAIL --status banned" } "." }
+            @for (u, n, role) in users {
+                article.card {
+                    h2 { (u.email) }
+                    dl {
+                        dt { "Status" } dd { (u.status.as_str()) }
+                        dt { "Role" } dd { (role.as_str()) }
+                        dt { "Hostnames" } dd { (n) " of " (u.max_hostnames) }
+                    }
+                    form method="post" action={ "/admin/users/" (u.id) } {
+                        (csrf(s))
+                        @if u.status != Status::Banned {
+                            label for={ "status-" (u.id) } { "Status" }
+                            select id={ "status-" (u.id) } name="status" {
+                                @for st in [Status::Active, Status::Disabled] {
+                                    option value=(st.as_str()) selected[u.status == st] { (st.as_str()) }
+                                }
+                            }
+                        }
+                        label for={ "role-" (u.id) } { "Role" }
+                        select id={ "role-" (u.id) } name="role" {
+                            @for r in [Role::User, Role::Admin] {
+                                option value=(r.as_str()) selected[*role == r] { (r.as_str()) }
+                            }
+                        }
+                        label for={ "max-" (u.id) } { "Hostname limit" }
+                        input id={ "max-" (u.id) } name="max_hostnames" value=(u.max_hostnames) inputmode="numeric";
+                        button type="submit" { "Save" }
+                    }
+                    form method="post" action={ "/admin/users/" (u.id) "/invite" } {
+                        (csrf(s))
+                        button type="submit" { "New invite link" }
+                    }
+                }
+            }
+            h2 { "Zones" }
+            p.hint { "Add and remove zones with " code { "lucentd zone add" } " and " code { "lucentd zone rm" } "." }
+            @for z in zones {
+                article.card {
+                    h2 { (z.name) }
+                    dl {
+                        dt { "Kind" } dd { (z.kind.as_str()) }
+                        dt { "Owner" } dd { (owner(z.owner_id)) }
+                        dt { "Serial" } dd { (z.serial) }
+                        dt { "Queries" } dd { (z.queries_count) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn zones(s: &Session, zones: &[Zone]) -> Markup {
+    layout(
+        "Hosted zones",
+        Some(s),
+        html! {
+            @if zones.is_empty() {
+                p { "You host no zones here. The operator adds one with " code { "lucentd zone add NAME --owner " (s.user.email) } "." }
+            }
+            ul.sessions {
+                @for z in zones {
+                    li.card { a href={ "/zones/" (z.id) } { (z.name) } " · serial " (z.serial) }
+                }
+            }
+        },
+    )
+}
+
+/// What the zone page shows.
+pub struct ZoneView<'a> {
+    pub zone: &'a Zone,
+    pub records: &'a [Record],
+    pub total: usize,
+    pub q: &'a str,
+    pub sort: &'a str,
+    pub page: usize,
+    pub pages: usize,
+}
+
+pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
+    let z = v.zone;
+    let link = |page: usize| {
+        format!(
+            "/zones/{}?q={}&sort={}&page={page}",
+            z.id,
+            urlenc(v.q),
+            v.sort
+        )
+    };
+    layout(
+        &z.name,
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="get" action={ "/zones/" (z.id) } {
+                label for="q" { "Filter (name, content or type)" }
+                input #q name="q" value=(v.q) autocapitalize="off";
+                label for="sort" { "Sort by" }
+                select #sort name="sort" {
+                    @for k in ["name", "type", "content", "ttl"] {
+                        option value=(k) selected[v.sort == k] { (k) }
+                    }
+                }
+                button type="submit" { "Show" }
+            }
+            p.hint { (v.total) " records · page " (v.page) " of " (v.pages) }
+            @for r in v.records {
+                article.card {
+                    dl {
+                        dt { "Name" } dd { (r.name) }
+                        dt { "Type" } dd { (r.rtype.to_string()) }
+                        dt { "Content" } dd { (r.content) }
+                        dt { "TTL" } dd { (r.ttl) }
+                    }
+                    @if r.rtype.to_string() != "SOA" {
+                        a.button href={ "/zones/" (z.id) "/records/" (r.id) } { "Edit" }
+                        form method="post" action={ "/zones/" (z.id) "/records/" (r.id) "/delete" } {
+                            (csrf(s))
+                            button.danger type="submit" { "Delete" }
+                        }
+                    }
+                }
+            }
+            div.actions {
+                @if v.page > 1 { a href=(link(v.page - 1)) { "Previous page" } }
+                @if v.page < v.pages { a href=(link(v.page + 1)) { "Next page" } }
+            }
+            h2 { "New record" }
+            form.card method="post" action={ "/zones/" (z.id) } {
+                (csrf(s))
+                label for="name" { "Name (relative to " (z.name) ", @ for the apex, or a full name)" }
+                input #name name="name" required autocapitalize="off";
+                label for="type" { "Type" }
+                select #type name="type" {
+                    @for t in ["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA", "PTR"] {
+                        option value=(t) { (t) }
+                    }
+                }
+                label for="content" { "Content" }
+                input #content name="content" required autocapitalize="off";
+                label for="ttl" { "TTL (seconds; empty: the default)" }
+                input #ttl name="ttl" inputmode="numeric";
+                button type="submit" { "Add record" }
+            }
+        },
+    )
+}
+
+/// Percent-encode a query value.
+fn urlenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn api_keys(
+    s: &Session,
+    keys: &[ApiKeyInfo],
+    zones: &[Zone],
+    new_key: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    layout(
+        "API keys",
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            @if let Some(k) = new_key {
+                div.card {
+                    p { "The new API key. It is shown only now; use it with your email for the LuaDNS-style API (HTTP Basic)." }
+                    pre { code #token-value { (k) } }
+                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
+                }
+            }
+            @for k in keys {
+                article.card {
+                    h2 { "Key " (k.id) }
+                    dl {
+                        dt { "Reaches" } dd { (k.zone.clone().unwrap_or_else(|| "all your zones".into())) }
+                        dt { "Created" } dd { (minute(&k.created_at)) }
+                    }
+                    form method="post" action={ "/apikeys/" (k.id) "/revoke" } {
+                        (csrf(s))
+                        button.danger type="submit" { "Revoke" }
+                    }
+                }
+            }
+            h2 { "New API key" }
+            form.card method="post" action="/apikeys" {
+                (csrf(s))
+                label for="zone" { "Reaches" }
+                select #zone name="zone" {
+                    option value="" { "all your zones" }
+                    @for z in zones { option value=(z.name) { "only " (z.name) } }
+                }
+                button type="submit" { "Create key" }
+            }
+        },
+    )
+}
+
+pub fn record(s: &Session, z: &Zone, r: &Record, error: Option<&str>) -> Markup {
+    let ty = r.rtype.to_string();
+    layout(
+        &format!("{} {}", r.name, ty),
+        Some(s),
+        html! {
+            @if let Some(e) = error { (alert(false, e)) }
+            form.card method="post" action={ "/zones/" (z.id) "/records/" (r.id) } {
+                (csrf(s))
+                label for="name" { "Name" }
+                input #name name="name" value=(r.name) required autocapitalize="off";
+                label for="type" { "Type" }
+                input #type name="type" value=(ty) required autocapitalize="characters";
+                label for="content" { "Content" }
+                input #content name="content" value=(r.content) required autocapitalize="off";
+                label for="ttl" { "TTL (seconds)" }
+                input #ttl name="ttl" value=(r.ttl) inputmode="numeric";
+                button type="submit" { "Save" }
+            }
+            p { a href={ "/zones/" (z.id) } { "Back to " (z.name) } }
+        },
+    )
+}
