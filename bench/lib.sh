@@ -180,7 +180,7 @@ SELECT printf('host_%020x', i),
        'h' || i,
        (SELECT id FROM users WHERE email = '$EMAIL'),
        printf('198.18.%d.%d', (i / 256) % 256, i % 256),
-       printf('2001:db8::%x', i),
+       printf('2001:db8::%x:%x', i / 65536, i % 65536),
        'bench-txt-' || i,
        60, NULL,
        strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')

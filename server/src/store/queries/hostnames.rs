@@ -203,15 +203,26 @@ pub const ZONE_HOSTS_SQL: &str = "SELECT label, ipv4, ipv6, txt, ttl FROM hostna
      WHERE zone_id = ?1 AND (user_id IS NULL OR user_id NOT IN \
      (SELECT id FROM users WHERE status = 'banned'))";
 
-/// One row of `ZONE_HOSTS_SQL`.
+/// One row of `ZONE_HOSTS_SQL`. An address that does not parse (a row written by hand or by
+/// an old tool) is left out with a warning: one bad row must not keep the zone from loading.
 pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
-    Ok((
-        r.get(0)?,
-        parsed_opt(r, 1)?,
-        parsed_opt(r, 2)?,
-        r.get(3)?,
-        r.get(4)?,
-    ))
+    let label: String = r.get(0)?;
+    let lenient = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
+    let v4 = lenient(1)?.and_then(|s| {
+        s.parse()
+            .map_err(|_| {
+                log::warn!("hostname {label}: stored IPv4 {s:?} does not parse; not served")
+            })
+            .ok()
+    });
+    let v6 = lenient(2)?.and_then(|s| {
+        s.parse()
+            .map_err(|_| {
+                log::warn!("hostname {label}: stored IPv6 {s:?} does not parse; not served")
+            })
+            .ok()
+    });
+    Ok((label, v4, v6, r.get(3)?, r.get(4)?))
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ fn dig_with_unknown_key_gets_badkey() {
 }
 
 /// Flip a bit of the MAC in a signed answer.
-fn corrupt_mac(r: &mut [u8]) {
+pub(super) fn corrupt_mac(r: &mut [u8]) {
     let mac = find_tsig(r).unwrap().unwrap().mac;
     let at = r.windows(mac.len()).rposition(|w| w == mac).unwrap();
     r[at] ^= 1;

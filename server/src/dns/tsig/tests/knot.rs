@@ -5,7 +5,9 @@
 //! The shared helpers are in `tests/mod.rs`; the AXFR server helper comes from `bind.rs`.
 
 use super::bind::axfr_with;
+use super::bind::corrupt_mac;
 use super::*;
+use crate::dns::tsig::record::be16;
 
 // ---- against Knot's kdig (Debian knot-dnsutils): a second, independent implementation
 

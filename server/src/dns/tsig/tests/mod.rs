@@ -5,8 +5,8 @@
 //! The interoperability tests against real implementations are in the submodules: `bind.rs`
 //! (BIND's dig and nsupdate) and `knot.rs` (Knot's kdig and knotd).
 
-use super::key::{alg_wire, name_to_wire};
-use super::record::{find_tsig, skip_name, wire_to_text, Malformed, TsigRr};
+use super::key::name_to_wire;
+use super::record::{append_tsig, be48, find_tsig, skip_name};
 use super::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
