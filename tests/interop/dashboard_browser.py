@@ -13,12 +13,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -110,8 +112,21 @@ def click_and_wait(d, element):
 
 
 def submit(d, form_action):
-    click_and_wait(
-        d, d.find_element(By.CSS_SELECTOR, f'form[action="{form_action}"] button[type=submit]'))
+    """Submit the form posting to `form_action`. Chromium sometimes reports the button's node
+    as gone from the document when the click lands while layout settles; then the page has
+    not changed, so the click is tried again (at most three times)."""
+    sel = f'form[action="{form_action}"] button[type=submit]'
+    for attempt in range(3):
+        old = d.find_element(By.TAG_NAME, "html")
+        try:
+            d.find_element(By.CSS_SELECTOR, sel).click()
+        except WebDriverException:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+            continue
+        WebDriverWait(d, 10).until(EC.staleness_of(old))
+        return
 
 
 def main():

@@ -5,12 +5,13 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::Session;
+// The zone, admin and API-key pages live in zone_pages.rs; callers name them as pages::*.
+pub use super::zone_pages::{admin, api_keys, record, zone, zones, ZoneView};
 use crate::api::ApiRequest;
 use crate::clock;
 use crate::domain::accounts::Role;
-use crate::model::{Hostname, Record, Status, User, Zone};
+use crate::model::{Hostname, Zone};
 use crate::store::queries::accounts::SessionRow;
-use crate::store::queries::api_keys::ApiKeyInfo;
 use crate::store::queries::scoped_tokens::ScopedToken;
 
 /// What the last form did, shown once after its redirect (`/?done=…`): fixed texts, so
@@ -44,7 +45,7 @@ impl Notice {
 }
 
 /// A snippet with a copy button (shown by copy.js).
-fn snippet(id: &str, title: &str, text: &str) -> Markup {
+pub(super) fn snippet(id: &str, title: &str, text: &str) -> Markup {
     html! {
         h2 { (title) }
         pre { code id=(id) { (text) } }
@@ -53,7 +54,7 @@ fn snippet(id: &str, title: &str, text: &str) -> Markup {
 }
 
 /// `https://host[:port]` → (host[:port], is HTTPS).
-fn server_of(public_url: &str) -> (&str, bool) {
+pub(super) fn server_of(public_url: &str) -> (&str, bool) {
     match public_url.strip_prefix("https://") {
         Some(h) => (h, true),
         None => (
@@ -186,7 +187,7 @@ pub fn docs(s: Option<&Session>, public_url: &str, zones: &[String]) -> Markup {
     )
 }
 
-fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -233,11 +234,11 @@ fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
     }
 }
 
-fn csrf(s: &Session) -> Markup {
+pub(super) fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
-fn alert(ok: bool, text: &str) -> Markup {
+pub(super) fn alert(ok: bool, text: &str) -> Markup {
     html! {
         @if ok { p.notice role="status" { (text) } } @else { p.error role="alert" { (text) } }
     }
@@ -290,14 +291,14 @@ pub fn invite(email: &str, csrf: &str, error: Option<&str>) -> Markup {
 }
 
 /// A stored RFC 3339 time shown to the minute: `2026-12-03 10:38 UTC`.
-fn minute(t: &str) -> String {
+pub(super) fn minute(t: &str) -> String {
     match (t.get(..10), t.get(11..16)) {
         (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
         _ => t.to_string(),
     }
 }
 
-fn opt(v: Option<String>) -> String {
+pub(super) fn opt(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".into())
 }
 
@@ -363,7 +364,7 @@ pub fn home(
 }
 
 /// The value fields of the create and edit forms (the JSON API's names).
-fn value_inputs(h: Option<&Hostname>) -> Markup {
+pub(super) fn value_inputs(h: Option<&Hostname>) -> Markup {
     let v4 = h
         .and_then(|h| h.ipv4)
         .map(|a| a.to_string())
@@ -586,261 +587,6 @@ pub fn tokens(
                     button type="submit" { "Create token" }
                 }
             }
-        },
-    )
-}
-
-pub fn admin(
-    s: &Session,
-    users: &[(User, u32, Role)],
-    zones: &[Zone],
-    invite: Option<(&str, &str)>,
-    error: Option<&str>,
-) -> Markup {
-    let owner = |id: Option<i64>| {
-        id.and_then(|id| users.iter().find(|(u, ..)| u.id == id))
-            .map(|(u, ..)| u.email.clone())
-            .unwrap_or_else(|| "shared".into())
-    };
-    layout(
-        "Users",
-        Some(s),
-        html! {
-            @if let Some(e) = error { (alert(false, e)) }
-            @if let Some((email, link)) = invite {
-                div.card {
-                    p { "Invite link for " strong { (email) } " (valid 24 hours, works once):" }
-                    pre { code #invite-link { (link) } }
-                    button.copy type="button" data-copy="invite-link" hidden { "Copy" }
-                }
-            }
-            p.hint { "Create users with " code { "lucentd user add EMAIL" } "; ban with " code { "lucentd user set EMAIL --status banned" } "." }
-            @for (u, n, role) in users {
-                article.card {
-                    h2 { (u.email) }
-                    dl {
-                        dt { "Status" } dd { (u.status.as_str()) }
-                        dt { "Role" } dd { (role.as_str()) }
-                        dt { "Hostnames" } dd { (n) " of " (u.max_hostnames) }
-                    }
-                    form method="post" action={ "/admin/users/" (u.id) } {
-                        (csrf(s))
-                        @if u.status != Status::Banned {
-                            label for={ "status-" (u.id) } { "Status" }
-                            select id={ "status-" (u.id) } name="status" {
-                                @for st in [Status::Active, Status::Disabled] {
-                                    option value=(st.as_str()) selected[u.status == st] { (st.as_str()) }
-                                }
-                            }
-                        }
-                        label for={ "role-" (u.id) } { "Role" }
-                        select id={ "role-" (u.id) } name="role" {
-                            @for r in [Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[*role == r] { (r.as_str()) }
-                            }
-                        }
-                        label for={ "max-" (u.id) } { "Hostname limit" }
-                        input id={ "max-" (u.id) } name="max_hostnames" value=(u.max_hostnames) inputmode="numeric";
-                        button type="submit" { "Save" }
-                    }
-                    form method="post" action={ "/admin/users/" (u.id) "/invite" } {
-                        (csrf(s))
-                        button type="submit" { "New invite link" }
-                    }
-                }
-            }
-            h2 { "Zones" }
-            p.hint { "Add and remove zones with " code { "lucentd zone add" } " and " code { "lucentd zone rm" } "." }
-            @for z in zones {
-                article.card {
-                    h2 { (z.name) }
-                    dl {
-                        dt { "Kind" } dd { (z.kind.as_str()) }
-                        dt { "Owner" } dd { (owner(z.owner_id)) }
-                        dt { "Serial" } dd { (z.serial) }
-                        dt { "Queries" } dd { (z.queries_count) }
-                    }
-                }
-            }
-        },
-    )
-}
-
-pub fn zones(s: &Session, zones: &[Zone]) -> Markup {
-    layout(
-        "Hosted zones",
-        Some(s),
-        html! {
-            @if zones.is_empty() {
-                p { "You host no zones here. The operator adds one with " code { "lucentd zone add NAME --owner " (s.user.email) } "." }
-            }
-            ul.sessions {
-                @for z in zones {
-                    li.card { a href={ "/zones/" (z.id) } { (z.name) } " · serial " (z.serial) }
-                }
-            }
-        },
-    )
-}
-
-/// What the zone page shows.
-pub struct ZoneView<'a> {
-    pub zone: &'a Zone,
-    pub records: &'a [Record],
-    pub total: usize,
-    pub q: &'a str,
-    pub sort: &'a str,
-    pub page: usize,
-    pub pages: usize,
-}
-
-pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
-    let z = v.zone;
-    let link = |page: usize| {
-        format!(
-            "/zones/{}?q={}&sort={}&page={page}",
-            z.id,
-            urlenc(v.q),
-            v.sort
-        )
-    };
-    layout(
-        &z.name,
-        Some(s),
-        html! {
-            @if let Some(e) = error { (alert(false, e)) }
-            form.card method="get" action={ "/zones/" (z.id) } {
-                label for="q" { "Filter (name, content or type)" }
-                input #q name="q" value=(v.q) autocapitalize="off";
-                label for="sort" { "Sort by" }
-                select #sort name="sort" {
-                    @for k in ["name", "type", "content", "ttl"] {
-                        option value=(k) selected[v.sort == k] { (k) }
-                    }
-                }
-                button type="submit" { "Show" }
-            }
-            p.hint { (v.total) " records · page " (v.page) " of " (v.pages) }
-            @for r in v.records {
-                article.card {
-                    dl {
-                        dt { "Name" } dd { (r.name) }
-                        dt { "Type" } dd { (r.rtype.to_string()) }
-                        dt { "Content" } dd { (r.content) }
-                        dt { "TTL" } dd { (r.ttl) }
-                    }
-                    @if r.rtype.to_string() != "SOA" {
-                        a.button href={ "/zones/" (z.id) "/records/" (r.id) } { "Edit" }
-                        form method="post" action={ "/zones/" (z.id) "/records/" (r.id) "/delete" } {
-                            (csrf(s))
-                            button.danger type="submit" { "Delete" }
-                        }
-                    }
-                }
-            }
-            div.actions {
-                @if v.page > 1 { a href=(link(v.page - 1)) { "Previous page" } }
-                @if v.page < v.pages { a href=(link(v.page + 1)) { "Next page" } }
-            }
-            h2 { "New record" }
-            form.card method="post" action={ "/zones/" (z.id) } {
-                (csrf(s))
-                label for="name" { "Name (relative to " (z.name) ", @ for the apex, or a full name)" }
-                input #name name="name" required autocapitalize="off";
-                label for="type" { "Type" }
-                select #type name="type" {
-                    @for t in ["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA", "PTR"] {
-                        option value=(t) { (t) }
-                    }
-                }
-                label for="content" { "Content" }
-                input #content name="content" required autocapitalize="off";
-                label for="ttl" { "TTL (seconds; empty: the default)" }
-                input #ttl name="ttl" inputmode="numeric";
-                button type="submit" { "Add record" }
-            }
-        },
-    )
-}
-
-/// Percent-encode a query value.
-fn urlenc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-pub fn api_keys(
-    s: &Session,
-    keys: &[ApiKeyInfo],
-    zones: &[Zone],
-    new_key: Option<&str>,
-    error: Option<&str>,
-) -> Markup {
-    layout(
-        "API keys",
-        Some(s),
-        html! {
-            @if let Some(e) = error { (alert(false, e)) }
-            @if let Some(k) = new_key {
-                div.card {
-                    p { "The new API key. It is shown only now; use it with your email for the LuaDNS-style API (HTTP Basic)." }
-                    pre { code #token-value { (k) } }
-                    button.copy type="button" data-copy="token-value" hidden { "Copy" }
-                }
-            }
-            @for k in keys {
-                article.card {
-                    h2 { "Key " (k.id) }
-                    dl {
-                        dt { "Reaches" } dd { (k.zone.clone().unwrap_or_else(|| "all your zones".into())) }
-                        dt { "Created" } dd { (minute(&k.created_at)) }
-                    }
-                    form method="post" action={ "/apikeys/" (k.id) "/revoke" } {
-                        (csrf(s))
-                        button.danger type="submit" { "Revoke" }
-                    }
-                }
-            }
-            h2 { "New API key" }
-            form.card method="post" action="/apikeys" {
-                (csrf(s))
-                label for="zone" { "Reaches" }
-                select #zone name="zone" {
-                    option value="" { "all your zones" }
-                    @for z in zones { option value=(z.name) { "only " (z.name) } }
-                }
-                button type="submit" { "Create key" }
-            }
-        },
-    )
-}
-
-pub fn record(s: &Session, z: &Zone, r: &Record, error: Option<&str>) -> Markup {
-    let ty = r.rtype.to_string();
-    layout(
-        &format!("{} {}", r.name, ty),
-        Some(s),
-        html! {
-            @if let Some(e) = error { (alert(false, e)) }
-            form.card method="post" action={ "/zones/" (z.id) "/records/" (r.id) } {
-                (csrf(s))
-                label for="name" { "Name" }
-                input #name name="name" value=(r.name) required autocapitalize="off";
-                label for="type" { "Type" }
-                input #type name="type" value=(ty) required autocapitalize="characters";
-                label for="content" { "Content" }
-                input #content name="content" value=(r.content) required autocapitalize="off";
-                label for="ttl" { "TTL (seconds)" }
-                input #ttl name="ttl" value=(r.ttl) inputmode="numeric";
-                button type="submit" { "Save" }
-            }
-            p { a href={ "/zones/" (z.id) } { "Back to " (z.name) } }
         },
     )
 }
