@@ -139,6 +139,7 @@ fn request(f: &Fixture, method: &str, target: &str, auth: u8, body: &[u8]) -> Ap
         headers,
         body: body.to_vec(),
         peer: IpAddr::from([127, 0, 0, 1]),
+        https: false,
     }
 }
 

@@ -147,7 +147,9 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     say(&line);
     sd_notify("READY=1");
 
-    let ctx = Arc::new(Ctx::new(config, store));
+    let mut ctx = Ctx::new(config, store);
+    ctx.web = crate::web::handle;
+    let ctx = Arc::new(ctx);
     // The writer thread takes the update routes' writes in groups (store/mod.rs).
     let writer = {
         let c = ctx.clone();

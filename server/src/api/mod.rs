@@ -15,6 +15,7 @@ pub mod hostnames;
 pub mod luadns;
 pub mod request;
 pub mod update;
+pub mod web_route;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -42,6 +43,21 @@ pub struct Ctx {
     pub login_ip_limits: RateLimiter<IpAddr>,
     /// Dashboard sign-in attempts per account (SHA-256 of the lowercased email).
     pub login_account_limits: RateLimiter<[u8; 32]>,
+    /// The dashboard's handler (`web::handle`, set by `serve`): the routing table parses its
+    /// routes, the dashboard above this module answers them.
+    pub web: WebHandler,
+}
+
+/// Answers one dashboard route.
+pub type WebHandler = fn(&Ctx, &ApiRequest, &web_route::WebRoute) -> Reply;
+
+/// Without a dashboard (unit tests, fuzzing): its routes are not found.
+fn no_dashboard(_: &Ctx, req: &ApiRequest, _: &web_route::WebRoute) -> Reply {
+    render_error(
+        Family::Token,
+        &ApiError::NotFound("not_found", "no dashboard in this build".into()),
+        req,
+    )
 }
 
 impl Ctx {
@@ -49,8 +65,9 @@ impl Ctx {
         Ctx {
             token_limits: RateLimiter::new(config.limits.requests_per_5min),
             ip_limits: RateLimiter::new(config.limits.ip_requests_per_5min),
-            login_ip_limits: RateLimiter::new(crate::web::LOGIN_PER_ADDRESS),
-            login_account_limits: RateLimiter::new(crate::web::LOGIN_PER_ACCOUNT),
+            login_ip_limits: RateLimiter::new(web_route::LOGIN_PER_ADDRESS),
+            login_account_limits: RateLimiter::new(web_route::LOGIN_PER_ACCOUNT),
+            web: no_dashboard,
             config,
             store,
             metrics: Metrics::default(),
@@ -95,7 +112,7 @@ pub enum Route {
     /// Anything else under `/v1/users` or `/v1/zones`: a LuaDNS-shaped 404.
     LuaNotFound,
     /// The dashboard (`/`, `/login`, ...): HTML pages and forms.
-    Web(crate::web::WebRoute),
+    Web(web_route::WebRoute),
     NotFound,
 }
 
@@ -147,7 +164,7 @@ impl Route {
             ["v1", "zones", z, "records", r] => Route::LuaRecord(s(z), s(r)),
             ["v1", "zones", z, "ds_records"] => Route::LuaDs(s(z)),
             ["v1", "users" | "zones", ..] => Route::LuaNotFound,
-            _ => crate::web::WebRoute::parse(&segs).map_or(Route::NotFound, Route::Web),
+            _ => web_route::WebRoute::parse(&segs).map_or(Route::NotFound, Route::Web),
         }
     }
 
@@ -473,7 +490,7 @@ fn route_reply(ctx: &Ctx, req: &ApiRequest, route: &Route) -> (&'static str, Rep
         Route::Update | Route::UpdatePath { .. } | Route::Dyndns2 => {
             plan_update(ctx, req, route).and_then(|p| p.run_blocking(ctx))
         }
-        Route::Web(w) => return (route.label(), crate::web::handle(ctx, req, w)),
+        Route::Web(w) => return (route.label(), (ctx.web)(ctx, req, w)),
         Route::NotFound => Err(ApiError::NotFound(
             "not_found",
             format!(

@@ -21,7 +21,9 @@ fn ctx(name: &str) -> (Ctx, std::path::PathBuf) {
     let config = raw.validate(None).unwrap();
     let view = Arc::new(DnsView::new(config.apex.clone()));
     let store = Store::new(&config.db, view, config.apex.clone()).unwrap();
-    (Ctx::new(config, store), dir)
+    let mut ctx = Ctx::new(config, store);
+    ctx.web = super::handle;
+    (ctx, dir)
 }
 
 fn header<'a>(r: &'a Reply, name: &str) -> Vec<&'a str> {
