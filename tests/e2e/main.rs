@@ -8,6 +8,7 @@ mod harness;
 mod admin_cli;
 mod agent;
 mod dashboard;
+mod dashboard_more;
 mod dns;
 mod dyndns2;
 mod hardening;

@@ -18,6 +18,7 @@ macro_rules! report {
 }
 pub(crate) use report;
 
+mod browser;
 mod checks;
 mod dns;
 mod fixtures;
@@ -25,6 +26,7 @@ mod http;
 mod lua;
 mod server;
 
+pub use browser::*;
 pub use checks::*;
 pub use dns::*;
 pub use fixtures::*;
