@@ -51,6 +51,7 @@ fn fixture() -> &'static Fixture {
             minimum: 60,
             soa_ttl: 3600,
             ns_ttl: 86400,
+            dnssec: Default::default(),
         };
         let view = Arc::new(DnsView::new(apex));
         let big: Vec<String> = (0..15)

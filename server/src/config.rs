@@ -51,6 +51,7 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 mod defaults;
+mod dnssec;
 use defaults::*;
 
 fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
@@ -83,6 +84,8 @@ pub struct RawConfig {
     pub dns: RawDns,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub dnssec: dnssec::RawDnssec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -339,7 +342,9 @@ impl RawConfig {
             http,
             dns,
             limits,
+            dnssec,
         } = self;
+        let dnssec_cfg = dnssec.check()?;
 
         let operator_token = match (env_token.filter(|t| !t.is_empty()), operator_token_file) {
             (Some(t), _) => Some(t),
@@ -531,6 +536,7 @@ impl RawConfig {
                 minimum: dns.soa_minimum,
                 soa_ttl: dns.soa_ttl,
                 ns_ttl: dns.ns_ttl,
+                dnssec: dnssec_cfg,
             },
             limits: Limits {
                 requests_per_5min: limits.requests_per_5min,

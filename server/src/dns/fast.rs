@@ -131,6 +131,8 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
         return None;
     }
     let set = node.get(rtype)?;
+    // DO=1 to a signed zone: the RRSIGs stored with the RRset follow it (RFC 4035 §3.1.1).
+    let signed = dnssec_ok != 0 && data.sec.is_some();
 
     // Response: header, the question copied as asked (case preserved), the answers with a
     // compression pointer to the question name (offset 12), then the OPT.
@@ -139,7 +141,8 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
     // QR, AA, RD copied; RA clear; CD copied; RCODE 0.
     out.push(0x84 | (req[2] & 0x01));
     out.push(req[3] & 0x10);
-    let count = set.rdatas().count() as u16;
+    let sigs = if signed { set.rrsigs().count() } else { 0 };
+    let count = (set.rdatas().count() + sigs) as u16;
     out.extend_from_slice(&1u16.to_be_bytes());
     out.extend_from_slice(&count.to_be_bytes());
     out.extend_from_slice(&0u16.to_be_bytes());
@@ -152,6 +155,14 @@ fn try_answer(view: &DnsView, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
         out.extend_from_slice(&set.ttl.to_be_bytes());
         out.extend_from_slice(&(rd.len() as u16).to_be_bytes());
         out.extend_from_slice(rd);
+    }
+    if signed {
+        for sig in set.rrsigs() {
+            out.extend_from_slice(&[0xC0, 0x0C, 0, 46, 0, 1]);
+            out.extend_from_slice(&set.ttl.to_be_bytes());
+            out.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+            out.extend_from_slice(sig);
+        }
     }
     if let Some(p) = limit {
         out.extend_from_slice(&[0, 0, 41]);

@@ -47,7 +47,12 @@ impl Answer {
         }
     }
 
-    fn push(section: &mut Vec<Record>, size: &mut usize, owner: &Name, set: RrsetRef<'_>) {
+    pub(super) fn push(
+        section: &mut Vec<Record>,
+        size: &mut usize,
+        owner: &Name,
+        set: RrsetRef<'_>,
+    ) {
         let rtype = RecordType::from(set.rtype.code());
         for rd in set.rdatas() {
             let mut decoder = BinDecoder::new(rd);
@@ -99,7 +104,8 @@ pub(crate) fn answer_request(
     if query.query_class() != DNSClass::IN {
         return Answer::error(ResponseCode::Refused);
     }
-    view.resolve(query.original().name(), qtype)
+    let dnssec_ok = edns.is_some_and(|e| e.flags().dnssec_ok);
+    view.resolve_with(query.original().name(), qtype, dnssec_ok)
 }
 
 /// The CH TXT answer naming this server, if configured and asked for (`id.server.` or
@@ -157,11 +163,15 @@ impl QName {
 }
 
 /// Lookup state over one zone snapshot.
-struct Ctx<'a> {
-    view: &'a DnsView,
-    zone: &'a Arc<Zone>,
-    data: &'a ZoneData,
-    out: Answer,
+pub(super) struct Ctx<'a> {
+    pub view: &'a DnsView,
+    pub zone: &'a Arc<Zone>,
+    pub data: &'a ZoneData,
+    pub out: Answer,
+    /// DO=1 (RFC 3225): add RRSIGs and denial proofs when the zone is signed.
+    pub dnssec_ok: bool,
+    /// The closest encloser's key while answering from its wildcard (RFC 4592).
+    pub wildcard_ce: Option<Vec<u8>>,
 }
 
 impl DnsView {
@@ -173,8 +183,15 @@ impl DnsView {
         (0..q.labels.len()).find_map(|i| zones.get(q.suffix(i)).map(|z| (i, z.clone())))
     }
 
-    /// Answer `qname`/`qtype` (class IN) from the served zones.
+    /// Answer `qname`/`qtype` (class IN) from the served zones, without DNSSEC records.
+    #[cfg(test)]
     pub(crate) fn resolve(&self, qname: &Name, qtype: RecordType) -> Answer {
+        self.resolve_with(qname, qtype, false)
+    }
+
+    /// Answer `qname`/`qtype` (class IN); with `dnssec_ok`, a signed zone's answer carries its
+    /// RRSIGs and denial proofs (RFC 4035 §3.1).
+    pub(crate) fn resolve_with(&self, qname: &Name, qtype: RecordType, dnssec_ok: bool) -> Answer {
         let q = QName::new(qname);
         // Authoritative only: names outside our zones are refused, never recursed
         // (RFC 1035 §4.1.1 REFUSED, "for policy reasons").
@@ -187,6 +204,8 @@ impl DnsView {
             zone: &zone,
             data: &data,
             out: Answer::error(ResponseCode::NoError),
+            dnssec_ok,
+            wildcard_ce: None,
         };
         // RFC 1035 §4.1.1: AA for answers from our authoritative data (cleared for referrals).
         ctx.out.authoritative = true;
@@ -196,7 +215,7 @@ impl DnsView {
         out
     }
 
-    fn soa(&self, zone: &Zone, serial: u32, ttl: u32) -> Record {
+    pub(super) fn soa(&self, zone: &Zone, serial: u32, ttl: u32) -> Record {
         let cfg = &self.apex.cfg;
         // MNAME is the primary nameserver: the first configured NS (RFC 1035 §3.3.13).
         let mname = self
@@ -228,6 +247,7 @@ impl Ctx<'_> {
     /// RFC 1034 §4.3.2 step 3 for `owner` (original case) whose labels under the apex are `rel`
     /// (lowercase, leftmost first). Appends to `self.out`.
     fn lookup(&mut self, owner: &Name, rel: &[Box<[u8]>], qtype: RecordType, chain: usize) {
+        self.wildcard_ce = None;
         let n = rel.len();
         let mut key: Vec<u8> = Vec::with_capacity(64);
         if n == 0 {
@@ -254,6 +274,7 @@ impl Ctx<'_> {
                     if let Some(ns) = node.get(RType::Ns) {
                         if !(k == n && qtype == RecordType::DS) {
                             self.referral(owner, n - k, ns);
+                            self.prove_unsigned_delegation(&key, node);
                             return;
                         }
                     }
@@ -266,7 +287,7 @@ impl Ctx<'_> {
                     if k == n {
                         // An empty non-terminal exists: NODATA, not NXDOMAIN (RFC 8020 §2,
                         // RFC 4592 §2.2.2). lego probes `_acme-challenge.<host>` this way.
-                        self.nodata();
+                        self.nodata(owner, None);
                         return;
                     }
                 }
@@ -289,16 +310,32 @@ impl Ctx<'_> {
         qtype: RecordType,
         chain: usize,
     ) {
+        let ce_len = key.len();
         key.extend_from_slice(b"\x01*");
         let data = self.data;
         match data.find(&self.view.hasher, &key) {
             // The answer is synthesised with the query name as owner (RFC 4592 §3.3.1).
-            Found::Node(node) => self.answer_node(owner, node, qtype, chain),
+            Found::Node(node) => {
+                let ce = key[..ce_len].to_vec();
+                self.wildcard_ce = Some(ce.clone());
+                let before = self.out.authority.len();
+                self.answer_node(owner, node, qtype, chain);
+                // A positive wildcard answer proves the query name itself does not exist
+                // (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6).
+                if self.out.authority.len() == before {
+                    self.prove_wildcard_answer(owner, &ce);
+                }
+            }
             // A wildcard that is itself an empty non-terminal still exists (RFC 4592 §4.2).
-            Found::Empty => self.nodata(),
+            Found::Empty => {
+                self.wildcard_ce = Some(key[..ce_len].to_vec());
+                self.nodata(owner, None)
+            }
             Found::Missing => {
                 self.out.rcode = ResponseCode::NXDomain;
                 self.negative_soa();
+                key.truncate(ce_len);
+                self.deny_name(owner, &key);
             }
         }
     }
@@ -307,12 +344,14 @@ impl Ctx<'_> {
         match qtype {
             // The SOA is synthesised from the config and the zone serial.
             RecordType::SOA => {
-                let soa = self
-                    .view
-                    .soa(self.zone, self.data.serial, self.view.apex.cfg.soa_ttl);
+                let ttl = self.view.apex.cfg.soa_ttl;
+                let soa = self.view.soa(self.zone, self.data.serial, ttl);
                 self.out.size_bound += soa_size(&soa);
                 self.out.answers.push(soa);
+                self.push_soa_sig(true, ttl);
             }
+            RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY | RecordType::NSEC3PARAM
+                if self.answer_apex_keys(owner, qtype) => {}
             // RFC 8482 §4.1: answer ANY with one RRset; at the apex, the SOA.
             RecordType::ANY => self.answer_apex(owner, node, RecordType::SOA),
             RecordType::NS if node.and_then(|n| n.get(RType::Ns)).is_none() => {
@@ -329,7 +368,7 @@ impl Ctx<'_> {
             }
             _ => match node {
                 Some(node) => self.answer_node(owner, node, qtype, 0),
-                None => self.nodata(),
+                None => self.nodata(owner, None),
             },
         }
     }
@@ -339,16 +378,14 @@ impl Ctx<'_> {
         if qtype == RecordType::ANY {
             // RFC 8482 §4.1: a minimal answer, one RRset of those present.
             match node.first() {
-                Some(set) => {
-                    Answer::push(&mut self.out.answers, &mut self.out.size_bound, owner, set)
-                }
-                None => self.nodata(),
+                Some(set) => self.push_answer(owner, set),
+                None => self.nodata(owner, Some(node)),
             }
             return;
         }
         let wanted = RType::from_code(u16::from(qtype)).filter(|t| *t != RType::Soa);
         if let Some(set) = wanted.and_then(|t| node.get(t)) {
-            Answer::push(&mut self.out.answers, &mut self.out.size_bound, owner, set);
+            self.push_answer(owner, set);
             // RFC 1035 §3.3.9/§3.3.11, RFC 2782: A/AAAA of in-zone targets in additional.
             if matches!(set.rtype, RType::Mx | RType::Ns | RType::Srv) {
                 let first = self.out.answers.len() - set.rdatas().count();
@@ -365,12 +402,7 @@ impl Ctx<'_> {
         if let Some(cname) = node.get(RType::Cname) {
             // RFC 1034 §4.3.2 3a: the name is an alias; answer the CNAME and, when the target
             // is in this zone, restart with it (bounded against loops).
-            Answer::push(
-                &mut self.out.answers,
-                &mut self.out.size_bound,
-                owner,
-                cname,
-            );
+            self.push_answer(owner, cname);
             if qtype == RecordType::CNAME {
                 return;
             }
@@ -388,7 +420,7 @@ impl Ctx<'_> {
             return;
         }
         // The name exists, without this type: NODATA (RFC 2308 §2.2).
-        self.nodata();
+        self.nodata(owner, Some(node));
     }
 
     /// Lowercase labels of `name` under this zone's apex, if `name` is in this zone and not in a
@@ -429,6 +461,14 @@ impl Ctx<'_> {
                         target,
                         set,
                     );
+                    if self.dnssec_ok {
+                        Self::push_rrsigs(
+                            &mut self.out.additional,
+                            &mut self.out.size_bound,
+                            target,
+                            set,
+                        );
+                    }
                 }
             }
         }
@@ -455,19 +495,21 @@ impl Ctx<'_> {
         self.out.glue_required = !self.out.additional.is_empty();
     }
 
-    /// NOERROR with no data: the SOA in authority (RFC 2308 §2.2).
-    fn nodata(&mut self) {
+    /// NOERROR with no data at `owner` (whose node is `node`; None for an empty non-terminal
+    /// or an apex without records): the SOA in authority (RFC 2308 §2.2), and the proof.
+    fn nodata(&mut self, owner: &Name, node: Option<&Node>) {
         self.negative_soa();
+        self.deny_type(owner, node);
     }
 
     /// RFC 2308 §3: the SOA in a negative answer carries TTL = min(SOA TTL, SOA MINIMUM).
     fn negative_soa(&mut self) {
         let cfg = &self.view.apex.cfg;
-        let soa = self
-            .view
-            .soa(self.zone, self.data.serial, cfg.soa_ttl.min(cfg.minimum));
+        let ttl = cfg.soa_ttl.min(cfg.minimum);
+        let soa = self.view.soa(self.zone, self.data.serial, ttl);
         self.out.size_bound += soa_size(&soa);
         self.out.authority.push(soa);
+        self.push_soa_sig(false, ttl);
     }
 }
 

@@ -11,7 +11,9 @@
 mod fast;
 mod lookup;
 mod rrl;
+mod secure;
 mod server;
+mod signing;
 mod tcp;
 pub mod tsig;
 mod udp;
@@ -29,7 +31,9 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 
 pub use crate::model::{RecordData, RrsetChange};
-use zone::{Zone, ZoneData};
+use signing::Signer;
+pub use signing::ZoneKeys;
+use zone::{SoaForm, Zone, ZoneData};
 
 pub use rrl::RrlConfig;
 pub use server::DnsServer;
@@ -49,6 +53,8 @@ pub struct ApexConfig {
     pub minimum: u32,
     pub soa_ttl: u32,
     pub ns_ttl: u32,
+    /// How zones are signed (`[dnssec]`).
+    pub dnssec: crate::dnssec::DnssecConfig,
 }
 
 /// A whole zone as loaded from the store (at start-up or when a zone is added).
@@ -116,6 +122,8 @@ pub struct DnsView {
     rrl: Option<rrl::Rrl>,
     /// This server's name for NSID and CH TXT `id.server` (`with_server_id`).
     server_id: Option<String>,
+    /// Unix seconds for signature validity (`with_clock` in tests).
+    clock: fn() -> u64,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -172,6 +180,32 @@ impl DnsView {
             other: Counters::default(),
             rrl: None,
             server_id: None,
+            clock: crate::clock::unix_now,
+        }
+    }
+
+    /// Use another clock for signature times (tests: refresh without waiting for days).
+    pub fn with_clock(mut self, clock: fn() -> u64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The SOA of `zone` at `serial` as signed: canonical RDATA and the SOA TTL.
+    fn soa_form(&self, zone: &Zone, serial: u32) -> SoaForm {
+        use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+        let rec = self.soa(zone, serial, self.apex.cfg.soa_ttl);
+        let mut data = Vec::with_capacity(64);
+        let mut enc = BinEncoder::new(&mut data);
+        enc.set_canonical_form(true);
+        if let Err(e) = rec.data.emit(&mut enc) {
+            log::error!("dns: encoding the SOA of {}: {e}", zone.name);
+        }
+        let mut framed = Vec::with_capacity(2 + data.len());
+        framed.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&data);
+        SoaForm {
+            data: framed,
+            ttl: self.apex.cfg.soa_ttl,
         }
     }
 
@@ -207,18 +241,34 @@ impl DnsView {
         serial: u32,
         rrsets: impl IntoIterator<Item = RrsetChange>,
     ) {
+        self.load_zone_signed(name, serial, None, rrsets)
+    }
+
+    /// As `load_zone_from`, signing the zone with `keys` when given (DNSSEC).
+    pub fn load_zone_signed(
+        &self,
+        name: &str,
+        serial: u32,
+        keys: Option<ZoneKeys>,
+        rrsets: impl IntoIterator<Item = RrsetChange>,
+    ) {
         let Some(apex) = fqdn(name) else {
             log::warn!("dns: cannot serve zone with invalid name {name:?}");
             return;
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let signer = keys
+            .and_then(|k| Signer::new(&name, k, self.apex.cfg.dnssec, self.clock))
+            .map(Arc::new);
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
-            existing.load(&self.hasher, serial, rrsets);
+            let soa = self.soa_form(existing, serial);
+            existing.load(&self.hasher, serial, rrsets, signer, &soa);
             return;
         }
         let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
-        z.load(&self.hasher, serial, rrsets);
+        let soa = self.soa_form(&z, serial);
+        z.load(&self.hasher, serial, rrsets, signer, &soa);
         let mut map: ZoneMap = (**self.zones.load()).clone();
         map.insert(wire_key(&apex), Arc::new(z));
         self.zones.store(Arc::new(map));
@@ -236,7 +286,10 @@ impl DnsView {
     /// Replace the given RRsets of one zone and set its SOA serial, visible to the next query.
     pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
         match self.zone(zone) {
-            Some(z) => z.apply(&self.hasher, serial, changes),
+            Some(z) => {
+                let soa = self.soa_form(&z, serial);
+                z.apply(&self.hasher, serial, changes, &soa)
+            }
             None => log::warn!("dns: apply to unknown zone {zone:?} ignored"),
         }
     }

@@ -21,6 +21,7 @@ pub(crate) fn apex_config() -> ApexConfig {
         minimum: 300,
         soa_ttl: 3600,
         ns_ttl: 86400,
+        dnssec: Default::default(),
     }
 }
 

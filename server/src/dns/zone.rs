@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
+use super::signing::{self, ZoneSec};
 use super::{Counters, RecordData, RrsetChange};
 use crate::model::{content, RType};
 
@@ -26,6 +27,9 @@ pub(crate) struct Rrset {
     pub rtype: RType,
     pub ttl: u32,
     pub data: Box<[u8]>,
+    /// Its RRSIG RDATAs, each preceded by its 16-bit length; empty when the zone is unsigned
+    /// (or for RRsets not signed: NS at a delegation, glue).
+    pub sigs: Box<[u8]>,
 }
 
 impl Rrset {
@@ -82,6 +86,7 @@ impl Rrset {
             rtype,
             ttl,
             data: data.into_boxed_slice(),
+            sigs: Box::default(),
         })
     }
 
@@ -136,6 +141,7 @@ impl Rrset {
             rtype,
             ttl,
             data: data.into_boxed_slice(),
+            sigs: Box::default(),
         })
     }
 }
@@ -163,7 +169,9 @@ impl<'a> Iterator for RdataIter<'a> {
 pub(crate) struct RrsetRef<'a> {
     pub rtype: RType,
     pub ttl: u32,
-    data: &'a [u8],
+    pub data: &'a [u8],
+    /// Length-prefixed RRSIG RDATAs (empty when not signed).
+    pub sigs: &'a [u8],
 }
 
 impl<'a> RrsetRef<'a> {
@@ -171,11 +179,17 @@ impl<'a> RrsetRef<'a> {
     pub fn rdatas(&self) -> RdataIter<'a> {
         RdataIter { rest: self.data }
     }
+
+    /// Each RRSIG RDATA covering the set.
+    pub fn rrsigs(&self) -> RdataIter<'a> {
+        RdataIter { rest: self.sigs }
+    }
 }
 
 /// Every RRset at one owner name, packed into one allocation (a DDNS zone is mostly tiny
 /// nodes, so per-allocation overhead would dominate): `[key_len u8][key]` then, per RRset in
-/// type order, `[type u16][ttl u32][len u32][len bytes of length-prefixed RDATAs]`. Never
+/// type order, `[type u16][ttl u32][len u32][len bytes of length-prefixed RDATAs][siglen u32]
+/// [siglen bytes of length-prefixed RRSIG RDATAs]`. Never
 /// empty in a stored node. Cloning shares the allocation. `prefix` repeats the key's first
 /// bytes inline (see `key_prefix`), so a shard's binary search rarely reads the allocation.
 #[derive(Clone)]
@@ -197,7 +211,12 @@ impl Node {
     /// Pack `sets` (sorted by type, at least one) under `key` (at most 255 octets: a relative
     /// name is shorter than a whole name, RFC 1035 §3.1).
     pub fn new(key: &[u8], sets: &[Rrset]) -> Node {
-        let len = 1 + key.len() + sets.iter().map(|s| 10 + s.data.len()).sum::<usize>();
+        let len = 1
+            + key.len()
+            + sets
+                .iter()
+                .map(|s| 14 + s.data.len() + s.sigs.len())
+                .sum::<usize>();
         let mut b = Vec::with_capacity(len);
         b.push(key.len() as u8);
         b.extend_from_slice(key);
@@ -206,6 +225,8 @@ impl Node {
             b.extend_from_slice(&s.ttl.to_be_bytes());
             b.extend_from_slice(&(s.data.len() as u32).to_be_bytes());
             b.extend_from_slice(&s.data);
+            b.extend_from_slice(&(s.sigs.len() as u32).to_be_bytes());
+            b.extend_from_slice(&s.sigs);
         }
         Node {
             prefix: key_prefix(key),
@@ -246,6 +267,7 @@ impl Node {
                 rtype: r.rtype,
                 ttl: r.ttl,
                 data: r.data.into(),
+                sigs: r.sigs.into(),
             })
             .collect()
     }
@@ -265,10 +287,19 @@ impl<'a> Iterator for NodeIter<'a> {
         let ttl = u32::from_be_bytes([head[2], head[3], head[4], head[5]]);
         let len = u32::from_be_bytes([head[6], head[7], head[8], head[9]]) as usize;
         let data = self.rest.get(10..10 + len)?;
-        self.rest = &self.rest[10 + len..];
+        let at = 10 + len;
+        let s = self.rest.get(at..at + 4)?;
+        let slen = u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize;
+        let sigs = self.rest.get(at + 4..at + 4 + slen)?;
+        self.rest = &self.rest[at + 4 + slen..];
         // Only our own encoder writes nodes, with known types.
         let rtype = RType::from_code(code)?;
-        Some(RrsetRef { rtype, ttl, data })
+        Some(RrsetRef {
+            rtype,
+            ttl,
+            data,
+            sigs,
+        })
     }
 }
 
@@ -300,6 +331,8 @@ pub(crate) struct ZoneData {
     names: usize,
     /// Nodes below the apex holding NS: delegation points (the UDP fast path needs none).
     cuts: usize,
+    /// Signing state when the zone is signed (DNSSEC).
+    pub sec: Option<Arc<ZoneSec>>,
 }
 
 /// Is this node a delegation point (NS below the apex)?
@@ -342,6 +375,7 @@ impl ZoneData {
             shards: vec![Shard::from(Vec::new())].into_boxed_slice(),
             names: 0,
             cuts: 0,
+            sec: None,
         }
     }
 
@@ -372,7 +406,12 @@ impl ZoneData {
     }
 
     /// Build from scratch (zone load or re-shard).
-    fn build(hasher: &impl BuildHasher, serial: u32, mut nodes: Vec<Node>) -> Self {
+    fn build(
+        hasher: &impl BuildHasher,
+        serial: u32,
+        mut nodes: Vec<Node>,
+        sec: Option<Arc<ZoneSec>>,
+    ) -> Self {
         let count = shard_count_for(nodes.len());
         nodes.sort_by(|a, b| a.key().cmp(b.key()));
         let names = nodes.len();
@@ -399,6 +438,7 @@ impl ZoneData {
             shards: shards.into_iter().map(Shard::from).collect(),
             names,
             cuts,
+            sec,
         }
     }
 
@@ -409,7 +449,10 @@ impl ZoneData {
         zone: &str,
         serial: u32,
         changes: Vec<RrsetChange>,
+        soa: &SoaForm,
     ) -> ZoneData {
+        let signer = self.sec.as_ref().map(|s| s.signer.clone());
+        let mut oldest = self.sec.as_ref().map(|s| s.oldest_expiry);
         let mut shards: Vec<Shard> = self.shards.to_vec();
         // Working copies of touched shards, by index; few per write, so a Vec beats a map.
         let mut touched: Vec<(usize, Vec<Node>)> = Vec::new();
@@ -437,7 +480,19 @@ impl ZoneData {
                 }
             };
             let nodes = &mut touched[slot].1;
-            let new_set = Rrset::encode(&change.name, change.rtype, &change.records);
+            let mut new_set = Rrset::encode(&change.name, change.rtype, &change.records);
+            if let (Some(signer), Some(set)) = (&signer, new_set.as_mut()) {
+                let below_cut = signing::ancestor_keys(&key).any(|a| {
+                    matches!(self.find(hasher, a), Found::Node(n) if n.get(RType::Ns).is_some())
+                });
+                if signing::signs(&key, set.rtype, below_cut) {
+                    let owner = signing::owner_wire(&key, &signer.apex);
+                    set.sigs = signer.sign(&owner, set.rtype.code(), set.ttl, &set.data);
+                    if let Some(e) = signing::expiry_of(&set.sigs) {
+                        oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
+                    }
+                }
+            }
             let pos = search(nodes, &key);
             let existing = nodes.get(pos).filter(|n| n.key() == &key[..]).cloned();
             let mut rrsets: Vec<Rrset> = existing.as_ref().map(Node::to_sets).unwrap_or_default();
@@ -469,15 +524,30 @@ impl ZoneData {
         }
         // Grow the shard table as the zone grows (amortised like a Vec: each doubling
         // rebuilds once), so writes stay O(sqrt n).
+        let sec = self.sec.as_ref().map(|s| {
+            let soa_sig = s
+                .signer
+                .sign(&s.signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
+            let oldest = oldest.unwrap_or(s.oldest_expiry);
+            let oldest =
+                signing::expiry_of(&soa_sig).map_or(oldest, |e| signing::earlier(oldest, e));
+            Arc::new(ZoneSec {
+                signer: s.signer.clone(),
+                apex_sets: s.apex_sets.clone(),
+                soa_sig,
+                oldest_expiry: oldest,
+            })
+        });
         if shard_count_for(names) > 2 * shards.len() {
             let all: Vec<Node> = shards.iter().flat_map(|s| s.iter().cloned()).collect();
-            return ZoneData::build(hasher, serial, all);
+            return ZoneData::build(hasher, serial, all, sec);
         }
         ZoneData {
             serial,
             shards: shards.into_boxed_slice(),
             names,
             cuts,
+            sec,
         }
     }
 }
@@ -510,6 +580,50 @@ pub(crate) fn key_for_owner(owner: &str, zone: &str) -> Option<Vec<u8>> {
     Some(key_from_labels(lower.split('.').map(str::as_bytes)))
 }
 
+/// The zone's SOA RDATA (canonical wire form) and TTL for a serial, to sign it.
+pub(crate) struct SoaForm {
+    pub data: Vec<u8>,
+    pub ttl: u32,
+}
+
+/// Sign every RRset of a zone being loaded (sorted by key), skipping NS at delegations and
+/// what lies below them; the apex key RRsets and the SOA too.
+fn sign_all(
+    signer: &Arc<signing::Signer>,
+    sets: &mut [(Vec<u8>, Rrset)],
+    soa: &SoaForm,
+) -> Arc<ZoneSec> {
+    let cuts: std::collections::HashSet<Vec<u8>> = sets
+        .iter()
+        .filter(|(k, s)| s.rtype == RType::Ns && !k.is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut oldest: Option<u32> = None;
+    for (key, set) in sets.iter_mut() {
+        let below_cut = !cuts.is_empty() && signing::ancestor_keys(key).any(|a| cuts.contains(a));
+        if !signing::signs(key, set.rtype, below_cut) {
+            continue;
+        }
+        let owner = signing::owner_wire(key, &signer.apex);
+        set.sigs = signer.sign(&owner, set.rtype.code(), set.ttl, &set.data);
+        if let Some(e) = signing::expiry_of(&set.sigs) {
+            oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
+        }
+    }
+    let soa_sig = signer.sign(&signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
+    let apex_sets: Arc<[signing::ApexSet]> = signer.apex_rrsets(soa.ttl).into();
+    let mut oldest_expiry = signing::expiry_of(&soa_sig).unwrap_or(0);
+    if let Some(o) = oldest {
+        oldest_expiry = signing::earlier(oldest_expiry, o);
+    }
+    Arc::new(ZoneSec {
+        signer: signer.clone(),
+        apex_sets,
+        soa_sig,
+        oldest_expiry,
+    })
+}
+
 /// One served zone.
 pub(crate) struct Zone {
     /// Lowercase apex as an fqdn.
@@ -539,6 +653,8 @@ impl Zone {
         hasher: &impl BuildHasher,
         serial: u32,
         rrsets: impl IntoIterator<Item = RrsetChange>,
+        signer: Option<Arc<signing::Signer>>,
+        soa: &SoaForm,
     ) {
         let rrsets = rrsets.into_iter();
         let mut sets: Vec<(Vec<u8>, Rrset)> = Vec::with_capacity(rrsets.size_hint().0);
@@ -561,6 +677,7 @@ impl Zone {
         }
         // Sort by key then type; a repeated (key, type) keeps the last one given.
         sets.sort_by(|a, b| (&a.0, a.1.rtype).cmp(&(&b.0, b.1.rtype)));
+        let sec = signer.map(|signer| sign_all(&signer, &mut sets, soa));
         // Exact capacity: at 1M names a doubling Vec would leave megabytes of slack behind.
         let distinct = sets.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
         let mut nodes: Vec<Node> = Vec::with_capacity(distinct.min(sets.len()));
@@ -575,16 +692,22 @@ impl Zone {
             }
             nodes.push(Node::new(&key, &group));
         }
-        let data = ZoneData::build(hasher, serial, nodes);
+        let data = ZoneData::build(hasher, serial, nodes, sec);
         let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
         self.data.store(Arc::new(data));
     }
 
     /// Replace some RRsets and set the serial, atomically for readers.
-    pub fn apply(&self, hasher: &impl BuildHasher, serial: u32, changes: Vec<RrsetChange>) {
+    pub fn apply(
+        &self,
+        hasher: &impl BuildHasher,
+        serial: u32,
+        changes: Vec<RrsetChange>,
+        soa: &SoaForm,
+    ) {
         let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let cur = self.data.load();
-        let next = cur.with_changes(hasher, &self.name, serial, changes);
+        let next = cur.with_changes(hasher, &self.name, serial, changes, soa);
         self.data.store(Arc::new(next));
     }
 }

@@ -79,6 +79,7 @@
 //! and zone transfers carry the real chain.
 
 pub mod bitmap;
+pub mod config;
 pub mod keys;
 pub mod name;
 pub mod nsec;
@@ -94,6 +95,7 @@ mod test_util;
 mod zone_tests;
 
 pub use bitmap::{node_bitmap, Denial, NodeKind, TypeBitmap};
+pub use config::{DnssecConfig, KeyState};
 pub use keys::{
     apex_key_sets, Algorithm, ApexKeySets, CdsState, DigestType, Dnskey, Ds, SigningKey,
 };

@@ -93,6 +93,7 @@ pub fn create(
         return Err(CreateError::Conflict(c));
     }
     let z = zones::insert_zone(w.tx, name, kind, owner_id)?;
+    crate::store::queries::zone_keys::start_signing(w.tx, z.id, &apex.dnssec)?;
     if kind == ZoneKind::Hosted {
         records::seed_hosted_records(
             w.tx,

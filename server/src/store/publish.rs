@@ -3,9 +3,9 @@
 
 use rusqlite::{params, Connection};
 
-use super::queries::{hostnames, records, users, zones};
+use super::queries::{hostnames, records, users, zone_keys, zones};
 use super::{Inner, Store};
-use crate::dns::{ApexConfig, DnsView};
+use crate::dns::{ApexConfig, DnsView, ZoneKeys};
 use crate::model::hostname::{fqdn, host_rrsets};
 use crate::model::{RType, RecordData, RrsetChange, Status, ZoneKind};
 
@@ -118,13 +118,31 @@ pub(super) fn load_zone_into(
                 .into_iter()
                 .filter(|rr| !rr.records.is_empty())
         });
-    view.load_zone_from(
+    let keys = zone_keys_of(c, zone_id)?;
+    view.load_zone_signed(
         &zone.name,
         zone.serial,
+        keys,
         shared_ns.into_iter().chain(records).chain(hosts),
     );
     if let Some(e) = failed {
         return Err(e);
     }
     Ok(Some((zone.name, zone.serial)))
+}
+
+/// The keys a signed zone is served with (None when it is not signed).
+fn zone_keys_of(c: &Connection, zone_id: i64) -> rusqlite::Result<Option<ZoneKeys>> {
+    let state = zone_keys::dnssec_state(c, zone_id)?;
+    if !state.signed() {
+        return Ok(None);
+    }
+    let keys = zone_keys::keys_of_zone(c, zone_id)?
+        .into_iter()
+        .filter_map(|k| Some((k.signing_key()?, k.state)))
+        .collect();
+    Ok(Some(ZoneKeys {
+        keys,
+        delete_cds: state == zone_keys::DnssecState::Disabling,
+    }))
 }

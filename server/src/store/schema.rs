@@ -206,6 +206,28 @@ const MIGRATIONS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 10: DNSSEC (issue #15). `zones.dnssec`: NULL for zones older than this step (the first
+    // start signs them when `[dnssec] enabled`), 0 unsigned, 1 signed, 2 signed with the
+    // RFC 8078 delete CDS/CDNSKEY published (switching off). One row per key: its PKCS#8
+    // private key (a signing key cannot be hashed; it never leaves the file), state `active`
+    // (signs), `incoming` (published in a rollover, signs the DNSKEY RRset, its DS wanted at
+    // the parent) or `retiring` (still published until `retire_at`, unix seconds).
+    Step::Sql(
+        r#"
+    ALTER TABLE zones ADD COLUMN dnssec INTEGER;
+    CREATE TABLE zone_keys (
+        id              INTEGER PRIMARY KEY,
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        algorithm       INTEGER NOT NULL,
+        private_key     BLOB NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('active', 'incoming', 'retiring')),
+        retire_at       INTEGER,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX zone_keys_zone ON zone_keys(zone_id);
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

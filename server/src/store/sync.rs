@@ -8,8 +8,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::publish::load_zone_into;
-use super::queries::zones;
+use super::queries::{zone_keys, zones};
 use super::{Store, StoreError};
+use zone_keys::undecided_zones as zones_undecided;
 
 impl Store {
     /// Reload zones changed by other processes since the last call (and all zones on the
@@ -23,6 +24,19 @@ impl Store {
         if dv == inner.data_version && inner.loaded {
             return Ok(());
         }
+        // Zones older than DNSSEC support (or made by a process without the config, such as
+        // `--demo` before the store opens) are signed or not as `[dnssec] enabled` says.
+        let undecided = zones_undecided(&inner.conn)?;
+        if !undecided.is_empty() {
+            let tx = inner.conn.transaction()?;
+            for id in undecided {
+                zone_keys::start_signing(&tx, id, &self.apex.dnssec)?;
+            }
+            tx.commit()?;
+        }
+        let dv: i64 = inner
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
         inner.data_version = dv;
         inner.loaded = true;
         let now: HashMap<i64, u32> = zones::zone_serials(&inner.conn)?.into_iter().collect();

@@ -1,0 +1,295 @@
+//! Signing a served zone (RFC 4035 §2): each zone's keys bound to its apex, RRSIGs made when an
+//! RRset is published (at load and per write, kept in the snapshot beside the RRset), the apex
+//! key RRsets (DNSKEY, CDS, CDNSKEY, NSEC3PARAM), and the per-query signatures of denial
+//! proofs. The cryptography and record formats are `crate::dnssec`'s; this decides what is
+//! signed with which key and when.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::dnssec::config::INCEPTION_BACKDATE_SECS;
+use crate::dnssec::nsec3::Nsec3Params;
+use crate::dnssec::{
+    apex_key_sets, rtype, CdsState, Denial, DnssecConfig, KeyState, RrsetSigner, SigningKey,
+    Validity, ZoneKey,
+};
+use crate::model::RType;
+
+/// A zone's keys as the store hands them to the view.
+pub struct ZoneKeys {
+    pub keys: Vec<(SigningKey, KeyState)>,
+    /// Publish the RFC 8078 delete CDS/CDNSKEY (the zone is being switched off).
+    pub delete_cds: bool,
+}
+
+thread_local! {
+    /// Scratch buffers of the signer, one per thread (writers and query workers).
+    static SCRATCH: RefCell<RrsetSigner> = RefCell::new(RrsetSigner::new());
+}
+
+/// One zone's signing state.
+pub(crate) struct Signer {
+    /// Lowercase wire form of the apex, root label included.
+    pub apex: Vec<u8>,
+    /// Signs every RRset.
+    active: ZoneKey,
+    /// The other published keys (a rollover's incoming or retiring key): in the DNSKEY RRset
+    /// and signing it, so resolvers holding either DS validate.
+    others: Vec<ZoneKey>,
+    /// The key whose DS the parent should hold (CDS/CDNSKEY), or None with `delete_cds`.
+    wanted: usize,
+    delete_cds: bool,
+    pub denial: Denial,
+    pub params: Nsec3Params,
+    cfg: DnssecConfig,
+    clock: fn() -> u64,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("key_tag", &self.active.key_tag())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Bind the keys to zone `name` (lowercase, no trailing dot). None, with a warning, when no
+    /// key can sign.
+    pub fn new(
+        name: &str,
+        keys: ZoneKeys,
+        cfg: DnssecConfig,
+        clock: fn() -> u64,
+    ) -> Option<Signer> {
+        let apex = crate::dnssec::name::from_text(&format!("{name}.")).ok()?;
+        let mut active = None;
+        let mut others = Vec::new();
+        let mut incoming = None;
+        for (key, state) in keys.keys {
+            let zk = match ZoneKey::new(key, &apex) {
+                Ok(k) => k,
+                Err(e) => {
+                    log::warn!("dnssec: zone {name}: {e}");
+                    continue;
+                }
+            };
+            match state {
+                KeyState::Active if active.is_none() => active = Some(zk),
+                KeyState::Incoming => {
+                    incoming = Some(others.len());
+                    others.push(zk);
+                }
+                _ => others.push(zk),
+            }
+        }
+        let Some(active) = active.or_else(|| (!others.is_empty()).then(|| others.remove(0))) else {
+            log::warn!("dnssec: zone {name} has no usable key; served unsigned");
+            return None;
+        };
+        Some(Signer {
+            apex,
+            active,
+            // 0 = the active key; i + 1 = others[i].
+            wanted: incoming.map_or(0, |i| i + 1),
+            others,
+            delete_cds: keys.delete_cds,
+            denial: cfg.denial,
+            params: Nsec3Params::rfc9276(),
+            cfg,
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub fn config(&self) -> &DnssecConfig {
+        &self.cfg
+    }
+
+    fn validity(&self) -> Validity {
+        Validity::around(self.now(), INCEPTION_BACKDATE_SECS, self.cfg.validity_secs)
+    }
+
+    /// The RRSIG RDATAs (length-prefixed) of one RRset, signed with the active key; empty (with
+    /// an error logged) if signing fails.
+    pub fn sign(&self, owner: &[u8], rtype: u16, ttl: u32, rdatas: &[u8]) -> Box<[u8]> {
+        self.sign_with(&[&self.active], owner, rtype, ttl, rdatas)
+    }
+
+    fn sign_with(
+        &self,
+        keys: &[&ZoneKey],
+        owner: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdatas: &[u8],
+    ) -> Box<[u8]> {
+        let validity = self.validity();
+        SCRATCH.with(|s| {
+            let mut signer = s.borrow_mut();
+            let mut out = Vec::with_capacity(keys.len() * (2 + 18 + self.apex.len() + 64));
+            let mut sig = Vec::with_capacity(18 + self.apex.len() + 64);
+            for key in keys {
+                sig.clear();
+                match signer.sign(key, owner, rtype, ttl, rdatas, validity, &mut sig) {
+                    Ok(()) => {
+                        out.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+                        out.extend_from_slice(&sig);
+                    }
+                    Err(e) => log::error!("dnssec: signing type {rtype}: {e}"),
+                }
+            }
+            out.into_boxed_slice()
+        })
+    }
+
+    /// One record made for a single answer (an NSEC3 or NSEC proof), signed now.
+    pub fn sign_one(&self, owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8]) -> Box<[u8]> {
+        let mut joined = Vec::with_capacity(2 + rdata.len());
+        joined.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        joined.extend_from_slice(rdata);
+        self.sign(owner, rtype, ttl, &joined)
+    }
+
+    /// The apex RRsets signing brings: DNSKEY (every published key, signed by each), CDS and
+    /// CDNSKEY (the DS the parent should hold, or the RFC 8078 delete form), NSEC3PARAM in an
+    /// NSEC3 zone. `ttl` is the zone's SOA TTL.
+    pub fn apex_rrsets(&self, ttl: u32) -> Vec<ApexSet> {
+        let mut all: Vec<&ZoneKey> = vec![&self.active];
+        all.extend(self.others.iter());
+        let dnskeys: Vec<&crate::dnssec::Dnskey> = all.iter().map(|k| k.dnskey()).collect();
+        let wanted = [dnskeys[self.wanted.min(dnskeys.len() - 1)]];
+        let cds = if self.delete_cds {
+            CdsState::Delete
+        } else {
+            CdsState::Publish(&wanted)
+        };
+        let sets = apex_key_sets(&dnskeys, &self.apex, cds);
+        let mut out = Vec::with_capacity(4);
+        let mut push = |code: u16, data: Vec<u8>, sigs: Box<[u8]>| {
+            if !data.is_empty() {
+                out.push(ApexSet {
+                    code,
+                    ttl,
+                    data: data.into_boxed_slice(),
+                    sigs,
+                });
+            }
+        };
+        let dnskey_sigs = self.sign_with(&all, &self.apex, rtype::DNSKEY, ttl, &sets.dnskey);
+        push(rtype::DNSKEY, sets.dnskey, dnskey_sigs);
+        // CDS/CDNSKEY are signed like the DNSKEY RRset, by every published key (RFC 7344
+        // §4.1: "signed with a key that is represented in both the current DNSKEY and DS").
+        let cds_sigs = self.sign_with(&all, &self.apex, rtype::CDS, ttl, &sets.cds);
+        push(rtype::CDS, sets.cds, cds_sigs);
+        let cdnskey_sigs = self.sign_with(&all, &self.apex, rtype::CDNSKEY, ttl, &sets.cdnskey);
+        push(rtype::CDNSKEY, sets.cdnskey, cdnskey_sigs);
+        if self.denial == Denial::Nsec3 {
+            let p = self.params.param_rdata();
+            let mut data = Vec::with_capacity(2 + p.len());
+            data.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            data.extend_from_slice(&p);
+            let sigs = self.sign(&self.apex, rtype::NSEC3PARAM, 0, &data);
+            push(rtype::NSEC3PARAM, data, sigs);
+        }
+        out
+    }
+}
+
+/// An apex RRset of a type the APIs do not take (DNSKEY, CDS, CDNSKEY, NSEC3PARAM).
+#[derive(Debug)]
+pub(crate) struct ApexSet {
+    pub code: u16,
+    pub ttl: u32,
+    pub data: Box<[u8]>,
+    pub sigs: Box<[u8]>,
+}
+
+/// The signing state of one snapshot: the signer, its apex RRsets and the SOA's RRSIG for the
+/// snapshot's serial (the SOA is made from the config, so signed per published group).
+#[derive(Debug)]
+pub(crate) struct ZoneSec {
+    pub signer: Arc<Signer>,
+    pub apex_sets: Arc<[ApexSet]>,
+    pub soa_sig: Box<[u8]>,
+    /// The earliest expiration (RFC 1982 time) of the signatures kept in the snapshot: the
+    /// zone is re-signed when it comes within `signature_refresh_days`.
+    pub oldest_expiry: u32,
+}
+
+/// Expiration of the first RRSIG in a length-prefixed list (all were made together).
+pub(crate) fn expiry_of(sigs: &[u8]) -> Option<u32> {
+    // [len u16] then RRSIG RDATA: type(2) alg(1) labels(1) ttl(4) expiration(4).
+    let e = sigs.get(10..14)?;
+    Some(u32::from_be_bytes([e[0], e[1], e[2], e[3]]))
+}
+
+/// The earlier of two RRSIG times, in RFC 1982 serial arithmetic (RFC 4034 §3.1.5).
+pub(crate) fn earlier(a: u32, b: u32) -> u32 {
+    if crate::dnssec::serial_lt(b, a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Wire owner name of a node key (reversed relative labels, see zone.rs) under `apex` (wire,
+/// with the root label).
+pub(crate) fn owner_wire(key: &[u8], apex: &[u8]) -> Vec<u8> {
+    let mut labels: Vec<&[u8]> = Vec::new();
+    let mut i = 0;
+    while i < key.len() {
+        let l = usize::from(key[i]);
+        labels.push(&key[i..(i + 1 + l).min(key.len())]);
+        i += 1 + l;
+    }
+    let mut out = Vec::with_capacity(key.len() + apex.len());
+    for l in labels.iter().rev() {
+        out.extend_from_slice(l);
+    }
+    out.extend_from_slice(apex);
+    out
+}
+
+/// The proper ancestors of a node key below the apex (each a prefix at a label boundary),
+/// nearest the apex first.
+pub(crate) fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let l = usize::from(*key.get(i)?);
+        i += 1 + l;
+        (i < key.len()).then(|| &key[..i])
+    })
+}
+
+/// Is this RRset signed (RFC 4035 §2.2): everything but NS at a delegation point and what lies
+/// below a cut (glue)?
+pub(crate) fn signs(key: &[u8], rtype: RType, below_cut: bool) -> bool {
+    !below_cut && !(rtype == RType::Ns && !key.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_and_ancestors_of_a_key() {
+        let apex = crate::dnssec::name::from_text("zone.test.").unwrap();
+        // `www.a.zone.test` is keyed `\x01a\x03www`.
+        let key = b"\x01a\x03www";
+        assert_eq!(owner_wire(key, &apex), b"\x03www\x01a\x04zone\x04test\x00");
+        assert_eq!(owner_wire(b"", &apex), apex);
+        let anc: Vec<&[u8]> = ancestor_keys(key).collect();
+        assert_eq!(anc, vec![&b"\x01a"[..]]);
+        assert_eq!(ancestor_keys(b"\x01a").count(), 0);
+    }
+
+    #[test]
+    fn earlier_is_rfc1982() {
+        assert_eq!(earlier(10, 20), 10);
+        assert_eq!(earlier(u32::MAX - 5, 3), u32::MAX - 5);
+    }
+}

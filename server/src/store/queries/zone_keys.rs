@@ -1,0 +1,222 @@
+//! `zone_keys` and `zones.dnssec`: each zone's DNSSEC signing keys and whether it is signed.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{all, exec, one};
+use crate::clock;
+pub use crate::dnssec::KeyState;
+use crate::dnssec::{Algorithm, DnssecConfig, SigningKey};
+
+/// Whether a zone is signed (`zones.dnssec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnssecState {
+    /// Older than DNSSEC support: decided by `[dnssec] enabled` on the first start.
+    Undecided,
+    Off,
+    On,
+    /// Signed, with the RFC 8078 delete CDS/CDNSKEY published before switching off.
+    Disabling,
+}
+
+impl DnssecState {
+    fn from_column(v: Option<i64>) -> DnssecState {
+        match v {
+            None => DnssecState::Undecided,
+            Some(0) => DnssecState::Off,
+            Some(2) => DnssecState::Disabling,
+            Some(_) => DnssecState::On,
+        }
+    }
+    fn column(self) -> Option<i64> {
+        match self {
+            DnssecState::Undecided => None,
+            DnssecState::Off => Some(0),
+            DnssecState::On => Some(1),
+            DnssecState::Disabling => Some(2),
+        }
+    }
+    /// Are the zone's answers signed?
+    pub fn signed(self) -> bool {
+        matches!(self, DnssecState::On | DnssecState::Disabling)
+    }
+}
+
+/// One stored key. `Debug` leaves the private key out.
+pub struct StoredKey {
+    pub id: i64,
+    pub zone_id: i64,
+    pub algorithm: u8,
+    pub pkcs8: Vec<u8>,
+    pub state: KeyState,
+    pub retire_at: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("id", &self.id)
+            .field("zone_id", &self.zone_id)
+            .field("algorithm", &self.algorithm)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoredKey {
+    /// The usable key (None, with a warning, for a row this build cannot read).
+    pub fn signing_key(&self) -> Option<SigningKey> {
+        let alg = Algorithm::from_number(self.algorithm).ok()?;
+        match SigningKey::from_pkcs8(alg, &self.pkcs8) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                log::warn!("dnssec: key {} of zone {}: {e}", self.id, self.zone_id);
+                None
+            }
+        }
+    }
+}
+
+pub fn dnssec_state(c: &Connection, zone_id: i64) -> rusqlite::Result<DnssecState> {
+    let v: Option<Option<i64>> = one(
+        c,
+        "SELECT dnssec FROM zones WHERE id = ?1",
+        params![zone_id],
+        |r| r.get(0),
+    )
+    .optional()?;
+    Ok(DnssecState::from_column(v.flatten()))
+}
+
+pub fn set_dnssec_state(c: &Connection, zone_id: i64, s: DnssecState) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE zones SET dnssec = ?2 WHERE id = ?1",
+        params![zone_id, s.column()],
+    )?;
+    Ok(())
+}
+
+/// Zones whose DNSSEC state is still undecided (older than DNSSEC support).
+pub fn undecided_zones(c: &Connection) -> rusqlite::Result<Vec<i64>> {
+    all(
+        c,
+        "SELECT id FROM zones WHERE dnssec IS NULL ORDER BY id",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Decide a new (or pre-DNSSEC) zone's state from `[dnssec]`: signed with a fresh active key
+/// when `enabled`, else unsigned.
+pub fn start_signing(c: &Connection, zone_id: i64, cfg: &DnssecConfig) -> rusqlite::Result<()> {
+    if !cfg.enabled {
+        return set_dnssec_state(c, zone_id, DnssecState::Off);
+    }
+    let key = SigningKey::generate(cfg.algorithm)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    insert_key(c, zone_id, &key, KeyState::Active)?;
+    set_dnssec_state(c, zone_id, DnssecState::On)
+}
+
+pub fn insert_key(
+    c: &Connection,
+    zone_id: i64,
+    key: &SigningKey,
+    state: KeyState,
+) -> rusqlite::Result<i64> {
+    let now = clock::now_rfc3339();
+    exec(
+        c,
+        "INSERT INTO zone_keys (zone_id, algorithm, private_key, state, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![
+            zone_id,
+            key.algorithm().number(),
+            key.pkcs8(),
+            state.as_str(),
+            now
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// A zone's keys, oldest first.
+pub fn keys_of_zone(c: &Connection, zone_id: i64) -> rusqlite::Result<Vec<StoredKey>> {
+    all(
+        c,
+        "SELECT id, zone_id, algorithm, private_key, state, retire_at, created_at, updated_at \
+         FROM zone_keys WHERE zone_id = ?1 ORDER BY id",
+        params![zone_id],
+        |r| {
+            Ok(StoredKey {
+                id: r.get(0)?,
+                zone_id: r.get(1)?,
+                algorithm: r.get::<_, i64>(2)? as u8,
+                pkcs8: r.get(3)?,
+                state: KeyState::parse(&r.get::<_, String>(4)?),
+                retire_at: r.get(5)?,
+                created_at: r.get(6)?,
+                updated_at: r.get(7)?,
+            })
+        },
+    )
+}
+
+pub fn set_key_state(
+    c: &Connection,
+    id: i64,
+    state: KeyState,
+    retire_at: Option<i64>,
+) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "UPDATE zone_keys SET state = ?2, retire_at = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, state.as_str(), retire_at, clock::now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+pub fn delete_key(c: &Connection, id: i64) -> rusqlite::Result<()> {
+    exec(c, "DELETE FROM zone_keys WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ZoneKind;
+    use crate::store::queries::zones::insert_zone;
+
+    #[test]
+    fn keys_round_trip_and_go_with_their_zone() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let z = insert_zone(&c, "example.org", ZoneKind::Hosted, None).unwrap();
+        assert_eq!(dnssec_state(&c, z.id).unwrap(), DnssecState::Undecided);
+        assert_eq!(undecided_zones(&c).unwrap(), vec![z.id]);
+        set_dnssec_state(&c, z.id, DnssecState::On).unwrap();
+        assert_eq!(dnssec_state(&c, z.id).unwrap(), DnssecState::On);
+        assert!(undecided_zones(&c).unwrap().is_empty());
+
+        let key = SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap();
+        let id = insert_key(&c, z.id, &key, KeyState::Active).unwrap();
+        let keys = keys_of_zone(&c, z.id).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(!format!("{:?}", keys[0]).contains("pkcs8"));
+        let back = keys[0].signing_key().unwrap();
+        assert_eq!(back.public_key(), key.public_key());
+        set_key_state(&c, id, KeyState::Retiring, Some(42)).unwrap();
+        let keys = keys_of_zone(&c, z.id).unwrap();
+        assert_eq!(
+            (keys[0].state, keys[0].retire_at),
+            (KeyState::Retiring, Some(42))
+        );
+
+        c.execute("DELETE FROM zones WHERE id = ?1", [z.id])
+            .unwrap();
+        assert!(keys_of_zone(&c, z.id).unwrap().is_empty());
+    }
+}
