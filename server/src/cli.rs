@@ -136,6 +136,28 @@ const COMMANDS: &[CmdHelp] = &[
                 every 10,000 records on standard error.",
     },
     CmdHelp {
+        words: &["zone", "ds"],
+        synopsis: "lucentd zone ds NAME",
+        about: "Print the DS records to put at the zone's parent (the registrar), one per line\n\
+                in presentation format, digest types 2 (SHA-256) and 4 (SHA-384). During a\n\
+                rollover, the new key's. Nothing when the zone is not signed.",
+    },
+    CmdHelp {
+        words: &["zone", "dnssec"],
+        synopsis: "lucentd zone dnssec NAME --enable|--disable",
+        about: "Sign a zone, or stop signing it. --disable first publishes the RFC 8078\n\
+                delete CDS/CDNSKEY while the zone stays signed; remove the DS at the parent,\n\
+                then run --disable again to stop signing.",
+    },
+    CmdHelp {
+        words: &["zone", "rollover"],
+        synopsis: "lucentd zone rollover NAME",
+        about: "Start a key rollover: a new key is published and signs the DNSKEY RRset, and\n\
+                CDS/CDNSKEY (and `zone ds`) name it. Put its DS at the parent, then run\n\
+                `zone rollover NAME` again: the new key signs the zone and the old one is\n\
+                removed a day later, once cached copies of the old DS have expired.",
+    },
+    CmdHelp {
         words: &["hostname", "list"],
         synopsis: "lucentd hostname list [--operator]",
         about: "List the hostnames of the shared zones: name, owner (or operator-managed),\n\
@@ -301,6 +323,12 @@ pub enum Command {
         operator: bool,
     },
     ZoneExport(String),
+    ZoneDs(String),
+    ZoneDnssec {
+        name: String,
+        enable: bool,
+    },
+    ZoneRollover(String),
     ZoneImport {
         name: String,
         file: PathBuf,
@@ -381,6 +409,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut yes = false;
     let mut force = false;
     let mut operator = false;
+    let mut enable: Option<bool> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| -> Result<&String, String> {
@@ -436,6 +465,13 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             "--yes" => yes = true,
             "--force" => force = true,
             "--operator" => operator = true,
+            "--enable" | "--disable" => {
+                let on = a == "--enable";
+                if enable.is_some_and(|e| e != on) {
+                    return Err("give either --enable or --disable".into());
+                }
+                enable = Some(on);
+            }
             s if s.starts_with('-') => return Err(format!("unknown flag '{s}'")),
             s => pos.push(s),
         }
@@ -509,6 +545,12 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
         ["hostname", "rm", ..] => Command::HostnameRm(one("hostname (FQDN)")?),
         ["hostname", "list"] => Command::HostnameList { operator },
         ["zone", "export", ..] => Command::ZoneExport(one("zone name")?),
+        ["zone", "ds", ..] => Command::ZoneDs(one("zone name")?),
+        ["zone", "dnssec", ..] => Command::ZoneDnssec {
+            name: one("zone name")?,
+            enable: enable.ok_or("give --enable or --disable")?,
+        },
+        ["zone", "rollover", ..] => Command::ZoneRollover(one("zone name")?),
         ["zone", "import", name, file] => Command::ZoneImport {
             name: name.to_string(),
             file: PathBuf::from(file),

@@ -344,7 +344,8 @@ impl Signals {
     }
 }
 
-/// Every 500 ms: pick up changes made by admin commands; every 10 s: flush query counts.
+/// Every 500 ms: pick up changes made by admin commands; every 10 s: flush query counts;
+/// every minute: DNSSEC upkeep.
 async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut n: u64 = 0;
@@ -360,6 +361,11 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             c.store.sync_external()?;
             if flush {
                 c.store.flush_query_counts()?;
+            }
+            // Every minute: re-sign zones whose signatures near their refresh time, and
+            // remove keys a rollover retired.
+            if n % 120 == 0 {
+                crate::domain::dnssec::maintain(&c.store)?;
             }
             Ok::<_, crate::store::StoreError>(())
         })

@@ -22,6 +22,7 @@ use crate::store::queries::api_keys::ApiKeyInfo;
 use crate::store::queries::{accounts, api_keys, hostnames, users, zones};
 use crate::store::{self, StoreError, WriteTx};
 
+mod dnssec_cmds;
 mod user_cmds;
 mod zonefiles;
 
@@ -165,6 +166,11 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
         Command::HostnameRm(fqdn) => hostname_rm(&mut conn, &fqdn, out),
         Command::HostnameList { operator } => hostname_list(&conn, operator, out),
         Command::ZoneExport(name) => zonefiles::export(&conn, apex, &name, out),
+        Command::ZoneDs(name) => dnssec_cmds::ds(&conn, apex, &name, out),
+        Command::ZoneDnssec { name, enable } => {
+            dnssec_cmds::switch(&mut conn, apex, &name, enable, out)
+        }
+        Command::ZoneRollover(name) => dnssec_cmds::rollover(&mut conn, apex, &name, out),
         Command::ZoneImport { name, file } => {
             let limits = crate::domain::records::Limits {
                 max_records: config.limits.max_records_per_zone,

@@ -294,6 +294,32 @@ impl DnsView {
         }
     }
 
+    /// Now, by the clock signatures are made with.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Signed zones whose oldest signature expires within their refresh time of `now`.
+    pub fn refresh_due(&self, now: u64) -> Vec<String> {
+        let now = now as u32;
+        let mut out: Vec<String> = self
+            .zones
+            .load()
+            .values()
+            .filter(|z| {
+                let data = z.data.load();
+                data.sec.as_ref().is_some_and(|sec| {
+                    // RFC 1982 arithmetic on 32-bit times (RFC 4034 §3.1.5).
+                    let left = sec.oldest_expiry.wrapping_sub(now) as i32;
+                    i64::from(left) < sec.signer.config().refresh_secs as i64
+                })
+            })
+            .map(|z| z.name.to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Queries answered per zone since start (cumulative), for `queries_count`.
     pub fn query_counts(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = self

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod dnssec;
 pub mod hostnames;
 pub mod records;
 pub mod scoped_tokens;

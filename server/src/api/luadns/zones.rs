@@ -228,8 +228,13 @@ pub fn delete(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
     Ok(Reply::json(200, &j))
 }
 
-/// DS records: none while zones are unsigned (DNSSEC signing is a later feature).
+/// The DS records to put at the parent (seed 001's fields), as `lucentd zone ds` prints them;
+/// an empty list when the zone is not signed.
 pub fn ds_records(ctx: &Ctx, a: &LuaAuth, id: &str) -> Result<Reply, ApiError> {
-    ctx.store.read(|tx| a.zone(tx, id))?;
-    Ok(Reply::json(200, &Vec::<Value>::new()))
+    let ttl = ctx.config.apex.soa_ttl;
+    let list = ctx.store.read(|tx| {
+        let z = a.zone(tx, id)?;
+        Ok::<_, ApiError>(crate::domain::dnssec::ds_records(tx, &z, ttl)?)
+    })?;
+    Ok(Reply::json(200, &list))
 }

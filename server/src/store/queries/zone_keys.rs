@@ -178,6 +178,16 @@ pub fn set_key_state(
     Ok(())
 }
 
+/// Retiring keys whose `retire_at` has passed: (key id, zone id).
+pub fn keys_due(c: &Connection, now: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    all(
+        c,
+        "SELECT id, zone_id FROM zone_keys WHERE state = 'retiring' AND retire_at <= ?1",
+        params![now],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 pub fn delete_key(c: &Connection, id: i64) -> rusqlite::Result<()> {
     exec(c, "DELETE FROM zone_keys WHERE id = ?1", params![id])?;
     Ok(())
