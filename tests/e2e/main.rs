@@ -10,6 +10,7 @@ mod agent;
 mod dashboard;
 mod dashboard_more;
 mod dns;
+mod dnssec;
 mod dyndns2;
 mod hardening;
 mod hardening_api;

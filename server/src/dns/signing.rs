@@ -268,7 +268,7 @@ pub(crate) fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Is this RRset signed (RFC 4035 §2.2): everything but NS at a delegation point and what lies
 /// below a cut (glue)?
 pub(crate) fn signs(key: &[u8], rtype: RType, below_cut: bool) -> bool {
-    !below_cut && !(rtype == RType::Ns && !key.is_empty())
+    !below_cut && (rtype != RType::Ns || key.is_empty())
 }
 
 #[cfg(test)]

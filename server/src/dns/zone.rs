@@ -715,6 +715,14 @@ impl Zone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SOA form of an unsigned zone (not used: nothing is signed).
+    fn unsigned() -> SoaForm {
+        SoaForm {
+            data: Vec::new(),
+            ttl: 0,
+        }
+    }
     use std::collections::hash_map::RandomState;
 
     fn rec(content: &str) -> RecordData {
@@ -846,6 +854,8 @@ mod tests {
                 change("example.org", RType::Ns, &["ns1.example.net."]),
                 change("_acme-challenge.x.example.org", RType::Txt, &["tok"]),
             ],
+            None,
+            &unsigned(),
         );
         let d = z.data.load();
         assert!(matches!(d.find(&h, b""), Found::Node(_)));
@@ -867,13 +877,14 @@ mod tests {
             ZoneData::empty(1),
             Arc::default(),
         );
-        z.load(&h, 1, vec![]);
+        z.load(&h, 1, vec![], None, &unsigned());
         for i in 0..5000u32 {
             let ip = format!("10.0.{}.{}", i / 256, i % 256);
             z.apply(
                 &h,
                 i + 2,
                 vec![change(&format!("h{i}.z.test"), RType::A, &[&ip])],
+                &unsigned(),
             );
         }
         let d = z.data.load_full();
@@ -896,6 +907,7 @@ mod tests {
                 change("h2.z.test", RType::A, &["192.0.2.9"]),
                 change("h3.z.test", RType::Txt, &["hello"]),
             ],
+            &unsigned(),
         );
         let d2 = z.data.load();
         assert_eq!(d2.names(), 4999);

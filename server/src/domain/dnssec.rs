@@ -209,3 +209,81 @@ pub fn maintain(store: &crate::store::Store) -> Result<usize, crate::store::Stor
         Ok(changed)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use hickory_proto::rr::{Name, RData, RecordType};
+
+    use crate::dns::DnsView;
+    use crate::model::ZoneKind;
+    use crate::store::Store;
+
+    /// The injected clock: unix seconds the test moves forward.
+    static NOW: AtomicU64 = AtomicU64::new(1_800_000_000);
+    fn now() -> u64 {
+        NOW.load(Ordering::SeqCst)
+    }
+
+    /// (inception, expiration) of the RRSIG over the zone's SOA as served with DO=1, and the
+    /// serial.
+    fn soa_sig(view: &DnsView) -> (u32, u32, u32) {
+        let name = Name::from_ascii("sig.test.").unwrap();
+        let a = view.resolve_with(&name, RecordType::SOA, true);
+        let serial = match &a.answers[0].data {
+            RData::SOA(s) => s.serial,
+            other => panic!("{other:?}"),
+        };
+        let sig = a
+            .answers
+            .iter()
+            .find(|r| u16::from(r.record_type()) == 46)
+            .expect("an RRSIG with DO=1");
+        let RData::Unknown { rdata, .. } = &sig.data else {
+            panic!("raw RRSIG")
+        };
+        let b = &rdata.anything;
+        let exp = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+        let inc = u32::from_be_bytes([b[12], b[13], b[14], b[15]]);
+        (inc, exp, serial)
+    }
+
+    #[test]
+    fn signatures_are_refreshed_in_the_background_before_they_expire() {
+        let dir = std::env::temp_dir().join(format!("lucent-dnssec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let apex = crate::dns::tests::apex_config();
+        let view = Arc::new(DnsView::new(apex.clone()).with_clock(now));
+        let store = Store::new(&dir.join("t.db"), view.clone(), apex.clone()).unwrap();
+        let a = apex.clone();
+        store
+            .write(move |w| crate::domain::zones::create(w, &a, "sig.test", ZoneKind::Shared, None))
+            .unwrap();
+        let t0 = now() as u32;
+        let (inc, exp, serial) = soa_sig(&view);
+        // Inception back-dated an hour; valid for signature_validity_days (14).
+        assert_eq!((inc, exp), (t0 - 3600, t0 + 14 * 86400));
+        assert_eq!(super::maintain(&store).unwrap(), 0, "nothing due yet");
+
+        // Six days on: more than signature_refresh_days (7) left; nothing to do.
+        NOW.fetch_add(6 * 86400, Ordering::SeqCst);
+        assert_eq!(super::maintain(&store).unwrap(), 0);
+        assert_eq!(soa_sig(&view).2, serial);
+
+        // Eight days on: under seven days left, so the zone is re-signed, serial bumped.
+        NOW.fetch_add(2 * 86400, Ordering::SeqCst);
+        let t1 = now() as u32;
+        assert_eq!(super::maintain(&store).unwrap(), 1);
+        let (inc, exp, serial2) = soa_sig(&view);
+        assert_eq!((inc, exp), (t1 - 3600, t1 + 14 * 86400));
+        assert!(
+            crate::dnssec::serial_lt(serial, serial2),
+            "{serial} -> {serial2}"
+        );
+        assert_eq!(super::maintain(&store).unwrap(), 0, "fresh again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

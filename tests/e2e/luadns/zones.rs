@@ -172,9 +172,18 @@ fn zones_seed_walk() {
     );
     assert_eq!(c.ok("/v1/zones").as_array().unwrap().len(), 1);
 
-    // DS records: none while zones are unsigned.
-    let r = c.get(&format!("/v1/zones/{}/ds_records", s.zid));
-    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+    // DS records (issue #15: zones are signed by default): one per digest type (2, 4) of the
+    // zone's key, with seed 001's fields.
+    let ds = c.ok(&format!("/v1/zones/{}/ds_records", s.zid));
+    let ds = ds.as_array().unwrap();
+    assert_eq!(ds.len(), 2, "{ds:?}");
+    assert_eq!(
+        (ds[0]["digest_type"].as_i64(), ds[1]["digest_type"].as_i64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(ds[0]["key_tag"], ds[1]["key_tag"]);
+    assert_eq!(ds[0]["zone_id"], s.zid);
+    assert_eq!(ds[0]["algorithm"], 13);
 }
 
 #[test]
