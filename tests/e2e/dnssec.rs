@@ -424,3 +424,60 @@ fn issue15_rollover_and_switching_off_keep_answers_valid() {
     let (code, _, err) = admin_status(&e.dir, &["zone", "dnssec", "example.org"]);
     assert_ne!(code, 0, "{err}");
 }
+
+#[test]
+fn issue15_nsec_denial_and_ed25519_keys_validate_too() {
+    let e = Fixture::hosted("dnssec-nsec")
+        .config("[dnssec]\ndenial = \"nsec\"\nalgorithm = \"ed25519\"\n")
+        .start();
+    // A zone made through the API gets a key of the configured algorithm (15).
+    let c = e.lua();
+    let r = c.post("/v1/zones", r#"{"name":"second.org"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let zid = c.zone_id("second.org");
+    c.record(zid, "www.second.org.", "A", "192.0.2.7", 300);
+    c.record(zid, "*.wild.second.org.", "TXT", "hello", 300);
+    wait_until("www in DNS", || {
+        answers(&e.srv.dig("www.second.org.", RecordType::A)) == ["192.0.2.7"]
+    });
+    let ds = admin(&e.dir, &["zone", "ds", "second.org"]);
+    assert!(
+        ds.lines()
+            .all(|l| l.split_whitespace().nth(5) == Some("15")),
+        "{ds}"
+    );
+    let anchor = delv_anchor(&e.dir, &ds, "anchor.conf");
+    for (name, t) in [
+        ("www.second.org", "A"),
+        ("x.wild.second.org", "TXT"),
+        ("second.org", "DNSKEY"),
+    ] {
+        assert_validated(&delv(&e.srv, &anchor, "second.org", name, t), name);
+    }
+    for (name, t) in [
+        ("nope.second.org", "A"),
+        ("www.second.org", "TXT"),
+        ("x.wild.second.org", "A"),
+        ("a.b.www.second.org", "A"),
+    ] {
+        let out = delv(&e.srv, &anchor, "second.org", name, t);
+        assert!(
+            out.contains("negative response, fully validated"),
+            "{name} {t}: {out}"
+        );
+    }
+    // The denial records are NSEC, each covering only the name asked about.
+    let out = Command::new("dig")
+        .args(["+dnssec", "+norec", "-p", &e.srv.dns.port().to_string()])
+        .arg(format!("@{}", e.srv.dns.ip()))
+        .args(["nope.second.org", "A"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert!(words.contains(&"NSEC") && !out.contains("NSEC3"), "{out}");
+    assert!(
+        !out.contains("www.second.org"),
+        "a denial that names another host: {out}"
+    );
+}

@@ -258,7 +258,11 @@ impl DnsView {
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let signer = keys
-            .and_then(|k| Signer::new(&name, k, self.apex.cfg.dnssec, self.clock))
+            .and_then(|k| {
+                let cfg = &self.apex.cfg;
+                let proof_ttl = cfg.soa_ttl.min(cfg.minimum);
+                Signer::new(&name, k, cfg.dnssec, proof_ttl, self.clock)
+            })
             .map(Arc::new);
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {

@@ -8,11 +8,10 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinDecoder;
 
 use super::lookup::{Answer, Ctx};
-use super::signing::{owner_wire, ZoneSec};
+use super::signing::{bitmap_for, owner_wire, ZoneSec};
 use super::zone::{Found, Node, RrsetRef};
 use crate::dnssec::nsec3::{self, SynthRecord};
-use crate::dnssec::{node_bitmap, nsec, rtype, Denial, NodeKind, TypeBitmap};
-use crate::model::RType;
+use crate::dnssec::{nsec, rtype, Denial, TypeBitmap};
 
 /// A record of a type hickory is not built to parse (RRSIG, NSEC3, DNSKEY...), as raw RDATA.
 fn raw_record(owner: &Name, code: u16, ttl: u32, rdata: &[u8]) -> Record {
@@ -133,39 +132,26 @@ impl Ctx<'_> {
         let mut types: Vec<u16> = node
             .map(|n| n.rrsets().map(|s| s.rtype.code()).collect())
             .unwrap_or_default();
-        let kind = if key_is_apex {
-            types.push(RType::Soa.code());
-            if !types.contains(&RType::Ns.code()) {
-                types.push(RType::Ns.code());
-            }
-            NodeKind::Apex {
-                cds: sec.apex_sets.iter().any(|s| s.code == rtype::CDS),
-            }
-        } else if node.is_some_and(|n| n.get(RType::Ns).is_some()) {
-            NodeKind::Delegation
-        } else {
-            NodeKind::Other
-        };
-        types.sort_unstable();
-        node_bitmap(&types, kind, sec.signer.denial)
-    }
-
-    /// Negative-answer TTL of proof records: the SOA's (RFC 9077 §3.3).
-    fn proof_ttl(&self) -> u32 {
-        let cfg = &self.view.apex.cfg;
-        cfg.soa_ttl.min(cfg.minimum)
+        let cds = sec.apex_sets.iter().any(|s| s.code == rtype::CDS);
+        bitmap_for(&mut types, key_is_apex, cds, sec.signer.denial)
     }
 
     /// Records made for this answer into the authority section, each signed now.
     fn push_proofs(&mut self, code: u16, records: &[SynthRecord]) {
         let Some(sec) = self.sec() else { return };
-        let signer = sec.signer.clone();
-        let ttl = self.proof_ttl();
+        let (signer, cached) = (sec.signer.clone(), sec.cached.clone());
+        let ttl = signer.proof_ttl;
         for r in records {
             let Some(owner) = wire_name(&r.owner) else {
                 continue;
             };
-            let sigs = signer.sign_one(&r.owner, code, ttl, &r.rdata);
+            let sigs = match cached
+                .iter()
+                .find(|c| c.owner == r.owner && c.rdata == r.rdata)
+            {
+                Some(c) => c.sigs.clone(),
+                None => signer.sign_one(&r.owner, code, ttl, &r.rdata),
+            };
             self.out.size_bound += owner.len() + 12 + r.rdata.len();
             self.out
                 .authority

@@ -41,6 +41,8 @@ pub(crate) struct Signer {
     delete_cds: bool,
     pub denial: Denial,
     pub params: Nsec3Params,
+    /// TTL of denial records: the negative TTL, min(SOA TTL, SOA MINIMUM) (RFC 9077 §3.3).
+    pub proof_ttl: u32,
     cfg: DnssecConfig,
     clock: fn() -> u64,
 }
@@ -60,6 +62,7 @@ impl Signer {
         name: &str,
         keys: ZoneKeys,
         cfg: DnssecConfig,
+        proof_ttl: u32,
         clock: fn() -> u64,
     ) -> Option<Signer> {
         let apex = crate::dnssec::name::from_text(&format!("{name}.")).ok()?;
@@ -96,6 +99,7 @@ impl Signer {
             delete_cds: keys.delete_cds,
             denial: cfg.denial,
             params: Nsec3Params::rfc9276(),
+            proof_ttl,
             cfg,
             clock,
         })
@@ -215,9 +219,86 @@ pub(crate) struct ZoneSec {
     pub signer: Arc<Signer>,
     pub apex_sets: Arc<[ApexSet]>,
     pub soa_sig: Box<[u8]>,
+    /// Proof records that do not depend on the query name, signed once per snapshot.
+    pub cached: Arc<[CachedProof]>,
     /// The earliest expiration (RFC 1982 time) of the signatures kept in the snapshot: the
     /// zone is re-signed when it comes within `signature_refresh_days`.
     pub oldest_expiry: u32,
+}
+
+/// A denial record made and signed ahead of queries: for a name that does not exist right
+/// below the apex (most NXDOMAIN answers of a DDNS zone), the NSEC3 matching the apex and the
+/// one covering `*.apex` (NSEC: the white lie covering `*.apex`) are the same for every query
+/// name, so such an answer signs one record per query (the next closer name's) instead of
+/// three.
+#[derive(Debug)]
+pub(crate) struct CachedProof {
+    pub owner: Vec<u8>,
+    pub rdata: Vec<u8>,
+    pub sigs: Box<[u8]>,
+}
+
+/// The NSEC/NSEC3 type bitmap of a node holding RRsets of `types` (RFC 4034 §4.1.2, RFC 5155
+/// §3.2.1): the apex adds SOA and NS (made from the config) and the key types; a node with NS
+/// below the apex is a delegation.
+pub(crate) fn bitmap_for(
+    types: &mut Vec<u16>,
+    is_apex: bool,
+    cds: bool,
+    denial: Denial,
+) -> crate::dnssec::TypeBitmap {
+    use crate::dnssec::NodeKind;
+    let ns = RType::Ns.code();
+    let kind = if is_apex {
+        types.push(RType::Soa.code());
+        if !types.contains(&ns) {
+            types.push(ns);
+        }
+        NodeKind::Apex { cds }
+    } else if types.contains(&ns) {
+        NodeKind::Delegation
+    } else {
+        NodeKind::Other
+    };
+    types.sort_unstable();
+    types.dedup();
+    crate::dnssec::node_bitmap(types, kind, denial)
+}
+
+/// The proofs every NXDOMAIN right below the apex shares (see [`CachedProof`]), signed now.
+/// `apex_types` are the types of the apex node's RRsets.
+pub(crate) fn apex_proofs(
+    signer: &Signer,
+    mut apex_types: Vec<u16>,
+    cds: bool,
+) -> Arc<[CachedProof]> {
+    use crate::dnssec::{nsec, nsec3};
+    let bitmap = bitmap_for(&mut apex_types, true, cds, signer.denial);
+    // Any name one label below the apex gives the same apex and wildcard records.
+    let mut probe = b"\x01x".to_vec();
+    probe.extend_from_slice(&signer.apex);
+    let (code, records) = match signer.denial {
+        Denial::Nsec3 => {
+            match nsec3::nxdomain_proof(&signer.apex, &signer.params, &probe, &signer.apex, &bitmap)
+            {
+                Ok([m, _, w]) => (rtype::NSEC3, vec![m, w]),
+                Err(_) => return Arc::new([]),
+            }
+        }
+        Denial::Nsec => match nsec::white_lies(&signer.apex, &probe, &signer.apex, &bitmap) {
+            Ok(mut lies) if lies.len() == 2 => (rtype::NSEC, vec![lies.remove(1)]),
+            _ => return Arc::new([]),
+        },
+    };
+    let ttl = signer.proof_ttl;
+    records
+        .into_iter()
+        .map(|r| CachedProof {
+            sigs: signer.sign_one(&r.owner, code, ttl, &r.rdata),
+            owner: r.owner,
+            rdata: r.rdata,
+        })
+        .collect()
 }
 
 /// Expiration of the first RRSIG in a length-prefixed list (all were made together).

@@ -453,6 +453,7 @@ impl ZoneData {
     ) -> ZoneData {
         let signer = self.sec.as_ref().map(|s| s.signer.clone());
         let mut oldest = self.sec.as_ref().map(|s| s.oldest_expiry);
+        let mut apex_changed = false;
         let mut shards: Vec<Shard> = self.shards.to_vec();
         // Working copies of touched shards, by index; few per write, so a Vec beats a map.
         let mut touched: Vec<(usize, Vec<Node>)> = Vec::new();
@@ -471,6 +472,7 @@ impl ZoneData {
                 );
                 continue;
             };
+            apex_changed |= key.is_empty();
             let idx = self.shard_index(hasher, &key);
             let slot = match touched.iter().position(|(i, _)| *i == idx) {
                 Some(p) => p,
@@ -522,6 +524,15 @@ impl ZoneData {
         for (idx, nodes) in touched {
             shards[idx] = Shard::from(nodes);
         }
+        let apex_types = |shards: &[Shard]| -> Vec<u16> {
+            let shard = &shards[self.shard_index(hasher, &[])];
+            let pos = search(shard, &[]);
+            shard
+                .get(pos)
+                .filter(|n| n.key().is_empty())
+                .map(|n| n.rrsets().map(|s| s.rtype.code()).collect())
+                .unwrap_or_default()
+        };
         // Grow the shard table as the zone grows (amortised like a Vec: each doubling
         // rebuilds once), so writes stay O(sqrt n).
         let sec = self.sec.as_ref().map(|s| {
@@ -531,10 +542,20 @@ impl ZoneData {
             let oldest = oldest.unwrap_or(s.oldest_expiry);
             let oldest =
                 signing::expiry_of(&soa_sig).map_or(oldest, |e| signing::earlier(oldest, e));
+            let cached = if apex_changed {
+                let cds = s
+                    .apex_sets
+                    .iter()
+                    .any(|a| a.code == crate::dnssec::rtype::CDS);
+                signing::apex_proofs(&s.signer, apex_types(&shards), cds)
+            } else {
+                s.cached.clone()
+            };
             Arc::new(ZoneSec {
                 signer: s.signer.clone(),
                 apex_sets: s.apex_sets.clone(),
                 soa_sig,
+                cached,
                 oldest_expiry: oldest,
             })
         });
@@ -612,6 +633,15 @@ fn sign_all(
     }
     let soa_sig = signer.sign(&signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
     let apex_sets: Arc<[signing::ApexSet]> = signer.apex_rrsets(soa.ttl).into();
+    let apex_types: Vec<u16> = sets
+        .iter()
+        .filter(|(k, _)| k.is_empty())
+        .map(|(_, s)| s.rtype.code())
+        .collect();
+    let cds = apex_sets
+        .iter()
+        .any(|s| s.code == crate::dnssec::rtype::CDS);
+    let cached = signing::apex_proofs(signer, apex_types, cds);
     let mut oldest_expiry = signing::expiry_of(&soa_sig).unwrap_or(0);
     if let Some(o) = oldest {
         oldest_expiry = signing::earlier(oldest_expiry, o);
@@ -620,6 +650,7 @@ fn sign_all(
         signer: signer.clone(),
         apex_sets,
         soa_sig,
+        cached,
         oldest_expiry,
     })
 }
