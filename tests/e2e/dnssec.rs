@@ -255,6 +255,16 @@ struct Unbound {
 
 impl Unbound {
     fn start(dir: &TestDir, srv: &Server, zone: &str, ds: &str, name: &str) -> Unbound {
+        // A port picked free can be taken again before unbound binds it: try a few.
+        for attempt in 0..5 {
+            if let Some(u) = Unbound::try_start(dir, srv, zone, ds, &format!("{name}-{attempt}")) {
+                return u;
+            }
+        }
+        panic!("unbound did not start; see {}", dir.0.display());
+    }
+
+    fn try_start(dir: &TestDir, srv: &Server, zone: &str, ds: &str, name: &str) -> Option<Unbound> {
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -282,28 +292,35 @@ impl Unbound {
             ),
         )
         .unwrap();
+        let err = std::fs::File::create(dir.path(&format!("{name}.err"))).unwrap();
         let child = Command::new("unbound")
             .args(["-d", "-c"])
             .arg(&conf)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(err)
             .spawn()
             .expect("run unbound (Debian package unbound)");
-        let u = Unbound { child, port };
-        wait_until("unbound to answer", || {
-            std::net::UdpSocket::bind("127.0.0.1:0")
+        let mut u = Unbound { child, port };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if u.child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            let answered = std::net::UdpSocket::bind("127.0.0.1:0")
                 .and_then(|s| {
                     s.set_read_timeout(Some(Duration::from_millis(200)))?;
-                    s.send_to(
-                        &query_bytes(&format!("{zone}."), RecordType::SOA, 7),
-                        ("127.0.0.1", port),
-                    )?;
+                    let q = query_bytes(&format!("{zone}."), RecordType::SOA, 7);
+                    s.send_to(&q, ("127.0.0.1", port))?;
                     let mut b = [0u8; 512];
                     s.recv(&mut b)
                 })
-                .is_ok()
-        });
-        u
+                .is_ok();
+            if answered {
+                return Some(u);
+            }
+        }
+        let _ = u.child.kill();
+        None
     }
 
     /// `dig` through the resolver: its full output.
