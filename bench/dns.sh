@@ -7,6 +7,11 @@
 # Environment: HOSTS, RUNS, DURATION, CLIENTS (dnsperf -c), LEVELS (dnsperf -q values, one
 # table each: 500 saturates every server here, 100 stays below the UDP receive buffers),
 # SERVERS (default "lucentd nsd knot pdns bind"), plus bench/lib.sh's.
+# DNSSEC=1: every query with DO=1 (dnsperf -D), the zone signed by each server the way it signs
+# by itself: lucentd by default (ECDSA P-256 CSK, NSEC3 with RFC 9276 parameters, denial made
+# per query), Knot by its automatic signing with the same algorithm and NSEC3 parameters (its
+# NSEC3 chain pre-signed). Only lucentd and Knot sign on their own here (default SERVERS then
+# "lucentd knot").
 # The zone data is made once (bench/lib.sh make_db: lucentd's store) and every other server's
 # zone (NSD/Knot/BIND zone file, PowerDNS gsqlite3 database) is generated from that database.
 # Query mix (QUERIES lines, shuffled): 80% A, 10% AAAA, 5% TXT of existing names, 5% A of
@@ -23,7 +28,14 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-10}
 LEVELS=${LEVELS:-500 100}
 QUERIES=${QUERIES:-200000}
-SERVERS=${SERVERS:-lucentd nsd knot pdns bind}
+DNSSEC=${DNSSEC:-0}
+if [ "$DNSSEC" = 1 ]; then
+  SERVERS=${SERVERS:-lucentd knot}
+  DO_FLAG=(-D)
+else
+  SERVERS=${SERVERS:-lucentd nsd knot pdns bind}
+  DO_FLAG=()
+fi
 
 need dnsperf:dnsperf dig:bind9-dnsutils sqlite3:sqlite3 taskset:util-linux /usr/bin/python3:python3
 for s in $SERVERS; do
@@ -129,11 +141,22 @@ log:
     any: warning
 database:
     storage: "$d/db"
+$(if [ "$DNSSEC" = 1 ]; then cat <<POL
+policy:
+  - id: lucent
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+    nsec3: on
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
+POL
+fi)
 template:
   - id: default
     storage: "$d"
     zonefile-sync: -1
-    journal-content: none
+    journal-content: $([ "$DNSSEC" = 1 ] && echo changes || echo none)
+$([ "$DNSSEC" = 1 ] && printf '    dnssec-signing: on\n    dnssec-policy: lucent\n')
 zone:
   - domain: $ZONE
     file: "$ZONE.zone"
@@ -216,6 +239,13 @@ for s in "${ACTIVE[@]}"; do
   nx=$(dig @127.0.0.1 -p "$p" "nx1.$ZONE" A +norec | grep -o 'status: [A-Z]*' || true)
   aa=$(dig @127.0.0.1 -p "$p" "h42.$ZONE" A +norec | grep -o 'flags: [a-z ]*' || true)
   log "$s: AAAA=$a wildcard-TXT=$t nx=[$nx] [$aa]"
+  if [ "$DNSSEC" = 1 ]; then
+    # Signed: the answer carries an RRSIG, the NXDOMAIN its NSEC3 proof.
+    sig=$(dig @127.0.0.1 -p "$p" "h42.$ZONE" A +dnssec +norec | grep -c 'RRSIG' || true)
+    n3=$(dig @127.0.0.1 -p "$p" "nx1.$ZONE" A +dnssec +norec | grep -c 'NSEC3' || true)
+    log "$s: DO=1 answer lines with RRSIG: $sig, NXDOMAIN lines with NSEC3: $n3"
+    if [ "$sig" -eq 0 ] || [ "$n3" -eq 0 ]; then die "$s does not serve the zone signed"; fi
+  fi
 done
 
 # --- load ----------------------------------------------------------------------------------
@@ -225,7 +255,7 @@ run_dnsperf() {
   d0=$(udp_rcvbuf_errors)
   t0=$(cpu_ticks "${PID[$s]}")
   taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$QFILE" -l "$DURATION" \
-    -c "$CLIENTS" -q "$OUTSTANDING" -T 1 -t 2 >"$out" 2>&1 || true
+    -c "$CLIENTS" -q "$OUTSTANDING" -T 1 -t 2 "${DO_FLAG[@]}" >"$out" 2>&1 || true
   t1=$(cpu_ticks "${PID[$s]}")
   d1=$(udp_rcvbuf_errors)
   awk -v s="$s" -v r="$round" -v cpu="$((t1 - t0))" -v hz="$CLK_TCK" -v drops="$((d1 - d0))" '
@@ -250,7 +280,7 @@ bench_level() {
   log "warm-up: 2 s per server"
   for s in "${ACTIVE[@]}"; do
     taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$QFILE" -l 2 -c "$CLIENTS" \
-      -q "$OUTSTANDING" -T 1 -t 2 >/dev/null 2>&1 || true
+      -q "$OUTSTANDING" -T 1 -t 2 "${DO_FLAG[@]}" >/dev/null 2>&1 || true
   done
   log "columns: server round sent completed lost qps avg_latency_ms server_cpu_s qps_per_cpu_s udp_rcvbuf_drops"
   for r in $(seq 1 "$RUNS"); do
@@ -275,7 +305,7 @@ bench_level() {
   L_EFF=$(awk -F'\t' '$1 == "lucentd" {print $9}' "$SUMMARY")
 
   echo
-  echo "DNS: $HOSTS hostnames; dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING -T 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU; median of $RUNS rounds"
+  echo "DNS$([ "$DNSSEC" = 1 ] && echo ', DO=1 (signed zones)'): $HOSTS hostnames; dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING -T 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU; median of $RUNS rounds"
   echo
   echo "| server | qps (median) | qps range over rounds | avg latency ms | lost (median round) | lost (all rounds) | kernel rcvbuf drops | server CPU s | qps per CPU-s | qps vs lucentd | qps/CPU-s vs lucentd |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -150,7 +150,7 @@ impl Ctx<'_> {
                 .find(|c| c.owner == r.owner && c.rdata == r.rdata)
             {
                 Some(c) => c.sigs.clone(),
-                None => signer.sign_one(&r.owner, code, ttl, &r.rdata),
+                None => signer.sign_one_cached(&r.owner, code, ttl, &r.rdata),
             };
             self.out.size_bound += owner.len() + 12 + r.rdata.len();
             self.out
