@@ -67,9 +67,12 @@ const CACHE_PER_SHARD: usize = 128;
 /// for at most a quarter of the validity period, so a served signature always has three
 /// quarters of it left.
 struct SigCache {
-    shards: Vec<Mutex<HashMap<Box<[u8]>, (Box<[u8]>, u64), RandomState>>>,
+    shards: Vec<Mutex<CacheShard>>,
     hasher: RandomState,
 }
+
+/// Record signed -> (its RRSIG RDATAs, when they were made).
+type CacheShard = HashMap<Box<[u8]>, (Box<[u8]>, u64), RandomState>;
 
 impl SigCache {
     fn new() -> SigCache {
@@ -79,7 +82,7 @@ impl SigCache {
         }
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<HashMap<Box<[u8]>, (Box<[u8]>, u64), RandomState>> {
+    fn shard(&self, key: &[u8]) -> &Mutex<CacheShard> {
         let i = self.hasher.hash_one(key) as usize % CACHE_SHARDS;
         &self.shards[i]
     }
