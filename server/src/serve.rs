@@ -181,7 +181,11 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     dns_server.shutdown().await;
     let ctx2 = ctx.clone();
-    let _ = tokio::task::spawn_blocking(move || ctx2.store.flush_query_counts()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = ctx2.store.flush_signatures();
+        ctx2.store.flush_query_counts()
+    })
+    .await;
     log::info!("stopped");
     Ok(())
 }
@@ -344,7 +348,8 @@ impl Signals {
     }
 }
 
-/// Every 500 ms: pick up changes made by admin commands; every 10 s: flush query counts;
+/// Every 500 ms: pick up changes made by admin commands and keep new DNSSEC signatures;
+/// every 10 s: flush query counts;
 /// every minute: DNSSEC upkeep.
 async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -359,6 +364,7 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
         let flush = n % 20 == 0;
         let r = tokio::task::spawn_blocking(move || {
             c.store.sync_external()?;
+            c.store.flush_signatures()?;
             if flush {
                 c.store.flush_query_counts()?;
             }

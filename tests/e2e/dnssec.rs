@@ -220,9 +220,31 @@ fn issue15_ds_from_cli_and_api_match_ldns_key2ds_and_survive_a_restart() {
     // Restart: the same key signs, and the old anchor still validates.
     let anchor = delv_anchor(&e.dir, &ds_cli, "anchor.conf");
     e.record("www.example.org.", "A", "192.0.2.10", 300);
+    let signed = |srv: &Server| {
+        let out = Command::new("dig")
+            .args([
+                "+dnssec",
+                "+short",
+                "+norec",
+                "-p",
+                &srv.dns.port().to_string(),
+            ])
+            .arg(format!("@{}", srv.dns.ip()))
+            .args(["www.example.org", "A"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    wait_until("www signed", || {
+        signed(&e.srv).contains("RRSIG") || signed(&e.srv).contains(" 13 3 ")
+    });
+    let before = signed(&e.srv);
     e.srv.stop();
     e.srv = Server::start(&e.dir);
     assert_eq!(dig_short(&e.srv, "example.org", "DNSKEY"), dnskey);
+    // The signatures were kept: the restarted server serves the very same RRSIG (ECDSA
+    // signatures differ each time they are made).
+    assert_eq!(signed(&e.srv), before);
     let out = delv(&e.srv, &anchor, "example.org", "www.example.org", "A");
     assert_validated(&out, "after restart");
 }

@@ -32,7 +32,7 @@ use hickory_proto::rr::Name;
 
 pub use crate::model::{RecordData, RrsetChange};
 use signing::Signer;
-pub use signing::ZoneKeys;
+pub use signing::{SigChange, StoredSig, ZoneKeys};
 use zone::{SoaForm, Zone, ZoneData};
 
 pub use rrl::RrlConfig;
@@ -124,6 +124,8 @@ pub struct DnsView {
     server_id: Option<String>,
     /// Unix seconds for signature validity (`with_clock` in tests).
     clock: fn() -> u64,
+    /// Signatures made since the store last took them (`take_signature_changes`).
+    sig_log: Mutex<Vec<SigChange>>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -181,6 +183,21 @@ impl DnsView {
             rrl: None,
             server_id: None,
             clock: crate::clock::unix_now,
+            sig_log: Mutex::default(),
+        }
+    }
+
+    /// The signatures made (and dropped) since the last call, for the store to keep.
+    pub fn take_signature_changes(&self) -> Vec<SigChange> {
+        std::mem::take(&mut *self.sig_log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn log_signatures(&self, mut log: Vec<SigChange>) {
+        if !log.is_empty() {
+            self.sig_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut log);
         }
     }
 
@@ -241,7 +258,7 @@ impl DnsView {
         serial: u32,
         rrsets: impl IntoIterator<Item = RrsetChange>,
     ) {
-        self.load_zone_signed(name, serial, None, rrsets)
+        self.load_zone_signed(name, serial, None, &mut std::iter::empty(), rrsets)
     }
 
     /// As `load_zone_from`, signing the zone with `keys` when given (DNSSEC).
@@ -250,6 +267,7 @@ impl DnsView {
         name: &str,
         serial: u32,
         keys: Option<ZoneKeys>,
+        stored: &mut dyn Iterator<Item = StoredSig>,
         rrsets: impl IntoIterator<Item = RrsetChange>,
     ) {
         let Some(apex) = fqdn(name) else {
@@ -267,12 +285,16 @@ impl DnsView {
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
             let soa = self.soa_form(existing, serial);
-            existing.load(&self.hasher, serial, rrsets, signer, &soa);
+            let mut log = Vec::new();
+            existing.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
+            self.log_signatures(log);
             return;
         }
         let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
         let soa = self.soa_form(&z, serial);
-        z.load(&self.hasher, serial, rrsets, signer, &soa);
+        let mut log = Vec::new();
+        z.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
+        self.log_signatures(log);
         let mut map: ZoneMap = (**self.zones.load()).clone();
         map.insert(wire_key(&apex), Arc::new(z));
         self.zones.store(Arc::new(map));
@@ -292,7 +314,9 @@ impl DnsView {
         match self.zone(zone) {
             Some(z) => {
                 let soa = self.soa_form(&z, serial);
-                z.apply(&self.hasher, serial, changes, &soa)
+                let mut log = Vec::new();
+                z.apply(&self.hasher, serial, changes, &soa, &mut log);
+                self.log_signatures(log);
             }
             None => log::warn!("dns: apply to unknown zone {zone:?} ignored"),
         }

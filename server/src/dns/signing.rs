@@ -19,6 +19,47 @@ use crate::dnssec::{
 };
 use crate::model::RType;
 
+/// Signatures as the store keeps them (table `rrsigs`), so a restart (or a second server on the
+/// same file) serves them instead of signing the whole zone again: the node key, the type, a
+/// digest of what was signed (type, TTL, RDATAs) and the RRSIG RDATAs.
+#[derive(Debug, Clone)]
+pub struct StoredSig {
+    pub key: Vec<u8>,
+    pub rtype: u16,
+    pub digest: i64,
+    pub sigs: Vec<u8>,
+}
+
+/// A change to the stored signatures of zone `zone`, for the store to write.
+#[derive(Debug, Clone)]
+pub enum SigChange {
+    Put {
+        zone: Box<str>,
+        sig: StoredSig,
+    },
+    Delete {
+        zone: Box<str>,
+        key: Vec<u8>,
+        rtype: u16,
+    },
+}
+
+/// FNV-1a (64-bit) over an RRset's type, TTL and RDATAs: tells whether a stored signature
+/// still covers what is served (a stale one only costs a signature: it is never served).
+pub fn rrset_digest(rtype: u16, ttl: u32, data: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rtype
+        .to_be_bytes()
+        .iter()
+        .chain(ttl.to_be_bytes().iter())
+        .chain(data.iter())
+    {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h as i64
+}
+
 /// A zone's keys as the store hands them to the view.
 pub struct ZoneKeys {
     pub keys: Vec<(SigningKey, KeyState)>,
@@ -169,6 +210,37 @@ impl Signer {
 
     pub fn config(&self) -> &DnssecConfig {
         &self.cfg
+    }
+
+    /// Can stored RRSIGs be served as they are: made by the active key, already valid, and
+    /// further from expiry than the refresh time?
+    pub fn reusable(&self, sigs: &[u8]) -> bool {
+        let now = self.now() as u32;
+        let tag = self.active.key_tag().to_be_bytes();
+        let alg = self.active.algorithm().number();
+        let mut any = false;
+        let mut rest = sigs;
+        while let [a, b, tail @ ..] = rest {
+            let len = usize::from(u16::from_be_bytes([*a, *b]));
+            let Some(sig) = tail.get(..len) else {
+                return false;
+            };
+            rest = &tail[len..];
+            // type(2) alg(1) labels(1) ttl(4) expiration(4) inception(4) key tag(2).
+            let Some(f) = sig.get(..18) else { return false };
+            let exp = u32::from_be_bytes([f[8], f[9], f[10], f[11]]);
+            let inc = u32::from_be_bytes([f[12], f[13], f[14], f[15]]);
+            let left = exp.wrapping_sub(now) as i32;
+            if f[2] != alg
+                || f[16..18] != tag
+                || i64::from(left) <= self.cfg.refresh_secs as i64
+                || crate::dnssec::serial_lt(now, inc)
+            {
+                return false;
+            }
+            any = true;
+        }
+        any
     }
 
     fn validity(&self) -> Validity {

@@ -16,7 +16,7 @@ use arc_swap::ArcSwap;
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
-use super::signing::{self, ZoneSec};
+use super::signing::{self, SigChange, StoredSig, ZoneSec};
 use super::{Counters, RecordData, RrsetChange};
 use crate::model::{content, RType};
 
@@ -450,6 +450,7 @@ impl ZoneData {
         serial: u32,
         changes: Vec<RrsetChange>,
         soa: &SoaForm,
+        log: &mut Vec<SigChange>,
     ) -> ZoneData {
         let signer = self.sec.as_ref().map(|s| s.signer.clone());
         let mut oldest = self.sec.as_ref().map(|s| s.oldest_expiry);
@@ -489,11 +490,28 @@ impl ZoneData {
                 });
                 if signing::signs(&key, set.rtype, below_cut) {
                     let owner = signing::owner_wire(&key, &signer.apex);
-                    set.sigs = signer.sign(&owner, set.rtype.code(), set.ttl, &set.data);
+                    let code = set.rtype.code();
+                    set.sigs = signer.sign(&owner, code, set.ttl, &set.data);
+                    log.push(SigChange::Put {
+                        zone: zone.into(),
+                        sig: StoredSig {
+                            key: key.clone(),
+                            rtype: code,
+                            digest: signing::rrset_digest(code, set.ttl, &set.data),
+                            sigs: set.sigs.to_vec(),
+                        },
+                    });
                     if let Some(e) = signing::expiry_of(&set.sigs) {
                         oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
                     }
                 }
+            }
+            if new_set.is_none() && signer.is_some() {
+                log.push(SigChange::Delete {
+                    zone: zone.into(),
+                    key: key.clone(),
+                    rtype: change.rtype.code(),
+                });
             }
             let pos = search(nodes, &key);
             let existing = nodes.get(pos).filter(|n| n.key() == &key[..]).cloned();
@@ -613,7 +631,14 @@ fn sign_all(
     signer: &Arc<signing::Signer>,
     sets: &mut [(Vec<u8>, Rrset)],
     soa: &SoaForm,
+    stored: &mut dyn Iterator<Item = StoredSig>,
+    log: &mut Vec<SigChange>,
+    zone: &str,
 ) -> Arc<ZoneSec> {
+    let mut stored = stored.peekable();
+    // The stored signatures of the current key (both streams are in key order).
+    let mut here: Vec<StoredSig> = Vec::new();
+    let mut here_key: Option<Vec<u8>> = None;
     let cuts: std::collections::HashSet<Vec<u8>> = sets
         .iter()
         .filter(|(k, s)| s.rtype == RType::Ns && !k.is_empty())
@@ -625,8 +650,35 @@ fn sign_all(
         if !signing::signs(key, set.rtype, below_cut) {
             continue;
         }
-        let owner = signing::owner_wire(key, &signer.apex);
-        set.sigs = signer.sign(&owner, set.rtype.code(), set.ttl, &set.data);
+        if here_key.as_deref() != Some(&key[..]) {
+            here.clear();
+            while stored.next_if(|s| s.key < *key).is_some() {}
+            while let Some(s) = stored.next_if(|s| s.key == *key) {
+                here.push(s);
+            }
+            here_key = Some(key.clone());
+        }
+        let code = set.rtype.code();
+        let digest = signing::rrset_digest(code, set.ttl, &set.data);
+        match here
+            .iter()
+            .find(|s| s.rtype == code && s.digest == digest && signer.reusable(&s.sigs))
+        {
+            Some(s) => set.sigs = s.sigs.clone().into_boxed_slice(),
+            None => {
+                let owner = signing::owner_wire(key, &signer.apex);
+                set.sigs = signer.sign(&owner, code, set.ttl, &set.data);
+                log.push(SigChange::Put {
+                    zone: zone.into(),
+                    sig: StoredSig {
+                        key: key.clone(),
+                        rtype: code,
+                        digest,
+                        sigs: set.sigs.to_vec(),
+                    },
+                });
+            }
+        }
         if let Some(e) = signing::expiry_of(&set.sigs) {
             oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
         }
@@ -678,7 +730,9 @@ impl Zone {
         }
     }
 
-    /// Replace the whole contents.
+    /// Replace the whole contents; with a signer, every RRset signed (or its stored
+    /// signatures reused), the signatures made appended to `log`.
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         &self,
         hasher: &impl BuildHasher,
@@ -686,6 +740,8 @@ impl Zone {
         rrsets: impl IntoIterator<Item = RrsetChange>,
         signer: Option<Arc<signing::Signer>>,
         soa: &SoaForm,
+        stored: &mut dyn Iterator<Item = StoredSig>,
+        log: &mut Vec<SigChange>,
     ) {
         let rrsets = rrsets.into_iter();
         let mut sets: Vec<(Vec<u8>, Rrset)> = Vec::with_capacity(rrsets.size_hint().0);
@@ -708,7 +764,7 @@ impl Zone {
         }
         // Sort by key then type; a repeated (key, type) keeps the last one given.
         sets.sort_by(|a, b| (&a.0, a.1.rtype).cmp(&(&b.0, b.1.rtype)));
-        let sec = signer.map(|signer| sign_all(&signer, &mut sets, soa));
+        let sec = signer.map(|signer| sign_all(&signer, &mut sets, soa, stored, log, &self.name));
         // Exact capacity: at 1M names a doubling Vec would leave megabytes of slack behind.
         let distinct = sets.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
         let mut nodes: Vec<Node> = Vec::with_capacity(distinct.min(sets.len()));
@@ -735,10 +791,11 @@ impl Zone {
         serial: u32,
         changes: Vec<RrsetChange>,
         soa: &SoaForm,
+        log: &mut Vec<SigChange>,
     ) {
         let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let cur = self.data.load();
-        let next = cur.with_changes(hasher, &self.name, serial, changes, soa);
+        let next = cur.with_changes(hasher, &self.name, serial, changes, soa, log);
         self.data.store(Arc::new(next));
     }
 }
@@ -887,6 +944,8 @@ mod tests {
             ],
             None,
             &unsigned(),
+            &mut std::iter::empty(),
+            &mut Vec::new(),
         );
         let d = z.data.load();
         assert!(matches!(d.find(&h, b""), Found::Node(_)));
@@ -908,7 +967,15 @@ mod tests {
             ZoneData::empty(1),
             Arc::default(),
         );
-        z.load(&h, 1, vec![], None, &unsigned());
+        z.load(
+            &h,
+            1,
+            vec![],
+            None,
+            &unsigned(),
+            &mut std::iter::empty(),
+            &mut Vec::new(),
+        );
         for i in 0..5000u32 {
             let ip = format!("10.0.{}.{}", i / 256, i % 256);
             z.apply(
@@ -916,6 +983,7 @@ mod tests {
                 i + 2,
                 vec![change(&format!("h{i}.z.test"), RType::A, &[&ip])],
                 &unsigned(),
+                &mut Vec::new(),
             );
         }
         let d = z.data.load_full();
@@ -939,6 +1007,7 @@ mod tests {
                 change("h3.z.test", RType::Txt, &["hello"]),
             ],
             &unsigned(),
+            &mut Vec::new(),
         );
         let d2 = z.data.load();
         assert_eq!(d2.names(), 4999);

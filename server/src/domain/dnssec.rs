@@ -134,6 +134,7 @@ pub fn disable(w: &mut WriteTx, zone: &Zone) -> rusqlite::Result<Outcome> {
         for k in zone_keys::keys_of_zone(w.tx, zone.id)? {
             zone_keys::delete_key(w.tx, k.id)?;
         }
+        zone_keys::clear_sigs(w.tx, zone.id)?;
     }
     touched(w, zone)?;
     Ok(match next {

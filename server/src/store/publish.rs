@@ -119,12 +119,31 @@ pub(super) fn load_zone_into(
                 .filter(|rr| !rr.records.is_empty())
         });
     let keys = zone_keys_of(c, zone_id)?;
+    let mut sig_st = c.prepare_cached(zone_keys::STORED_SIGS_SQL)?;
+    let mut sig_failed: Option<rusqlite::Error> = None;
+    let mut stored = sig_st
+        .query_map(params![zone_id], zone_keys::stored_sig_row)?
+        .map_while(|row| match row {
+            Ok(x) => Some(x),
+            Err(e) => {
+                sig_failed = Some(e);
+                None
+            }
+        });
     view.load_zone_signed(
         &zone.name,
         zone.serial,
         keys,
+        &mut stored,
         shared_ns.into_iter().chain(records).chain(hosts),
     );
+    drop(stored);
+    if let Some(e) = sig_failed {
+        log::warn!(
+            "zone {}: stored signatures not read ({e}); signed again",
+            zone.name
+        );
+    }
     if let Some(e) = failed {
         return Err(e);
     }

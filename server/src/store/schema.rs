@@ -208,7 +208,8 @@ const MIGRATIONS: &[Step] = &[
     ),
     // 10: DNSSEC (issue #15). `zones.dnssec`: NULL for zones older than this step (the first
     // start signs them when `[dnssec] enabled`), 0 unsigned, 1 signed, 2 signed with the
-    // RFC 8078 delete CDS/CDNSKEY published (switching off). One row per key: its PKCS#8
+    // RFC 8078 delete CDS/CDNSKEY published (switching off). `rrsigs`: signatures kept across
+    // restarts. One row per key: its PKCS#8
     // private key (a signing key cannot be hashed; it never leaves the file), state `active`
     // (signs), `incoming` (published in a rollover, signs the DNSKEY RRset, its DS wanted at
     // the parent) or `retiring` (still published until `retire_at`, unix seconds).
@@ -226,6 +227,18 @@ const MIGRATIONS: &[Step] = &[
         updated_at      TEXT NOT NULL
     );
     CREATE INDEX zone_keys_zone ON zone_keys(zone_id);
+    -- Signatures as served, so a restart does not sign the whole zone again: per node key
+    -- (reversed relative labels, as dns/zone.rs keys nodes) and type, a digest of the RRset
+    -- they cover and the RRSIG RDATAs (length-prefixed). A cache: a missing or stale row
+    -- only means signing again.
+    CREATE TABLE rrsigs (
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        owner_key       BLOB NOT NULL,
+        rtype           INTEGER NOT NULL,
+        digest          INTEGER NOT NULL,
+        sigs            BLOB NOT NULL,
+        PRIMARY KEY (zone_id, owner_key, rtype)
+    ) WITHOUT ROWID;
     "#,
     ),
 ];

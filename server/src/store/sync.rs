@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::publish::load_zone_into;
 use super::queries::{zone_keys, zones};
 use super::{Store, StoreError};
+use crate::dns::SigChange;
 use zone_keys::undecided_zones as zones_undecided;
 
 impl Store {
@@ -84,6 +85,42 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Keep the signatures DNS made since the last call (`rrsigs`), in transactions of at most
+    /// 20,000 rows so the first start of a large zone does not hold the write lock for long.
+    /// Run from the background chores; what is lost to a crash is signed again at the next
+    /// start.
+    pub fn flush_signatures(&self) -> Result<usize, StoreError> {
+        let changes = self.dns.take_signature_changes();
+        let n = changes.len();
+        let mut ids: HashMap<Box<str>, Option<i64>> = HashMap::new();
+        for chunk in changes.chunks(20_000) {
+            let mut g = self.lock();
+            let tx = g.conn.transaction()?;
+            for ch in chunk {
+                let zone = match ch {
+                    SigChange::Put { zone, .. } | SigChange::Delete { zone, .. } => zone,
+                };
+                if !ids.contains_key(zone) {
+                    let id = zones::zone_by_name(&tx, zone)?.map(|z| z.id);
+                    ids.insert(zone.clone(), id);
+                }
+                let Some(Some(id)) = ids.get(zone).copied() else {
+                    continue;
+                };
+                match ch {
+                    SigChange::Put { sig, .. } => zone_keys::put_sig(&tx, id, sig)?,
+                    SigChange::Delete { key, rtype, .. } => {
+                        zone_keys::delete_sig(&tx, id, key, *rtype)?
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(n)
     }
 }
 

@@ -178,6 +178,44 @@ pub fn set_key_state(
     Ok(())
 }
 
+/// The stored signatures of a zone in node-key order (the order `dns::zone` loads in).
+pub const STORED_SIGS_SQL: &str = "SELECT owner_key, rtype, digest, sigs FROM rrsigs \
+     WHERE zone_id = ?1 ORDER BY owner_key";
+
+pub fn stored_sig_row(r: &rusqlite::Row) -> rusqlite::Result<crate::dns::StoredSig> {
+    Ok(crate::dns::StoredSig {
+        key: r.get(0)?,
+        rtype: r.get::<_, i64>(1)? as u16,
+        digest: r.get(2)?,
+        sigs: r.get(3)?,
+    })
+}
+
+pub fn put_sig(c: &Connection, zone_id: i64, s: &crate::dns::StoredSig) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "INSERT OR REPLACE INTO rrsigs (zone_id, owner_key, rtype, digest, sigs) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![zone_id, s.key, s.rtype, s.digest, s.sigs],
+    )?;
+    Ok(())
+}
+
+pub fn delete_sig(c: &Connection, zone_id: i64, key: &[u8], rtype: u16) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "DELETE FROM rrsigs WHERE zone_id = ?1 AND owner_key = ?2 AND rtype = ?3",
+        params![zone_id, key, rtype],
+    )?;
+    Ok(())
+}
+
+/// Forget a zone's stored signatures (its keys changed, or it is no longer signed).
+pub fn clear_sigs(c: &Connection, zone_id: i64) -> rusqlite::Result<()> {
+    exec(c, "DELETE FROM rrsigs WHERE zone_id = ?1", params![zone_id])?;
+    Ok(())
+}
+
 /// Retiring keys whose `retire_at` has passed: (key id, zone id).
 pub fn keys_due(c: &Connection, now: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
     all(
