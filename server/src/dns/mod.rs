@@ -192,6 +192,15 @@ impl DnsView {
         std::mem::take(&mut *self.sig_log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// At most `n` of them (the oldest), leaving the rest.
+    pub fn take_some_signature_changes(&self, n: usize) -> Vec<SigChange> {
+        let mut log = self.sig_log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() <= n {
+            return std::mem::take(&mut *log);
+        }
+        log.drain(..n).collect()
+    }
+
     fn log_signatures(&self, mut log: Vec<SigChange>) {
         if !log.is_empty() {
             self.sig_log

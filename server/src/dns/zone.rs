@@ -484,11 +484,25 @@ impl ZoneData {
             };
             let nodes = &mut touched[slot].1;
             let mut new_set = Rrset::encode(&change.name, change.rtype, &change.records);
+            // The RRset as served now (earlier changes of this batch included).
+            let at = search(nodes, &key);
+            let prev: Option<(u32, Box<[u8]>, Box<[u8]>)> = nodes
+                .get(at)
+                .filter(|n| n.key() == &key[..])
+                .and_then(|n| n.get(change.rtype))
+                .map(|r| (r.ttl, r.data.into(), r.sigs.into()));
             if let (Some(signer), Some(set)) = (&signer, new_set.as_mut()) {
                 let below_cut = signing::ancestor_keys(&key).any(|a| {
                     matches!(self.find(hasher, a), Found::Node(n) if n.get(RType::Ns).is_some())
                 });
-                if signing::signs(&key, set.rtype, below_cut) {
+                let unchanged = prev.as_ref().filter(|(ttl, data, sigs)| {
+                    *ttl == set.ttl && **data == *set.data && !sigs.is_empty()
+                });
+                if let Some((_, _, sigs)) = unchanged {
+                    // Republished as it was (a hostname's other RRsets when one changed):
+                    // its signatures still cover it.
+                    set.sigs = sigs.clone();
+                } else if signing::signs(&key, set.rtype, below_cut) {
                     let owner = signing::owner_wire(&key, &signer.apex);
                     let code = set.rtype.code();
                     set.sigs = signer.sign(&owner, code, set.ttl, &set.data);
@@ -506,7 +520,7 @@ impl ZoneData {
                     }
                 }
             }
-            if new_set.is_none() && signer.is_some() {
+            if new_set.is_none() && signer.is_some() && prev.is_some() {
                 log.push(SigChange::Delete {
                     zone: zone.into(),
                     key: key.clone(),

@@ -20,6 +20,10 @@ use super::Store;
 use crate::model::{Hostname, RrsetChange, Zone};
 
 /// A write (inside its savepoint) plus the DNS changes to publish once it commits.
+/// Stored DNSSEC signatures written per group at most (the rest wait for later groups or the
+/// chores' flush).
+const SIGS_PER_GROUP: usize = 2_000;
+
 pub struct WriteTx<'a> {
     pub tx: &'a Connection,
     pending: Vec<Publish>,
@@ -402,6 +406,15 @@ impl Store {
                 d(Ok(()));
             }
             return 0;
+        }
+        // Signatures the previous groups made go into this transaction (a few per write).
+        let sigs = self.dns.take_some_signature_changes(SIGS_PER_GROUP);
+        if !sigs.is_empty() {
+            if let Err(e) = super::sync::write_signatures(&inner.conn, &sigs) {
+                log::warn!(
+                    "keeping DNSSEC signatures: {e} (they are made again at the next start)"
+                );
+            }
         }
         let mut done: Vec<(Completion, Option<(i32, String)>)> = Vec::with_capacity(batch.len());
         let mut pending = Vec::new();

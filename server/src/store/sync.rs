@@ -95,34 +95,41 @@ impl Store {
     /// start.
     pub fn flush_signatures(&self) -> Result<usize, StoreError> {
         let changes = self.dns.take_signature_changes();
-        let n = changes.len();
-        let mut ids: HashMap<Box<str>, Option<i64>> = HashMap::new();
         for chunk in changes.chunks(20_000) {
             let mut g = self.lock();
             let tx = g.conn.transaction()?;
-            for ch in chunk {
-                let zone = match ch {
-                    SigChange::Put { zone, .. } | SigChange::Delete { zone, .. } => zone,
-                };
-                if !ids.contains_key(zone) {
-                    let id = zones::zone_by_name(&tx, zone)?.map(|z| z.id);
-                    ids.insert(zone.clone(), id);
-                }
-                let Some(Some(id)) = ids.get(zone).copied() else {
-                    continue;
-                };
-                match ch {
-                    SigChange::Put { sig, .. } => zone_keys::put_sig(&tx, id, sig)?,
-                    SigChange::Delete { key, rtype, .. } => {
-                        zone_keys::delete_sig(&tx, id, key, *rtype)?
-                    }
-                }
-            }
+            write_signatures(&tx, chunk)?;
             tx.commit()?;
         }
-        Ok(n)
+        Ok(changes.len())
     }
 }
+
+/// Write signature changes inside the caller's transaction. Each write group does this for
+/// what the groups before it signed (`commit.rs`), so signatures ride on the next COMMIT
+/// instead of costing one of their own; the chores flush whatever is left when writes stop.
+pub(super) fn write_signatures(c: &Connection, changes: &[SigChange]) -> rusqlite::Result<()> {
+    let mut ids: HashMap<&str, Option<i64>> = HashMap::new();
+    for ch in changes {
+        let zone = match ch {
+            SigChange::Put { zone, .. } | SigChange::Delete { zone, .. } => &**zone,
+        };
+        if !ids.contains_key(zone) {
+            let id = zones::zone_by_name(c, zone)?.map(|z| z.id);
+            ids.insert(zone, id);
+        }
+        let Some(Some(id)) = ids.get(zone).copied() else {
+            continue;
+        };
+        match ch {
+            SigChange::Put { sig, .. } => zone_keys::put_sig(c, id, sig)?,
+            SigChange::Delete { key, rtype, .. } => zone_keys::delete_sig(c, id, key, *rtype)?,
+        }
+    }
+    Ok(())
+}
+
+impl Store {}
 
 /// Online, consistent copy of the database into `dest` (SQLite backup API).
 pub fn backup_to(conn: &Connection, dest: &Path) -> Result<(), StoreError> {
