@@ -10,4 +10,5 @@ pub mod api_keys;
 pub mod hostnames;
 pub mod records;
 pub mod scoped_tokens;
+pub mod users;
 pub mod zones;

@@ -206,6 +206,39 @@ const MIGRATIONS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 10: what the dashboard shows beyond the current values. `hostnames.updated_from`: the
+    // client address of the last change. `address_changes`: each change of a hostname's A or
+    // AAAA (one insert in the update's own transaction), kept bounded by its trigger: entries
+    // older than 30 days and all but the newest 100 of a hostname go as each new one comes
+    // (an index walk over one hostname's entries, never a scan). `zone_queries_daily`: DNS
+    // queries per zone and UTC day (`day` = Unix time / 86400), added at each flush beside
+    // the `zones.queries_count` total and pruned past 60 days. `api_keys.label`: a name the
+    // owner gives a key.
+    Step::Sql(
+        r#"
+    ALTER TABLE hostnames ADD COLUMN updated_from TEXT;
+    CREATE TABLE address_changes (
+        hostname_id     TEXT NOT NULL REFERENCES hostnames(id) ON DELETE CASCADE,
+        at              INTEGER NOT NULL,
+        ipv4            TEXT,
+        ipv6            TEXT
+    );
+    CREATE INDEX address_changes_host ON address_changes(hostname_id);
+    CREATE TRIGGER address_changes_bounded AFTER INSERT ON address_changes BEGIN
+        DELETE FROM address_changes WHERE hostname_id = NEW.hostname_id AND (
+            at < NEW.at - 2592000
+            OR rowid <= (SELECT rowid FROM address_changes WHERE hostname_id = NEW.hostname_id
+                         ORDER BY rowid DESC LIMIT 1 OFFSET 100));
+    END;
+    CREATE TABLE zone_queries_daily (
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        day             INTEGER NOT NULL,
+        count           INTEGER NOT NULL,
+        PRIMARY KEY (zone_id, day)
+    ) WITHOUT ROWID;
+    ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.
