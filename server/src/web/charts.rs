@@ -95,7 +95,8 @@ pub fn daily_queries(zone: &str, days: &[(u64, u64)], now: u64) -> Markup {
     } else {
         let at = counts.iter().position(|n| *n == peak).unwrap_or(0) as u64;
         format!(
-            "{zone}: {total} DNS queries in the last {DAYS} days; the most, {peak}, on {}.",
+            "{zone}: {total} DNS quer{} in the last {DAYS} days; the most, {peak}, on {}.",
+            if total == 1 { "y" } else { "ies" },
             date((first + at) * DAY)
         )
     };
@@ -117,7 +118,7 @@ pub fn daily_queries(zone: &str, days: &[(u64, u64)], now: u64) -> Markup {
             }
             figcaption.hint {
                 span { (date(first * DAY)) }
-                span { (total) " queries in " (DAYS) " days" }
+                span { (total) @if total == 1 { " query" } @else { " queries" } " in " (DAYS) " days" }
                 span { "today" }
             }
         }
