@@ -1,5 +1,5 @@
 //! The dashboard (#17), the rest: when and from which address each hostname was last changed
-//! (by every update path), its address changes over 30 days and a zone's queries per day as
+//! (by every update path), its address changes over 30 days (counted per hour) and a zone's queries per day as
 //! inline SVGs, labelled API keys, and the admin pages (users' status, limits, API access and
 //! role; adding a user with an invite link; every zone).
 
@@ -183,13 +183,12 @@ fn hostnames_show_when_and_from_where_every_update_path_changed_them() {
         picture_label(&page, "Address changes").contains(": 4 address changes"),
         "{page}"
     );
-    assert_eq!(
-        page.matches("<li>").count(),
-        4,
-        "the changes as a list: {page}"
-    );
+    // The list has a line per hour with changes (this test may straddle the top of an hour).
+    let hours = page.matches("<li>").count();
+    assert!((1..=2).contains(&hours), "the changes as a list: {page}");
+    assert!(page.contains("192.0.2.4, —"), "{page}");
 
-    // The history stays bounded: after 120 more changes, the newest 100 are kept.
+    // The history stays bounded: 120 more changes are counted in the rows of their hours.
     for i in 0..120 {
         let r = srv.get(
             &format!("/update?domains=home&token={token}&ip=198.51.100.{}", i + 1),
@@ -199,11 +198,12 @@ fn hostnames_show_when_and_from_where_every_update_path_changed_them() {
     }
     let page = b.get(&edit).body;
     assert!(
-        picture_label(&page, "Address changes").contains(": 100 address changes"),
+        picture_label(&page, "Address changes").contains(": 124 address changes"),
         "{page}"
     );
-    assert_eq!(page.matches("<li>").count(), 100);
-    assert!(page.contains("198.51.100.120") && !page.contains("198.51.100.20,"));
+    assert!(page.matches("<li>").count() <= 3, "{page}");
+    assert!(page.contains("198.51.100.120, —"), "{page}");
+    assert!(page.contains(" changes in that hour)"), "{page}");
     assert_eq!(a_records(&srv, "home.dyn.test"), vec!["198.51.100.120"]);
 }
 

@@ -207,10 +207,12 @@ const MIGRATIONS: &[Step] = &[
     "#,
     ),
     // 10: what the dashboard shows beyond the current values. `hostnames.updated_from`: the
-    // client address of the last change. `address_changes`: each change of a hostname's A or
-    // AAAA (one insert in the update's own transaction), kept bounded by its trigger: entries
-    // older than 30 days and all but the newest 100 of a hostname go as each new one comes
-    // (an index walk over one hostname's entries, never a scan). `zone_queries_daily`: DNS
+    // client address of the last change. `address_changes`: a hostname's A/AAAA changes per
+    // hour (`hour` = Unix time / 3600): how many, when the last was and what it set. Each
+    // change is one upsert in the update's own transaction (a primary-key seek, no scan); a
+    // new hour's row drops that hostname's rows older than 30 days (its trigger, a range of
+    // the same key), so a hostname has at most 721 rows however often it changes.
+    // `zone_queries_daily`: DNS
     // queries per zone and UTC day (`day` = Unix time / 86400), added at each flush beside
     // the `zones.queries_count` total and pruned past 60 days. `api_keys.label`: a name the
     // owner gives a key.
@@ -219,16 +221,16 @@ const MIGRATIONS: &[Step] = &[
     ALTER TABLE hostnames ADD COLUMN updated_from TEXT;
     CREATE TABLE address_changes (
         hostname_id     TEXT NOT NULL REFERENCES hostnames(id) ON DELETE CASCADE,
+        hour            INTEGER NOT NULL,
+        changes         INTEGER NOT NULL,
         at              INTEGER NOT NULL,
         ipv4            TEXT,
-        ipv6            TEXT
-    );
-    CREATE INDEX address_changes_host ON address_changes(hostname_id);
+        ipv6            TEXT,
+        PRIMARY KEY (hostname_id, hour)
+    ) WITHOUT ROWID;
     CREATE TRIGGER address_changes_bounded AFTER INSERT ON address_changes BEGIN
-        DELETE FROM address_changes WHERE hostname_id = NEW.hostname_id AND (
-            at < NEW.at - 2592000
-            OR rowid <= (SELECT rowid FROM address_changes WHERE hostname_id = NEW.hostname_id
-                         ORDER BY rowid DESC LIMIT 1 OFFSET 100));
+        DELETE FROM address_changes
+        WHERE hostname_id = NEW.hostname_id AND hour < NEW.hour - 720;
     END;
     CREATE TABLE zone_queries_daily (
         zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,

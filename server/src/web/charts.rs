@@ -25,12 +25,14 @@ fn window_start(now: u64) -> u64 {
     (now / DAY).saturating_sub(DAYS - 1) * DAY
 }
 
-/// When a hostname's addresses changed over the last 30 days: one mark per change on a
-/// 30-day line (A and AAAA changes alike); `changes` oldest first.
+/// When a hostname's addresses changed over the last 30 days: a mark per hour with changes
+/// on a 30-day line (A and AAAA alike; all marks one path, so a page of many hostnames stays
+/// small); `changes` oldest first.
 pub fn address_changes(fqdn: &str, changes: &[AddressChange], now: u64) -> Markup {
     let start = window_start(now);
     let span = (now.max(start + 1) - start) as f64;
     let shown: Vec<&AddressChange> = changes.iter().filter(|c| c.at >= start).collect();
+    let count: u64 = shown.iter().map(|c| u64::from(c.changes)).sum();
     let summary = match shown.last() {
         None => format!("{fqdn}: no address changes in the last {DAYS} days."),
         Some(last) => {
@@ -46,35 +48,34 @@ pub fn address_changes(fqdn: &str, changes: &[AddressChange], now: u64) -> Marku
                 to.join(" and ")
             };
             format!(
-                "{fqdn}: {} address change{} in the last {DAYS} days; the last on {} to {to}.",
-                shown.len(),
-                if shown.len() == 1 { "" } else { "s" },
+                "{fqdn}: {count} address change{} in the last {DAYS} days; the last on {} to {to}.",
+                if count == 1 { "" } else { "s" },
                 date(last.at)
             )
         }
     };
     let x = |t: u64| ((t.saturating_sub(start)) as f64 / span * (W - 4) as f64 + 2.0).round();
+    let mut weeks = String::new();
+    for w in 1..5u64 {
+        weeks.push_str(&format!("M{} 0V{H}", x(now.saturating_sub(w * 7 * DAY))));
+    }
+    let mut marks = String::new();
+    for c in &shown {
+        marks.push_str(&format!("M{} 6V{}", x(c.at), H - 6));
+    }
     html! {
         figure.chart {
             svg viewBox={ "0 0 " (W) " " (H) } width="100%" height=(H) role="img" aria-label=(summary)
                 preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg" {
                 title { (summary) }
-                rect x="0" y="0" width=(W) height=(H) fill="#eef1f4" {}
-                // One faint line per week, counted back from today.
-                @for w in 1..5u64 {
-                    line x1=(x(now.saturating_sub(w * 7 * DAY))) x2=(x(now.saturating_sub(w * 7 * DAY)))
-                        y1="0" y2=(H) stroke="#c4ccd4" stroke-width="1" {}
-                }
-                line x1="0" x2=(W) y1=(H / 2) y2=(H / 2) stroke="#8c959f" stroke-width="1" {}
-                @for c in &shown {
-                    rect x=(x(c.at) - 1.5) y="6" width="3" height=(H - 12) fill="#0b5394" {
-                        title { (clock::rfc3339(c.at, 0)) }
-                    }
-                }
+                rect width=(W) height=(H) fill="#eef1f4" {}
+                path d=(weeks) stroke="#c4ccd4" {}
+                path d={ "M0 " (H / 2) "H" (W) } stroke="#8c959f" {}
+                @if !marks.is_empty() { path d=(marks) stroke="#0b5394" stroke-width="3" {} }
             }
             figcaption.hint {
                 span { (date(start)) }
-                span { (shown.len()) " change" @if shown.len() != 1 { "s" } " in " (DAYS) " days" }
+                span { (count) " change" @if count != 1 { "s" } " in " (DAYS) " days" }
                 span { "today" }
             }
         }
@@ -132,29 +133,36 @@ mod tests {
     const NOW: u64 = 1_764_770_000; // 2025-12-03
 
     #[test]
-    fn address_picture_marks_each_change_in_the_window_and_says_so() {
-        let change = |at: u64| AddressChange {
+    fn address_picture_marks_each_hour_with_changes_and_says_so() {
+        let change = |at: u64, changes: u32| AddressChange {
             at,
+            changes,
             ipv4: Some("192.0.2.7".parse().unwrap()),
             ipv6: None,
         };
-        let old = change(NOW - 40 * DAY);
         let svg = address_changes(
             "home.dyn.test",
-            &[old, change(NOW - 3 * DAY), change(NOW - 60)],
+            &[
+                change(NOW - 40 * DAY, 9),
+                change(NOW - 3 * DAY, 1),
+                change(NOW - 60, 4),
+            ],
             NOW,
         )
         .into_string();
-        assert_eq!(svg.matches("fill=\"#0b5394\"").count(), 2, "{svg}");
+        let marks = svg.split("stroke=\"#0b5394\"").count() - 1;
+        assert_eq!(marks, 1, "one path: {svg}");
+        assert_eq!(svg.matches(" 6V42").count(), 2, "two hours marked: {svg}");
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains(
-            "aria-label=\"home.dyn.test: 2 address changes in the last 30 days; the last on \
+            "aria-label=\"home.dyn.test: 5 address changes in the last 30 days; the last on \
              2025-12-03 to 192.0.2.7.\""
         ));
-        assert!(svg.contains("<title>home.dyn.test: 2 address changes"));
+        assert!(svg.contains("<title>home.dyn.test: 5 address changes"));
         assert!(!svg.contains("style="), "the CSP forbids inline style");
         let none = address_changes("x.dyn.test", &[], NOW).into_string();
         assert!(none.contains("no address changes in the last 30 days"));
+        assert!(!none.contains("#0b5394"), "no marks");
     }
 
     #[test]

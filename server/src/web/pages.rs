@@ -298,7 +298,8 @@ pub fn edit(s: &Session, h: &Hostname, changes: &[AddressChange], error: Option<
                         @for c in changes.iter().rev() {
                             li { (minute(&clock::rfc3339(c.at, 0))) ": "
                                 (opt(c.ipv4.map(|a| a.to_string()))) ", "
-                                (opt(c.ipv6.map(|a| a.to_string()))) }
+                                (opt(c.ipv6.map(|a| a.to_string())))
+                                @if c.changes > 1 { " (the last of " (c.changes) " changes in that hour)" } }
                         }
                     }
                 }

@@ -90,20 +90,24 @@ pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One change of a hostname's addresses: when (Unix seconds) and what A and AAAA became.
+/// A hostname's address changes within one hour (schema step 10): how many, when the last
+/// was (Unix seconds) and what A and AAAA it set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressChange {
     pub at: u64,
+    pub changes: u32,
     pub ipv4: Option<std::net::Ipv4Addr>,
     pub ipv6: Option<std::net::Ipv6Addr>,
 }
 
-/// Note a change of `h`'s addresses at `at` (its trigger keeps the history bounded:
-/// schema step 10).
+/// Count a change of `h`'s addresses at `at` in its hour.
 pub fn insert_address_change(c: &Connection, h: &Hostname, at: u64) -> rusqlite::Result<()> {
     exec(
         c,
-        "INSERT INTO address_changes (hostname_id, at, ipv4, ipv6) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO address_changes (hostname_id, hour, changes, at, ipv4, ipv6) \
+         VALUES (?1, ?2 / 3600, 1, ?2, ?3, ?4) \
+         ON CONFLICT (hostname_id, hour) DO UPDATE SET changes = changes + 1, \
+         at = excluded.at, ipv4 = excluded.ipv4, ipv6 = excluded.ipv6",
         params![
             h.id,
             at as i64,
@@ -114,7 +118,16 @@ pub fn insert_address_change(c: &Connection, h: &Hostname, at: u64) -> rusqlite:
     Ok(())
 }
 
-/// The address changes of a hostname since `since` (Unix seconds), oldest first.
+fn change_row(r: &Row, i: usize) -> rusqlite::Result<AddressChange> {
+    Ok(AddressChange {
+        at: r.get::<_, i64>(i)? as u64,
+        changes: r.get(i + 1)?,
+        ipv4: parsed_opt(r, i + 2)?,
+        ipv6: parsed_opt(r, i + 3)?,
+    })
+}
+
+/// A hostname's address changes per hour since `since` (Unix seconds), oldest first.
 pub fn address_changes(
     c: &Connection,
     hostname_id: &str,
@@ -122,21 +135,15 @@ pub fn address_changes(
 ) -> rusqlite::Result<Vec<AddressChange>> {
     all(
         c,
-        "SELECT at, ipv4, ipv6 FROM address_changes WHERE hostname_id = ?1 AND at >= ?2 \
-         ORDER BY rowid",
+        "SELECT at, changes, ipv4, ipv6 FROM address_changes \
+         WHERE hostname_id = ?1 AND hour >= ?2 / 3600 ORDER BY hour",
         params![hostname_id, since as i64],
-        |r| {
-            Ok(AddressChange {
-                at: r.get::<_, i64>(0)? as u64,
-                ipv4: parsed_opt(r, 1)?,
-                ipv6: parsed_opt(r, 2)?,
-            })
-        },
+        |r| change_row(r, 0),
     )
 }
 
-/// The address changes of every hostname of a user since `since`, by hostname id, each
-/// hostname's oldest first (the hostnames page draws them all from one query).
+/// `address_changes` of every hostname of a user, by hostname id (the hostnames page draws
+/// them all from one query).
 pub fn address_changes_of_user(
     c: &Connection,
     user_id: i64,
@@ -144,20 +151,11 @@ pub fn address_changes_of_user(
 ) -> rusqlite::Result<std::collections::HashMap<String, Vec<AddressChange>>> {
     let rows = all(
         c,
-        "SELECT a.hostname_id, a.at, a.ipv4, a.ipv6 FROM hostnames h \
+        "SELECT a.hostname_id, a.at, a.changes, a.ipv4, a.ipv6 FROM hostnames h \
          JOIN address_changes a ON a.hostname_id = h.id \
-         WHERE h.user_id = ?1 AND a.at >= ?2 ORDER BY a.rowid",
+         WHERE h.user_id = ?1 AND a.hour >= ?2 / 3600 ORDER BY a.hostname_id, a.hour",
         params![user_id, since as i64],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                AddressChange {
-                    at: r.get::<_, i64>(1)? as u64,
-                    ipv4: parsed_opt(r, 2)?,
-                    ipv6: parsed_opt(r, 3)?,
-                },
-            ))
-        },
+        |r| Ok((r.get::<_, String>(0)?, change_row(r, 1)?)),
     )?;
     let mut out: std::collections::HashMap<String, Vec<AddressChange>> = Default::default();
     for (id, ch) in rows {
@@ -359,24 +357,22 @@ mod tests {
             ["host_b", "host_a"],
             "sorted by zone id"
         );
-        // Address changes: oldest first, bounded by age (30 days) and count (100) as they come.
-        insert_address_change(&c, &h, 1_000).unwrap();
+        // Address changes: counted per hour, oldest hour first; a new hour's row drops the
+        // hostname's rows older than 30 days.
+        insert_address_change(&c, &h, 3_600).unwrap();
         for i in 0..105u64 {
-            insert_address_change(&c, &h, 3_000_000 + i).unwrap();
+            insert_address_change(&c, &h, 3_600_000 + i).unwrap();
         }
+        insert_address_change(&c, &h, 3_603_600).unwrap();
         let seen = address_changes(&c, "host_a", 0).unwrap();
-        assert_eq!(seen.len(), 100);
-        assert_eq!((seen[0].at, seen[99].at), (3_000_005, 3_000_104));
-        assert_eq!(seen[0].ipv4, h.ipv4);
-        assert_eq!(address_changes(&c, "host_a", 3_000_100).unwrap().len(), 5);
-        assert_eq!(address_changes_of_user(&c, uid, 0).unwrap()["host_a"], seen);
-        insert_address_change(&c, &h2, 1_000).unwrap();
-        insert_address_change(&c, &h2, 1_000 + 30 * 86_400 + 1).unwrap();
         assert_eq!(
-            address_changes(&c, "host_b", 0).unwrap().len(),
-            1,
-            "past 30 days"
+            seen.iter().map(|x| (x.at, x.changes)).collect::<Vec<_>>(),
+            [(3_600_104, 105), (3_603_600, 1)],
+            "the row of hour 1 is gone: older than 30 days"
         );
+        assert_eq!(seen[0].ipv4, h.ipv4);
+        assert_eq!(address_changes(&c, "host_a", 3_603_600).unwrap().len(), 1);
+        assert_eq!(address_changes_of_user(&c, uid, 0).unwrap()["host_a"], seen);
         h.ipv4 = None;
         h.note = Some("n".into());
         update_hostname(&c, &h).unwrap();
