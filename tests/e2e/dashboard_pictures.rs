@@ -391,6 +391,7 @@ fn admins_change_users_invite_new_ones_and_see_every_zone() {
     let srv = Server::start(&dir);
     let mut b = sign_in(&srv, "root@example.org", "root's password");
     let page = b.get("/admin/zones").body;
+    assert!(page.contains(r#"<a href="/admin/zones" aria-current="page">Zones</a>"#));
     assert!(
         page.contains("<h2>dan.example</h2>") && page.contains("<dd>dan@example.org</dd>"),
         "{page}"

@@ -128,7 +128,7 @@ pub(super) fn admin_zones(ctx: &Ctx, s: &Session) -> Result<Reply, ApiError> {
     };
     let now = clock::unix_now();
     let body = html! {
-        (admin_nav())
+        (admin_nav(true))
         p.hint { "Add and remove zones with " code { "lucentd zone add" } " and " code { "lucentd zone rm" } "." }
         @for z in &list {
             (zone_card(z, &owner(z.owner_id), daily.get(&z.id).map_or(&[][..], |v| v), now))
@@ -152,11 +152,12 @@ fn zone_card(z: &Zone, owner: &str, daily: &[(u64, u64)], now: u64) -> Markup {
     }
 }
 
-fn admin_nav() -> Markup {
+/// The admin pages' own links; the current one says so (`aria-current`).
+fn admin_nav(zones: bool) -> Markup {
     html! {
         nav.sub aria-label="Admin" {
-            a href="/admin" { "Users" }
-            a href="/admin/zones" { "Zones" }
+            a href="/admin" aria-current=[(!zones).then_some("page")] { "Users" }
+            a href="/admin/zones" aria-current=[zones.then_some("page")] { "Zones" }
         }
     }
 }
@@ -171,7 +172,7 @@ fn users_page(
         "Users",
         Some(s),
         html! {
-            (admin_nav())
+            (admin_nav(false))
             @if let Some(e) = error { (alert(false, e)) }
             @if let Some((email, link)) = invite {
                 div.card {
