@@ -63,7 +63,7 @@ fn fixture() -> &'static Fixture {
                 Some(uid),
             )
             .expect("hosted zone");
-            api_keys::insert_api_key(&conn, uid, &secret::hash(&key), None).expect("key");
+            api_keys::insert_api_key(&conn, uid, &secret::hash(&key), None, "").expect("key");
             z.id
         };
         let view = Arc::new(DnsView::new(config.apex.clone()));

@@ -73,9 +73,10 @@ const COMMANDS: &[CmdHelp] = &[
     },
     CmdHelp {
         words: &["user", "apikey"],
-        synopsis: "lucentd user apikey EMAIL [--zone NAME]",
+        synopsis: "lucentd user apikey EMAIL [--zone NAME] [--label NAME]",
         about: "Create an API key for the LuaDNS-style API, global or restricted to one of the\n\
-                user's hosted zones; prints the key's id, then the key as the last line.",
+                user's hosted zones, with an optional label; prints the key's id, then the key\n\
+                as the last line.",
     },
     CmdHelp {
         words: &["user", "apikeys"],
@@ -298,6 +299,7 @@ pub enum Command {
     UserApiKey {
         email: String,
         zone: Option<String>,
+        label: Option<String>,
     },
     UserApiKeys(String),
     UserApiKeyRevoke {
@@ -519,6 +521,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
         ["user", "apikey", ..] => Command::UserApiKey {
             email: one("email")?,
             zone,
+            label,
         },
         ["user", "apikeys", ..] => Command::UserApiKeys(one("email")?),
         ["user", "apikey-revoke", email, id] => Command::UserApiKeyRevoke {

@@ -368,9 +368,15 @@ fn admin_commands_set_passwords_and_roles() {
     // The admin page: a new user gets an invite link there; a normal user is refused it.
     add_user(&dir, "cat@example.org", &[]);
     admin(&dir, &["zone", "add", "shared.test", "--shared"]);
+    let zones = b.get("/admin/zones");
+    assert_eq!(zones.status, 200, "{}", zones.body);
+    assert!(
+        zones.body.contains("<h2>shared.test</h2>"),
+        "{}",
+        zones.body
+    );
     let page = b.get("/admin");
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("<h2>shared.test</h2>"), "{}", page.body);
     let at = page.body.find("cat@example.org").expect("cat listed");
     let form_at = at + page.body[at..].find("/invite\"").expect("invite form");
     let id_start = page.body[..form_at]

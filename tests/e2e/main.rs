@@ -9,6 +9,7 @@ mod admin_cli;
 mod agent;
 mod dashboard;
 mod dashboard_more;
+mod dashboard_pictures;
 mod dns;
 mod dnssec;
 mod dyndns2;

@@ -5,8 +5,10 @@ DNS_PORT and SHOTS. Walks invite link -> password -> hostnames (create; `dig` se
 with markup shown as text) -> regenerate the token (new one works on /update, old one 401) ->
 scoped token (its hostname only) -> account -> sign out; then a wrong password, a form post
 without its CSRF token (403, nothing changed), the cookie flags, the CSP header, the admin page
-refused to a normal user and shown to an admin, and no horizontal scrolling at 390 px. Saves a
-screenshot of every page at 1280 and 390 px wide. Prints PASS/FAIL lines; exits 1 on a failure.
+refused to a normal user and shown to an admin (inviting someone new, every zone), and no
+horizontal scrolling at 390 px; on every page, every input has a label, every picture a text
+alternative, the page a language and landmarks, and keyboard focus shows. Saves a screenshot of
+every page at 1280 and 390 px wide. Prints PASS/FAIL lines; exits 1 on a failure.
 """
 
 import os
@@ -22,7 +24,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["BASE"]
@@ -86,8 +89,57 @@ def width(d, w):
         "mobile": w < 500})
 
 
+A11Y_JS = """
+const out = {unlabelled: [], pictures: [], landmarks: [], lang: document.documentElement.lang};
+for (const el of document.querySelectorAll('input, select, textarea')) {
+  if (el.type === 'hidden' || el.hidden) continue;
+  const named = (el.labels && el.labels.length > 0 && el.labels[0].textContent.trim() !== '')
+    || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+  if (!named) out.unlabelled.push(el.name || el.id || el.outerHTML.slice(0, 80));
+}
+for (const svg of document.querySelectorAll('svg')) {
+  const t = svg.querySelector('title');
+  if (svg.getAttribute('role') !== 'img' || !svg.getAttribute('aria-label') || !t
+      || t.textContent.trim() === '') out.pictures.push(svg.outerHTML.slice(0, 80));
+}
+for (const sel of ['header', 'nav', 'main']) {
+  if (document.querySelectorAll(sel).length === 0) out.landmarks.push(sel);
+}
+return out;
+"""
+
+FOCUS_JS = """
+const el = document.querySelector('main a[href], main button:not([hidden]), main input:not([type=hidden]):not([hidden])');
+if (!el) return 'none to focus';
+el.focus();
+const st = getComputedStyle(el);
+return (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2) ? 'ok'
+  : (el.outerHTML.slice(0, 60) + ' outline ' + st.outlineStyle + ' ' + st.outlineWidth);
+"""
+
+
+def a11y(d, name):
+    """Every input has a label, every picture a text alternative, the page a language and its
+    landmarks, and keyboard focus is visible."""
+    r = d.execute_script(A11Y_JS)
+    check(f"{name}: every input has a label", not r["unlabelled"], str(r["unlabelled"]))
+    check(f"{name}: every picture has role=img, aria-label and a title", not r["pictures"],
+          str(r["pictures"]))
+    check(f"{name}: header, nav and main landmarks", not r["landmarks"], str(r["landmarks"]))
+    check(f"{name}: lang attribute", r["lang"] == "en", r["lang"])
+    # :focus-visible is keyboard focus: Tab once (to the header's first link), then move the
+    # focus into main by script, which keeps the keyboard's visible focus.
+    ActionChains(d).send_keys(Keys.TAB).perform()
+    first = d.execute_script("const s = getComputedStyle(document.activeElement);"
+                             "return [document.activeElement.tagName, s.outlineStyle];")
+    check(f"{name}: Tab focuses a link with a visible ring", first[1] != "none", str(first))
+    f = d.execute_script(FOCUS_JS)
+    check(f"{name}: focus is visible", f in ("ok", "none to focus"), f)
+
+
 def shoot(d, name):
-    """Screenshots at 1280 and 390 px, and no horizontal scrolling at 390."""
+    """Screenshots at 1280 and 390 px, no horizontal scrolling at 390, and the a11y checks."""
+    a11y(d, name)
     for w in (1280, 390):
         width(d, w)
         d.save_screenshot(os.path.join(SHOTS, f"{name}-{w}.png"))
@@ -104,11 +156,24 @@ def fill(d, field, value):
     el.send_keys(value)
 
 
+def replaced(old):
+    """A wait condition: `old` (the previous page's root) has left the document. Chromium
+    reports a node of a page being replaced either as stale or, while the new one loads, with
+    a bare inspector error ("does not belong to the document"): both mean gone."""
+    def gone(_):
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    return gone
+
+
 def click_and_wait(d, element):
     """Click, then wait for the next page to replace this one (a click does not wait)."""
     old = d.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(d, 10).until(EC.staleness_of(old))
+    WebDriverWait(d, 10).until(replaced(old))
 
 
 def submit(d, form_action):
@@ -125,7 +190,7 @@ def submit(d, form_action):
                 raise
             time.sleep(0.2)
             continue
-        WebDriverWait(d, 10).until(EC.staleness_of(old))
+        WebDriverWait(d, 10).until(replaced(old))
         return
 
 
@@ -181,7 +246,22 @@ def run(d):
     check("a note with markup is shown as text", note == NOTE, note)
     check("no element came from the note", not d.find_elements(By.CSS_SELECTOR, "dd.note b"))
     shoot(d, "hostnames")
+    # Change the address twice more (/update from here, then the edit form): the page says
+    # when and from where, and the picture counts the changes.
+    status, _, body = http(f"/update?domains=home&token={OLD_TOKEN}&ip=192.0.2.9")
+    check("an update with the first token", body == "OK", f"{status} {body}")
+    d.get(BASE + "/")
+    upd = d.find_element(By.XPATH, "//dt[text()='Updated']/following-sibling::dd[1]").text
+    check("the hostnames page says from which address", upd.endswith(" from 127.0.0.1"), upd)
+    pic = d.find_element(By.CSS_SELECTOR, "article.host svg").get_attribute("aria-label")
+    check("the picture counts the address changes", ": 2 address changes" in pic, pic)
     click_and_wait(d, d.find_element(By.LINK_TEXT, "Edit"))
+    fill(d, "ipv4", "192.0.2.10")
+    submit(d, d.find_element(By.CSS_SELECTOR, "form.card").get_attribute("action")
+           .replace(BASE, ""))
+    click_and_wait(d, d.find_element(By.LINK_TEXT, "Edit"))
+    pic = d.find_element(By.CSS_SELECTOR, "figure.chart svg").get_attribute("aria-label")
+    check("the hostname's page shows its changes", ": 3 address changes" in pic, pic)
     shoot(d, "hostname-edit")
     d.get(BASE + "/")
     click_and_wait(d, d.find_element(By.PARTIAL_LINK_TEXT, "Set up a router"))
@@ -235,6 +315,12 @@ def run(d):
     shoot(d, "zone")
 
     d.get(BASE + "/apikeys")
+    fill(d, "label", "backup script")
+    submit(d, "/apikeys")
+    check("a new API key is shown", len(d.find_element(By.ID, "token-value").text) == 40)
+    d.get(BASE + "/apikeys")
+    check("the key's label is listed",
+          "backup script" in [h.text for h in d.find_elements(By.CSS_SELECTOR, "article h2")])
     shoot(d, "apikeys")
 
     # Account, the admin page refused to a normal user, sign out.
@@ -262,7 +348,17 @@ def run(d):
     submit(d, "/login")
     d.get(BASE + "/admin")
     check("the admin page opens for an admin", "ann@example.org" in d.page_source)
+    fill(d, "email", "new@example.org")
+    submit(d, "/admin/users")
+    link = d.find_element(By.ID, "invite-link").text
+    check("an admin invites someone new from the page", "/invite/" in link, link)
     shoot(d, "admin")
+    d.get(BASE + "/admin/zones")
+    check("the zones page lists every zone",
+          "dyn.test" in d.page_source and "ann.example" in d.page_source)
+    check("... each with its queries per day",
+          len(d.find_elements(By.CSS_SELECTOR, "figure.chart svg[role=img]")) == 2)
+    shoot(d, "admin-zones")
 
     print(f"dashboard browser: {failed} failed")
     if failed:

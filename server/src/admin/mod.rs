@@ -15,11 +15,11 @@ use crate::config::Config;
 use crate::dns::ApexConfig;
 use crate::domain::accounts::{self as account_ops, Role};
 use crate::domain::scoped_tokens as scoped_ops;
+use crate::domain::users as user_ops;
 use crate::domain::zones::{self as zone_ops, CreateError};
 use crate::model::{name, Invalid, Status, User, ZoneKind};
-use crate::secret;
 use crate::store::queries::api_keys::ApiKeyInfo;
-use crate::store::queries::{accounts, api_keys, hostnames, users, zones};
+use crate::store::queries::{api_keys, hostnames, users, zones};
 use crate::store::{self, StoreError, WriteTx};
 
 mod dnssec_cmds;
@@ -141,7 +141,13 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
             writeln!(out, "revoked token '{}' of {}", label.trim(), u.email)?;
             Ok(())
         }
-        Command::UserApiKey { email, zone } => user_apikey(&conn, &email, zone.as_deref(), out),
+        Command::UserApiKey { email, zone, label } => user_apikey(
+            &conn,
+            &email,
+            zone.as_deref(),
+            label.as_deref().unwrap_or(""),
+            out,
+        ),
         Command::UserApiKeys(email) => user_apikeys(&conn, &email, out),
         Command::UserApiKeyRevoke { email, id } => user_apikey_revoke(&conn, &email, id, out),
         Command::UserSet {

@@ -4,21 +4,6 @@
 
 use super::*;
 
-pub(super) fn check_email(email: &str) -> Result<String, AdminError> {
-    let e = email.trim();
-    let ok = e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'))
-        && !e
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ':');
-    if ok {
-        Ok(e.to_string())
-    } else {
-        fail(format!("'{}' is not an email address", name::printable(e)))
-    }
-}
-
 pub(super) fn user_add(
     conn: &mut Connection,
     email: &str,
@@ -26,31 +11,11 @@ pub(super) fn user_add(
     zones: Option<Vec<String>>,
     out: Out,
 ) -> Result<(), AdminError> {
-    let email = check_email(email)?;
     let tx = conn.transaction()?;
-    if users::user_by_email(&tx, &email)?.is_some() {
-        return fail(format!("user '{email}' already exists"));
-    }
-    let token = secret::new_token();
-    let id = users::insert_user(
-        &tx,
-        &email,
-        max_hostnames.unwrap_or(10),
-        &secret::hash(token.expose()),
-    )?;
-    if let Some(zs) = zones {
-        let mut ids = Vec::new();
-        for z in zs {
-            let name = name::domain_name(&z)?;
-            match zones::zone_by_name(&tx, &name)? {
-                Some(zone) if zone.kind == ZoneKind::Shared => ids.push(zone.id),
-                Some(_) => return fail(format!("'{name}' is a hosted zone, not a shared one")),
-                None => return fail(format!("no zone '{name}'")),
-            }
-        }
-        users::restrict_user_zones(&tx, id, &ids)?;
-    }
+    let (id, token) =
+        user_ops::add(&tx, email, max_hostnames, zones.as_deref()).map_err(api_refused)?;
     tx.commit()?;
+    let email = email.trim();
     writeln!(out, "created user {email} (id {id}); update token:")?;
     writeln!(out, "{}", token.expose())?;
     Ok(())
@@ -156,10 +121,11 @@ pub(super) fn user_apikey(
     conn: &Connection,
     email: &str,
     zone: Option<&str>,
+    label: &str,
     out: Out,
 ) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    let (id, key) = crate::domain::api_keys::create(conn, &u, zone).map_err(api_refused)?;
+    let (id, key) = crate::domain::api_keys::create(conn, &u, zone, label).map_err(api_refused)?;
     let scope = zone
         .map(|z| format!("zone {z}"))
         .unwrap_or_else(|| "all zones".into());
@@ -177,29 +143,30 @@ pub(super) fn user_set(
     role: Option<String>,
     out: Out,
 ) -> Result<(), AdminError> {
-    if status.is_none() && max_hostnames.is_none() && api_enabled.is_none() && role.is_none() {
+    let ch = user_ops::UserChange {
+        status: status
+            .map(|s| {
+                Status::parse(&s).map(Ok).unwrap_or_else(|| {
+                    fail(format!("--status: '{s}' is not active, disabled or banned"))
+                })
+            })
+            .transpose()?,
+        max_hostnames,
+        api_enabled,
+        role: role
+            .map(|r| {
+                Role::parse(&r)
+                    .map(Ok)
+                    .unwrap_or_else(|| fail(format!("--role: '{r}' is not admin or user")))
+            })
+            .transpose()?,
+    };
+    if ch.is_empty() {
         return fail("nothing to change: give --status, --max-hostnames, --api-enabled or --role");
     }
     let tx = conn.transaction()?;
     let u = user(&tx, email)?;
-    if let Some(s) = status {
-        let s = Status::parse(&s).map(Ok).unwrap_or_else(|| {
-            fail(format!("--status: '{s}' is not active, disabled or banned"))
-        })?;
-        users::set_user_status(&tx, u.id, s)?;
-    }
-    if let Some(n) = max_hostnames {
-        users::set_user_max_hostnames(&tx, u.id, n)?;
-    }
-    if let Some(on) = api_enabled {
-        users::set_user_api_enabled(&tx, u.id, on)?;
-    }
-    if let Some(r) = role {
-        let r = Role::parse(&r)
-            .map(Ok)
-            .unwrap_or_else(|| fail(format!("--role: '{r}' is not admin or user")))?;
-        accounts::set_role(&tx, u.id, r.as_str())?;
-    }
+    user_ops::change(&mut WriteTx::detached(&tx), u.id, &ch).map_err(api_refused)?;
     tx.commit()?;
     writeln!(out, "updated user {}", u.email)?;
     Ok(())
@@ -242,9 +209,16 @@ pub(super) fn scope(k: &ApiKeyInfo) -> &str {
 
 pub(super) fn user_apikeys(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
     let u = user(conn, email)?;
-    writeln!(out, "{:<8} {:<40} CREATED", "ID", "SCOPE")?;
+    writeln!(out, "{:<8} {:<40} {:<27} LABEL", "ID", "SCOPE", "CREATED")?;
     for k in api_keys::api_keys_of_user(conn, u.id)? {
-        writeln!(out, "{:<8} {:<40} {}", k.id, scope(&k), k.created_at)?;
+        writeln!(
+            out,
+            "{:<8} {:<40} {:<27} {}",
+            k.id,
+            scope(&k),
+            k.created_at,
+            k.label
+        )?;
     }
     Ok(())
 }

@@ -142,6 +142,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
     let limits = Limits {
         max_records: ctx.config.limits.max_records_per_zone,
     };
+    let from = unmap(req.peer);
     Ok(Plan::Write(Box::new(move |w| {
         let mut outcomes = Vec::with_capacity(hosts.len());
         let mut given: Vec<String> = Vec::new();
@@ -170,7 +171,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
                 Err(e) => return Err(e),
             };
             given.push(host.id.clone());
-            if ops::save(w, &mut host, &changes)? {
+            if ops::save(w, &mut host, &changes, from)? {
                 outcomes.push(Outcome::Good(host.fqdn()));
             } else {
                 outcomes.push(Outcome::NoChange);
@@ -183,7 +184,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
             } else {
                 Vec::new()
             };
-            for r in ops::apply_prefix(w, &user, prefix, &skip)? {
+            for r in ops::apply_prefix(w, &user, prefix, &skip, from)? {
                 if r.changed {
                     log::info!(
                         "update {} (dyndns2 prefix {prefix}): {}",

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::body::{self, Field, Unknown};
-use super::{ApiRequest, Ctx, Reply};
+use std::net::IpAddr;
+
+use super::{unmap, ApiRequest, Ctx, Reply};
 use crate::domain::hostnames::{self as ops, CreateRules, NewName};
 use crate::error::ApiError;
 use crate::model::{value, Changes, Hostname, TtlRange, User};
@@ -180,16 +182,18 @@ pub fn create(ctx: &Ctx, req: &ApiRequest, u: &User) -> Result<Reply, ApiError> 
         zone: text(&b.zone_domain, "zoneDomain")?.or(text(&b.zone, "zone")?),
         fqdn: text(&b.fqdn, "fqdn")?,
     };
-    let h = create_hostname(ctx, u, new, changes)?;
+    let h = create_hostname(ctx, u, new, changes, unmap(req.peer))?;
     Ok(Reply::json(201, &view(&h)))
 }
 
-/// Claim a hostname for `u` in one store write (this API and the dashboard).
+/// Claim a hostname for `u`, asked by the client at `from`, in one store write (this API and
+/// the dashboard).
 pub fn create_hostname(
     ctx: &Ctx,
     u: &User,
     new: NewName,
     changes: Changes,
+    from: IpAddr,
 ) -> Result<Hostname, ApiError> {
     let rules = CreateRules::new(
         ctx.config.limits.default_ttl,
@@ -199,22 +203,24 @@ pub fn create_hostname(
     let user = u.clone();
     let h = ctx
         .store
-        .write(move |w| ops::create(w, &user, &new, &changes, &rules))?;
+        .write(move |w| ops::create(w, &user, &new, &changes, &rules, from))?;
     log::info!("hostname {} created by user {}", h.fqdn(), u.id);
     Ok(h)
 }
 
-/// Change the user's hostname `key` in one store write (the dashboard's edit and clear).
+/// Change the user's hostname `key`, asked by the client at `from`, in one store write (the
+/// dashboard's edit and clear).
 pub fn change_hostname(
     ctx: &Ctx,
     u: &User,
     key: &str,
     changes: Changes,
+    from: IpAddr,
 ) -> Result<Hostname, ApiError> {
     let (user, key) = (u.clone(), key.to_string());
     ctx.store.write(move |w| {
         let mut h = ops::find_owned(w.tx, &user, &key)?;
-        ops::save(w, &mut h, &changes)?;
+        ops::save(w, &mut h, &changes, from)?;
         Ok::<_, ApiError>(h)
     })
 }
@@ -236,11 +242,11 @@ pub fn patch(ctx: &Ctx, req: &ApiRequest, u: &User, key: &str) -> Result<Reply, 
     let b: PatchBody = body::typed(req)?;
     body::refuse_unknown(&b.unknown)?;
     let changes = b.values.changes(ctx.ttl_range())?;
-    let (user, key) = (u.clone(), key.to_string());
+    let (user, key, from) = (u.clone(), key.to_string(), unmap(req.peer));
     let h = ctx.store.write(move |w| {
         let mut h = ops::find_owned(w.tx, &user, &key)?;
         b.check_identity(&h)?;
-        ops::save(w, &mut h, &changes)?;
+        ops::save(w, &mut h, &changes, from)?;
         Ok::<_, ApiError>(h)
     })?;
     Ok(Reply::json(200, &view(&h)))

@@ -264,7 +264,7 @@ pub fn plan(ctx: &Ctx, req: &ApiRequest) -> Result<Plan, ApiError> {
         let p = auth::authenticate(ctx, token)?;
         (p, parse_params(ctx, &params, req.peer)?)
     };
-    plan_write(ctx, p, u)
+    plan_write(ctx, p, u, unmap(req.peer))
 }
 
 /// The path form `/update/{domain}/{token}[/{ip}]` up to its write.
@@ -281,10 +281,11 @@ pub fn plan_path(
         params.push(("ip".to_string(), ip.to_string()));
     }
     let u = parse_params(ctx, &params, req.peer)?;
-    plan_write(ctx, p, u)
+    plan_write(ctx, p, u, unmap(req.peer))
 }
 
-fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiError> {
+/// The write of an update asked by the client at `from` (recorded as the hostnames' source).
+fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest, from: IpAddr) -> Result<Plan, ApiError> {
     if u.domains.is_empty() && u.prefix.is_none() {
         return Err(ApiError::BadRequest("'domains' is required".into()));
     }
@@ -342,7 +343,7 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
             if hosts.iter().any(|x| x.id == h.id) {
                 continue;
             }
-            changed |= ops::save(w, &mut h, &changes)?;
+            changed |= ops::save(w, &mut h, &changes, from)?;
             if matches!(p, Principal::Operator) {
                 ops::free_if_empty(w, &h)?;
             }
@@ -356,7 +357,7 @@ fn plan_write(ctx: &Ctx, p: Principal, u: UpdateRequest) -> Result<Plan, ApiErro
             } else {
                 Vec::new()
             };
-            by_prefix = ops::apply_prefix(w, user, prefix, &skip)?;
+            by_prefix = ops::apply_prefix(w, user, prefix, &skip, from)?;
             changed |= by_prefix.iter().any(|r| r.changed);
         }
         let render: Render =

@@ -49,8 +49,12 @@ pub enum WebRoute {
     ApiKeyRevoke(i64),
     /// `/admin`: the operator's page (admins only): users, invite links, status, role.
     Admin,
+    /// `POST /admin/users`: add a user and show their invite link.
+    AdminNewUser,
     AdminUser(i64),
     AdminInvite(i64),
+    /// `/admin/zones`: every zone, with its queries per day.
+    AdminZones,
     /// `/docs`: the public API guide, with this server's address and zones filled in.
     Docs,
     Style,
@@ -87,6 +91,8 @@ impl WebRoute {
             ["zones", id, "records", r] => WebRoute::Record(id.parse().ok()?, s(r)),
             ["zones", id, "records", r, "delete"] => WebRoute::RecordDelete(id.parse().ok()?, s(r)),
             ["admin"] => WebRoute::Admin,
+            ["admin", "users"] => WebRoute::AdminNewUser,
+            ["admin", "zones"] => WebRoute::AdminZones,
             ["admin", "users", id] => WebRoute::AdminUser(id.parse().ok()?),
             ["admin", "users", id, "invite"] => WebRoute::AdminInvite(id.parse().ok()?),
             ["static", "style.css"] => WebRoute::Style,
@@ -108,6 +114,7 @@ impl WebRoute {
             WebRoute::Home
             | WebRoute::Account
             | WebRoute::Admin
+            | WebRoute::AdminZones
             | WebRoute::Zones
             | WebRoute::Docs
             | WebRoute::HostnameSetup(_)
@@ -133,6 +140,7 @@ impl WebRoute {
             | WebRoute::RecordDelete(..)
             | WebRoute::ApiKeyRevoke(_)
             | WebRoute::AdminUser(_)
+            | WebRoute::AdminNewUser
             | WebRoute::AdminInvite(_)
             | WebRoute::SignOutAll => &["POST"],
         }

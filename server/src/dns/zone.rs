@@ -486,7 +486,7 @@ impl ZoneData {
             let mut new_set = Rrset::encode(&change.name, change.rtype, &change.records);
             // The RRset as served now (earlier changes of this batch included).
             let at = search(nodes, &key);
-            let prev: Option<(u32, Box<[u8]>, Box<[u8]>)> = nodes
+            let prev: Option<Served> = nodes
                 .get(at)
                 .filter(|n| n.key() == &key[..])
                 .and_then(|n| n.get(change.rtype))
@@ -632,6 +632,9 @@ pub(crate) fn key_for_owner(owner: &str, zone: &str) -> Option<Vec<u8>> {
     let lower = rel.to_ascii_lowercase();
     Some(key_from_labels(lower.split('.').map(str::as_bytes)))
 }
+
+/// An RRset as served: TTL, RDATAs and RRSIGs.
+type Served = (u32, Box<[u8]>, Box<[u8]>);
 
 /// The zone's SOA RDATA (canonical wire form) and TTL for a serial, to sign it.
 pub(crate) struct SoaForm {

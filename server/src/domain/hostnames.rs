@@ -2,6 +2,8 @@
 //! new one under the seed-000 rules, changing, deleting, and the operator-managed names the
 //! operator token reaches. `/v1/hostnames`, `/update` and dyndns2 all come through here.
 
+use std::net::IpAddr;
+
 use rusqlite::Connection;
 
 use crate::clock;
@@ -96,13 +98,15 @@ impl CreateRules {
     }
 }
 
-/// Claim a new hostname for `u` with `changes` applied, and publish it.
+/// Claim a new hostname for `u` with `changes` applied, asked by the client at `from`, and
+/// publish it.
 pub fn create(
     w: &mut WriteTx,
     u: &User,
     new: &NewName,
     changes: &Changes,
     rules: &CreateRules,
+    from: IpAddr,
 ) -> Result<Hostname, ApiError> {
     unscoped(u, "create")?;
     let allowed = users::allowed_zones(w.tx, u)?;
@@ -136,9 +140,13 @@ pub fn create(
         created_at: now.clone(),
         updated_at: now,
         ipv6_suffix: None,
+        updated_from: Some(from),
     };
     changes.apply(&mut h);
     hostnames::insert_hostname(w.tx, &h)?;
+    if h.ipv4.is_some() || h.ipv6.is_some() {
+        hostnames::insert_address_change(w.tx, &h, clock::unix_now())?;
+    }
     w.publish(&zone, h.rrsets())?;
     Ok(h)
 }
@@ -236,20 +244,37 @@ fn split_fqdn(allowed: &[Zone], fqdn: &str) -> Result<(String, String), ApiError
     }
 }
 
-/// Apply `changes` to `h` and, when anything changed (or `h` is new), write and publish it.
-/// Returns whether it did.
-pub fn save(w: &mut WriteTx, h: &mut Hostname, changes: &Changes) -> Result<bool, ApiError> {
+/// Apply `changes`, asked by the client at `from`, to `h` and, when anything changed (or `h`
+/// is new), write and publish it; a change of its addresses also goes into its history (the
+/// dashboard's picture). Returns whether it did. Every update path (`/update`, dyndns2,
+/// `/v1/hostnames`, the dashboard) writes through here.
+pub fn save(
+    w: &mut WriteTx,
+    h: &mut Hostname,
+    changes: &Changes,
+    from: IpAddr,
+) -> Result<bool, ApiError> {
     let is_new = h.is_new();
+    let before = (h.ipv4, h.ipv6);
     if !changes.apply(h) && !is_new {
         return Ok(false);
     }
     let now = clock::now_rfc3339();
     h.updated_at = now.clone();
+    h.updated_from = Some(from);
     if is_new {
         h.created_at = now;
         hostnames::insert_hostname(w.tx, h)?;
     } else {
         hostnames::update_hostname(w.tx, h)?;
+    }
+    let moved = if is_new {
+        h.ipv4.is_some() || h.ipv6.is_some()
+    } else {
+        before != (h.ipv4, h.ipv6)
+    };
+    if moved {
+        hostnames::insert_address_change(w.tx, h, clock::unix_now())?;
     }
     w.publish_host(h)?;
     Ok(true)
@@ -295,6 +320,7 @@ pub fn operator_name(tx: &Connection, d: &str, ttl: u32) -> Result<Hostname, Api
             created_at: String::new(),
             updated_at: String::new(),
             ipv6_suffix: None,
+            updated_from: None,
         }),
     }
 }
@@ -342,6 +368,7 @@ pub fn apply_prefix(
     u: &User,
     prefix: &Ipv6Prefix,
     skip: &[String],
+    from: IpAddr,
 ) -> Result<Vec<PrefixResult>, ApiError> {
     let mut out = Vec::new();
     let mut targets = Vec::new();
@@ -362,7 +389,7 @@ pub fn apply_prefix(
             ipv6: Some(Some(aaaa)),
             ..Default::default()
         };
-        let changed = save(w, &mut h, &changes)?;
+        let changed = save(w, &mut h, &changes, from)?;
         out.push(PrefixResult { host: h, changed });
     }
     Ok(out)

@@ -11,4 +11,5 @@ pub mod dnssec;
 pub mod hostnames;
 pub mod records;
 pub mod scoped_tokens;
+pub mod users;
 pub mod zones;

@@ -437,6 +437,7 @@ pub fn set_host_values(
         created_at: String::new(),
         updated_at: crate::clock::now_rfc3339(),
         ipv6_suffix: None,
+        updated_from: None,
     };
     Ok((host, changed))
 }

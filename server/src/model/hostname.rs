@@ -3,7 +3,7 @@
 //! validated before anything is touched and applied the same way by every API family; the
 //! DNS projection (`rrsets`) is the one place that says which RRsets a hostname owns.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::content::txt_content;
 use super::{RType, RecordData, RrsetChange};
@@ -30,6 +30,9 @@ pub struct Hostname {
     /// The interface identifier of a device behind a router (`ipv6Suffix`): a push of the
     /// router's prefix sets AAAA = prefix + suffix (`value::Ipv6Prefix::address_for`).
     pub ipv6_suffix: Option<Ipv6Addr>,
+    /// The client address of the last change (None: before schema step 10, or made by an
+    /// admin command).
+    pub updated_from: Option<IpAddr>,
 }
 
 impl Hostname {
@@ -175,6 +178,7 @@ mod tests {
             created_at: "t".into(),
             updated_at: "t".into(),
             ipv6_suffix: None,
+            updated_from: None,
         }
     }
 

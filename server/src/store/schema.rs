@@ -206,7 +206,40 @@ const MIGRATIONS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     ),
-    // 10: DNSSEC (issue #15). `zones.dnssec`: NULL for zones older than this step (the first
+    // 10: what the dashboard shows beyond the current values. `hostnames.updated_from`: the
+    // client address of the last change. `address_changes`: a hostname's A/AAAA changes per
+    // hour (`hour` = Unix time / 3600): how many, when the last was and what it set. Each
+    // change is one upsert in the update's own transaction (a primary-key seek, no scan); a
+    // new hour's row drops that hostname's rows older than 30 days (its trigger, a range of
+    // the same key), so a hostname has at most 721 rows however often it changes.
+    // `zone_queries_daily`: DNS
+    // queries per zone and UTC day (`day` = Unix time / 86400), added at each flush beside
+    // the `zones.queries_count` total and pruned past 60 days. `api_keys.label`: a name the
+    // owner gives a key.
+    Step::Sql(
+        r#"
+    ALTER TABLE hostnames ADD COLUMN updated_from TEXT;
+    CREATE TABLE address_changes (
+        hostname_id     TEXT NOT NULL REFERENCES hostnames(id) ON DELETE CASCADE,
+        hour            INTEGER NOT NULL,
+        changes         INTEGER NOT NULL,
+        at              INTEGER NOT NULL,
+        ipv4            TEXT,
+        ipv6            TEXT,
+        PRIMARY KEY (hostname_id, hour)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER address_changes_bounded AFTER INSERT ON address_changes BEGIN
+        DELETE FROM address_changes
+        WHERE hostname_id = NEW.hostname_id AND hour < NEW.hour - 720;
+    END;
+    CREATE TABLE zone_queries_daily (
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        day             INTEGER NOT NULL,
+        count           INTEGER NOT NULL,
+        PRIMARY KEY (zone_id, day)
+    ) WITHOUT ROWID;
+    ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    // 11: DNSSEC (issue #15). `zones.dnssec`: NULL for zones older than this step (the first
     // start signs them when `[dnssec] enabled`), 0 unsigned, 1 signed, 2 signed with the
     // RFC 8078 delete CDS/CDNSKEY published (switching off). `rrsigs`: signatures kept across
     // restarts. One row per key: its PKCS#8

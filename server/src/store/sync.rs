@@ -1,5 +1,6 @@
 //! Chores outside the request path: picking up changes other processes (the admin commands)
-//! made to the file, flushing DNS query counts into `zones.queries_count`, and online backups.
+//! made to the file, flushing DNS query counts into `zones.queries_count` (and the per-day
+//! counts of `zone_queries_daily`), and online backups.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -79,10 +80,13 @@ impl Store {
         if deltas.is_empty() {
             return Ok(());
         }
+        let day = crate::clock::unix_now() / 86_400;
         let tx = inner.conn.transaction()?;
         for (zone, n) in deltas {
-            zones::add_queries(&tx, &zone, n)?;
+            zones::add_queries(&tx, &zone, n, day)?;
         }
+        // The dashboard draws 30 days; keep 60.
+        zones::prune_daily_queries(&tx, day.saturating_sub(60))?;
         tx.commit()?;
         Ok(())
     }

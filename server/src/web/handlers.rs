@@ -4,6 +4,7 @@
 
 use super::session::*;
 use super::*;
+use crate::store::queries::hostnames;
 
 /// The hostnames page, with a notice or an error from a form.
 pub(super) fn home(
@@ -13,11 +14,34 @@ pub(super) fn home(
     error: Option<String>,
     status: u16,
 ) -> Result<Reply, ApiError> {
-    let (hosts, zones) = ctx.store.read(|tx| host_ops::list(tx, &s.user))?;
+    let since = clock::unix_now().saturating_sub(charts::DAYS * 86_400);
+    let (hosts, zones, changes) = ctx.store.read(|tx| {
+        let (hosts, zones) = host_ops::list(tx, &s.user)?;
+        let changes = hostnames::address_changes_of_user(tx, s.user.id, since)?;
+        Ok::<_, ApiError>((hosts, zones, changes))
+    })?;
     Ok(page(
         status,
-        pages::home(s, &hosts, &zones, notice, error.as_deref()),
+        pages::home(s, &hosts, &changes, &zones, notice, error.as_deref()),
     ))
+}
+
+/// A hostname's page: when and from where it was last changed, its address changes, the
+/// edit form (with an error from it).
+pub(super) fn edit_page(
+    ctx: &Ctx,
+    s: &Session,
+    id: &str,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let since = clock::unix_now().saturating_sub(charts::DAYS * 86_400);
+    let (h, changes) = ctx.store.read(|tx| {
+        let h = host_ops::find_owned(tx, &s.user, id)?;
+        let changes = hostnames::address_changes(tx, &h.id, since)?;
+        Ok::<_, ApiError>((h, changes))
+    })?;
+    Ok(page(status, pages::edit(s, &h, &changes, error)))
 }
 
 /// The value fields of a hostname form, as the JSON API's (an empty field clears the value).
@@ -43,7 +67,12 @@ pub(super) fn value_fields(form: &Form) -> ValueFields {
     }
 }
 
-pub(super) fn create_hostname(ctx: &Ctx, s: &Session, form: &Form) -> Result<Reply, ApiError> {
+pub(super) fn create_hostname(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    s: &Session,
+    form: &Form,
+) -> Result<Reply, ApiError> {
     let nonempty = |k: &str| {
         form.get(k)
             .map(str::trim)
@@ -58,7 +87,7 @@ pub(super) fn create_hostname(ctx: &Ctx, s: &Session, form: &Form) -> Result<Rep
                 zone: nonempty("zoneDomain"),
                 fqdn: None,
             };
-            api_hostnames::create_hostname(ctx, &s.user, new, changes)
+            api_hostnames::create_hostname(ctx, &s.user, new, changes, unmap(req.peer))
         });
     match result {
         Ok(_) => Ok(redirect("/?done=created")),
@@ -69,18 +98,18 @@ pub(super) fn create_hostname(ctx: &Ctx, s: &Session, form: &Form) -> Result<Rep
 
 pub(super) fn edit_hostname(
     ctx: &Ctx,
+    req: &ApiRequest,
     s: &Session,
     id: &str,
     form: &Form,
 ) -> Result<Reply, ApiError> {
     let result = value_fields(form)
         .changes(ctx.ttl_range())
-        .and_then(|c| api_hostnames::change_hostname(ctx, &s.user, id, c));
+        .and_then(|c| api_hostnames::change_hostname(ctx, &s.user, id, c, unmap(req.peer)));
     match result {
         Ok(_) => Ok(redirect("/?done=saved")),
         Err(e) if e.status() < 500 && e.status() != 404 => {
-            let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
-            Ok(page(e.status(), pages::edit(s, &h, Some(&e.message()))))
+            edit_page(ctx, s, id, Some(&e.message()), e.status())
         }
         Err(e) => Err(e),
     }
@@ -148,9 +177,13 @@ pub(super) fn zone_page(
     status: u16,
 ) -> Result<Reply, ApiError> {
     let z = own_zone(ctx, s, id)?;
-    let mut records = ctx
-        .store
-        .read(|tx| crate::store::queries::records::records_of_zone(tx, z.id))?;
+    let since = clock::unix_now() / 86_400 - (charts::DAYS - 1);
+    let (mut records, daily) = ctx.store.read(|tx| {
+        Ok::<_, ApiError>((
+            crate::store::queries::records::records_of_zone(tx, z.id)?,
+            crate::store::queries::zones::daily_queries(tx, z.id, since)?,
+        ))
+    })?;
     let q = req.param("q").unwrap_or("").trim().to_ascii_lowercase();
     if !q.is_empty() {
         records.retain(|r| {
@@ -191,6 +224,7 @@ pub(super) fn zone_page(
         sort,
         page: page_no,
         pages,
+        daily: &daily,
     };
     Ok(page(status, pages::zone(s, &view, error)))
 }
@@ -268,87 +302,6 @@ pub(super) fn add_record(
         Err(e) if e.status() < 500 => zone_page(ctx, req, s, id, Some(&e.message()), e.status()),
         Err(e) => Err(e),
     }
-}
-
-/// The admin page, with an invite link made just now or an error.
-pub(super) fn admin(
-    ctx: &Ctx,
-    s: &Session,
-    invite: Option<(&str, &str)>,
-    error: Option<&str>,
-    status: u16,
-) -> Result<Reply, ApiError> {
-    let users = ctx.store.read(|tx| {
-        let mut out = Vec::new();
-        for (u, n) in crate::store::queries::users::list_users(tx)? {
-            let role = accounts::role(tx, u.id)?;
-            out.push((u, n, role));
-        }
-        Ok::<_, ApiError>(out)
-    })?;
-    let zones = ctx.store.read(crate::store::queries::zones::list_zones)?;
-    Ok(page(status, pages::admin(s, &users, &zones, invite, error)))
-}
-
-/// An admin changes a user's status (active or disabled), role or hostname limit.
-pub(super) fn admin_user(ctx: &Ctx, s: &Session, id: i64, form: &Form) -> Result<Reply, ApiError> {
-    let status = match form.get("status") {
-        None => None,
-        Some("active") => Some(Status::Active),
-        Some("disabled") => Some(Status::Disabled),
-        Some(_) => {
-            return admin(
-                ctx,
-                s,
-                None,
-                Some("Status is active or disabled here (ban with `lucentd user set`)."),
-                400,
-            )
-        }
-    };
-    let role = match form.get("role") {
-        None => None,
-        Some(r) => match Role::parse(r) {
-            Some(r) => Some(r),
-            None => return admin(ctx, s, None, Some("Role is user or admin."), 400),
-        },
-    };
-    if id == s.user.id && (role == Some(Role::User) || status == Some(Status::Disabled)) {
-        return admin(
-            ctx,
-            s,
-            None,
-            Some("You cannot demote or disable yourself."),
-            400,
-        );
-    }
-    let max = match form.get("max_hostnames").map(str::trim) {
-        None | Some("") => None,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => return admin(ctx, s, None, Some("The hostname limit is a number."), 400),
-        },
-    };
-    ctx.store.write(move |w| {
-        use crate::store::queries::users;
-        users::user_by_id(w.tx, id)?
-            .ok_or_else(|| ApiError::NotFound("not_found", "no such user".into()))?;
-        if let Some(st) = status {
-            users::set_user_status(w.tx, id, st)?;
-        }
-        if let Some(r) = role {
-            q::set_role(w.tx, id, r.as_str())?;
-        }
-        if let Some(n) = max {
-            users::set_user_max_hostnames(w.tx, id, n)?;
-        }
-        Ok::<_, ApiError>(())
-    })?;
-    log::info!(
-        "user {id} changed from the admin page by user {}",
-        s.user.id
-    );
-    Ok(redirect("/admin"))
 }
 
 pub(super) fn account(

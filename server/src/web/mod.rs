@@ -7,17 +7,21 @@
 //!
 //! May import what `api` may, and `api` itself (its `Ctx`, `ApiRequest`, `Reply`).
 
+mod admin;
+mod charts;
 mod handlers;
 mod pages;
 mod session;
+mod setup_pages;
 mod zone_pages;
 
+use admin::*;
 use handlers::*;
 use session::*;
 
 use crate::api::body::Field;
 use crate::api::hostnames::{self as api_hostnames, ValueFields};
-use crate::api::{parse_form, ApiRequest, Ctx, Reply};
+use crate::api::{parse_form, unmap, ApiRequest, Ctx, Reply};
 use crate::clock;
 use crate::domain::accounts::{self, Role};
 use crate::domain::hostnames::{self as host_ops, NewName};
@@ -140,12 +144,9 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             ctx.store.write(move |w| q::delete_session(w.tx, &id))?;
             Ok(redirect("/login").with_header("set-cookie", clear_cookie(SESSION_COOKIE, req)))
         }
-        WebRoute::Hostnames => create_hostname(ctx, &s, &form),
-        WebRoute::Hostname(id) if post => edit_hostname(ctx, &s, id, &form),
-        WebRoute::Hostname(id) => {
-            let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
-            Ok(page(200, pages::edit(&s, &h, None)))
-        }
+        WebRoute::Hostnames => create_hostname(ctx, req, &s, &form),
+        WebRoute::Hostname(id) if post => edit_hostname(ctx, req, &s, id, &form),
+        WebRoute::Hostname(id) => edit_page(ctx, &s, id, None, 200),
         WebRoute::HostnameSetup(id) => {
             let h = ctx.store.read(|tx| host_ops::find_owned(tx, &s.user, id))?;
             Ok(page(200, pages::setup(&s, &h, &ctx.config.public_url)))
@@ -157,7 +158,7 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
                 txt: Some(None),
                 ..Default::default()
             };
-            api_hostnames::change_hostname(ctx, &s.user, id, changes)?;
+            api_hostnames::change_hostname(ctx, &s.user, id, changes, unmap(req.peer))?;
             Ok(redirect("/?done=cleared"))
         }
         WebRoute::HostnameDelete(id) => {
@@ -212,9 +213,10 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
                 .map(str::trim)
                 .filter(|z| !z.is_empty())
                 .map(String::from);
-            let r = ctx
-                .store
-                .write(move |w| crate::domain::api_keys::create(w.tx, &user, zone.as_deref()));
+            let label = form.get("label").unwrap_or("").to_string();
+            let r = ctx.store.write(move |w| {
+                crate::domain::api_keys::create(w.tx, &user, zone.as_deref(), &label)
+            });
             match r {
                 Ok((_, key)) => api_keys_page(ctx, &s, Some(key.expose()), None, 200),
                 Err(e) if e.status() < 500 => {
@@ -253,7 +255,11 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             Ok(redirect(&format!("/zones/{id}")))
         }
         WebRoute::Account => account(ctx, &s, None, 200),
-        WebRoute::Admin | WebRoute::AdminUser(_) | WebRoute::AdminInvite(_)
+        WebRoute::Admin
+        | WebRoute::AdminUser(_)
+        | WebRoute::AdminInvite(_)
+        | WebRoute::AdminNewUser
+        | WebRoute::AdminZones
             if s.role != Role::Admin =>
         {
             Err(ApiError::Forbidden(
@@ -262,6 +268,8 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
         }
         WebRoute::Admin => admin(ctx, &s, None, None, 200),
         WebRoute::AdminUser(id) => admin_user(ctx, &s, *id, &form),
+        WebRoute::AdminNewUser => admin_new_user(ctx, &s, &form),
+        WebRoute::AdminZones => admin_zones(ctx, &s),
         WebRoute::AdminInvite(id) => {
             let id = *id;
             let r = ctx.store.write(move |w| {

@@ -124,3 +124,97 @@ fn pages_carry_the_security_headers_and_forms_need_their_csrf_token() {
     assert!(!page.contains("<script>x"), "{page}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// WCAG 2.x contrast ratio of two `#rrggbb` colours.
+fn contrast(a: &str, b: &str) -> f64 {
+    let lum = |h: &str| {
+        let c = |i: usize| {
+            let v = u8::from_str_radix(&h[1 + 2 * i..3 + 2 * i], 16).unwrap() as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(0) + 0.7152 * c(1) + 0.0722 * c(2)
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[test]
+fn the_stylesheet_colours_pass_wcag_aa() {
+    // (what, foreground, background, least ratio): 4.5 for text, 3 for what is not text
+    // (WCAG 1.4.3, 1.4.11). Every colour named must be in the stylesheet (or the pictures),
+    // so changing one there without changing it here fails.
+    let pairs = [
+        ("text", "#1b1f24", "#f4f6f8", 4.5),
+        ("text on a card", "#1b1f24", "#ffffff", 4.5),
+        ("header", "#ffffff", "#123c5a", 4.5),
+        ("hints and labels", "#4a5560", "#f4f6f8", 4.5),
+        ("hints on a card", "#4a5560", "#ffffff", 4.5),
+        ("buttons", "#ffffff", "#0b5394", 4.5),
+        ("danger buttons", "#ffffff", "#a4161a", 4.5),
+        ("links", "#0b5394", "#ffffff", 4.5),
+        ("links on the page", "#0b5394", "#f4f6f8", 4.5),
+        ("code blocks", "#1b1f24", "#eef1f4", 4.5),
+        ("notices", "#1b1f24", "#dff3e4", 4.5),
+        ("errors", "#1b1f24", "#fde2e1", 4.5),
+        ("input borders", "#8c959f", "#ffffff", 3.0),
+        ("focus ring", "#1b1f24", "#ffffff", 3.0),
+        ("focus ring on the page", "#1b1f24", "#f4f6f8", 3.0),
+        ("focus ring in the header", "#f0b400", "#123c5a", 3.0),
+        ("picture marks", "#0b5394", "#eef1f4", 3.0),
+    ];
+    let charts = include_str!("charts.rs");
+    for (what, fg, bg, least) in pairs {
+        for c in [fg, bg] {
+            let short = if c == "#ffffff" { "#fff" } else { c };
+            assert!(
+                STYLE.contains(short) || charts.contains(c),
+                "{what}: {c} is not used any more; update this table"
+            );
+        }
+        let r = contrast(fg, bg);
+        assert!(
+            r >= least,
+            "{what}: {fg} on {bg} is {r:.2}:1, below {least}:1"
+        );
+    }
+    assert!(
+        contrast("#f0b400", "#ffffff") < 3.0,
+        "the amber ring is only for the header"
+    );
+}
+
+#[test]
+fn pages_have_a_language_landmarks_and_labelled_inputs() {
+    let (ctx, dir) = ctx("a11y");
+    let (_, r) = handle(&ctx, &ApiRequest::fake("GET", "/login", &[], ""));
+    let page = body(&r);
+    assert!(
+        page.starts_with("<!DOCTYPE html><html lang=\"en\">"),
+        "{page}"
+    );
+    for landmark in ["<header>", "<nav aria-label=\"Main\">", "<main>"] {
+        assert!(page.contains(landmark), "{landmark}");
+    }
+    // Every visible input names a label that exists.
+    let mut rest = page.as_str();
+    while let Some(at) = rest.find("<input ") {
+        let tag = &rest[at..at + rest[at..].find('>').unwrap()];
+        rest = &rest[at + 1..];
+        if tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        let id = tag
+            .split("id=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(page.contains(&format!("<label for=\"{id}\">")), "{tag}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,88 +1,11 @@
-//! Pages of the admin, hosted zones (records with filter, sort and pages), API keys and the
+//! Pages of hosted zones (records with filter, sort and pages), API keys and the
 //! record edit form; the layout and shared pieces are in `pages.rs`.
 
 use super::pages::*;
 use super::Session;
-use crate::domain::accounts::Role;
-use crate::model::{Record, Status, User, Zone};
+use crate::model::{Record, Zone};
 use crate::store::queries::api_keys::ApiKeyInfo;
 use maud::{html, Markup};
-
-pub fn admin(
-    s: &Session,
-    users: &[(User, u32, Role)],
-    zones: &[Zone],
-    invite: Option<(&str, &str)>,
-    error: Option<&str>,
-) -> Markup {
-    let owner = |id: Option<i64>| {
-        id.and_then(|id| users.iter().find(|(u, ..)| u.id == id))
-            .map(|(u, ..)| u.email.clone())
-            .unwrap_or_else(|| "shared".into())
-    };
-    layout(
-        "Users",
-        Some(s),
-        html! {
-            @if let Some(e) = error { (alert(false, e)) }
-            @if let Some((email, link)) = invite {
-                div.card {
-                    p { "Invite link for " strong { (email) } " (valid 24 hours, works once):" }
-                    pre { code #invite-link { (link) } }
-                    button.copy type="button" data-copy="invite-link" hidden { "Copy" }
-                }
-            }
-            p.hint { "Create users with " code { "lucentd user add EMAIL" } "; ban with " code { "lucentd user set EMAIL --status banned" } "." }
-            @for (u, n, role) in users {
-                article.card {
-                    h2 { (u.email) }
-                    dl {
-                        dt { "Status" } dd { (u.status.as_str()) }
-                        dt { "Role" } dd { (role.as_str()) }
-                        dt { "Hostnames" } dd { (n) " of " (u.max_hostnames) }
-                    }
-                    form method="post" action={ "/admin/users/" (u.id) } {
-                        (csrf(s))
-                        @if u.status != Status::Banned {
-                            label for={ "status-" (u.id) } { "Status" }
-                            select id={ "status-" (u.id) } name="status" {
-                                @for st in [Status::Active, Status::Disabled] {
-                                    option value=(st.as_str()) selected[u.status == st] { (st.as_str()) }
-                                }
-                            }
-                        }
-                        label for={ "role-" (u.id) } { "Role" }
-                        select id={ "role-" (u.id) } name="role" {
-                            @for r in [Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[*role == r] { (r.as_str()) }
-                            }
-                        }
-                        label for={ "max-" (u.id) } { "Hostname limit" }
-                        input id={ "max-" (u.id) } name="max_hostnames" value=(u.max_hostnames) inputmode="numeric";
-                        button type="submit" { "Save" }
-                    }
-                    form method="post" action={ "/admin/users/" (u.id) "/invite" } {
-                        (csrf(s))
-                        button type="submit" { "New invite link" }
-                    }
-                }
-            }
-            h2 { "Zones" }
-            p.hint { "Add and remove zones with " code { "lucentd zone add" } " and " code { "lucentd zone rm" } "." }
-            @for z in zones {
-                article.card {
-                    h2 { (z.name) }
-                    dl {
-                        dt { "Kind" } dd { (z.kind.as_str()) }
-                        dt { "Owner" } dd { (owner(z.owner_id)) }
-                        dt { "Serial" } dd { (z.serial) }
-                        dt { "Queries" } dd { (z.queries_count) }
-                    }
-                }
-            }
-        },
-    )
-}
 
 pub fn zones(s: &Session, zones: &[Zone]) -> Markup {
     layout(
@@ -110,6 +33,8 @@ pub struct ZoneView<'a> {
     pub sort: &'a str,
     pub page: usize,
     pub pages: usize,
+    /// DNS queries per day (day number, count), for the picture.
+    pub daily: &'a [(u64, u64)],
 }
 
 pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
@@ -127,6 +52,9 @@ pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
         Some(s),
         html! {
             @if let Some(e) = error { (alert(false, e)) }
+            h2 { "Queries per day" }
+            (super::charts::daily_queries(&z.name, v.daily, crate::clock::unix_now()))
+            h2 { "Records" }
             form.card method="get" action={ "/zones/" (z.id) } {
                 label for="q" { "Filter (name, content or type)" }
                 input #q name="q" value=(v.q) autocapitalize="off";
@@ -214,8 +142,9 @@ pub fn api_keys(
             }
             @for k in keys {
                 article.card {
-                    h2 { "Key " (k.id) }
+                    h2 { @if k.label.is_empty() { "Key " (k.id) } @else { (k.label) } }
                     dl {
+                        dt { "Id" } dd { (k.id) }
                         dt { "Reaches" } dd { (k.zone.clone().unwrap_or_else(|| "all your zones".into())) }
                         dt { "Created" } dd { (minute(&k.created_at)) }
                     }
@@ -228,6 +157,8 @@ pub fn api_keys(
             h2 { "New API key" }
             form.card method="post" action="/apikeys" {
                 (csrf(s))
+                label for="label" { "Label (what the key is for, e.g. the tool using it)" }
+                input #label name="label" maxlength=(crate::domain::api_keys::MAX_LABEL) autocapitalize="off";
                 label for="zone" { "Reaches" }
                 select #zone name="zone" {
                     option value="" { "all your zones" }

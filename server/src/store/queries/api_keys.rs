@@ -12,11 +12,13 @@ pub fn insert_api_key(
     user_id: i64,
     hash: &[u8],
     zone_id: Option<i64>,
+    label: &str,
 ) -> rusqlite::Result<i64> {
     exec(
         c,
-        "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![user_id, hash, zone_id, clock::now_rfc3339()],
+        "INSERT INTO api_keys (user_id, key_hash, zone_id, created_at, label) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, hash, zone_id, clock::now_rfc3339(), label],
     )?;
     Ok(c.last_insert_rowid())
 }
@@ -28,13 +30,16 @@ pub struct ApiKeyInfo {
     /// The zone the key is restricted to; None for a global key.
     pub zone: Option<String>,
     pub created_at: String,
+    /// The name its owner gave it ('' when none).
+    pub label: String,
 }
 
 /// A user's API keys, oldest first.
 pub fn api_keys_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<ApiKeyInfo>> {
     all(
         c,
-        "SELECT k.id, z.name, k.created_at FROM api_keys k LEFT JOIN zones z ON z.id = k.zone_id \
+        "SELECT k.id, z.name, k.created_at, k.label FROM api_keys k \
+         LEFT JOIN zones z ON z.id = k.zone_id \
          WHERE k.user_id = ?1 ORDER BY k.id",
         params![user_id],
         |r| {
@@ -42,6 +47,7 @@ pub fn api_keys_of_user(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Ap
                 id: r.get(0)?,
                 zone: r.get(1)?,
                 created_at: r.get(2)?,
+                label: r.get(3)?,
             })
         },
     )
@@ -87,14 +93,14 @@ mod tests {
         let c = db();
         let uid = insert_user(&c, "a@example.org", 1, &[1; 32]).unwrap();
         let z = insert_zone(&c, "example.org", ZoneKind::Hosted, Some(uid)).unwrap();
-        insert_api_key(&c, uid, &[7; 32], None).unwrap();
-        insert_api_key(&c, uid, &[8; 32], Some(z.id)).unwrap();
+        insert_api_key(&c, uid, &[7; 32], None, "laptop").unwrap();
+        insert_api_key(&c, uid, &[8; 32], Some(z.id), "").unwrap();
         let (u, only) = api_key_lookup(&c, &[7; 32]).unwrap().unwrap();
         assert_eq!((u.email.as_str(), only), ("a@example.org", None));
         assert_eq!(api_key_lookup(&c, &[8; 32]).unwrap().unwrap().1, Some(z.id));
         assert!(api_key_lookup(&c, &[9; 32]).unwrap().is_none());
         assert!(
-            insert_api_key(&c, uid, &[7; 32], None).is_err(),
+            insert_api_key(&c, uid, &[7; 32], None, "laptop").is_err(),
             "hashes are unique"
         );
     }
@@ -105,14 +111,14 @@ mod tests {
         let uid = insert_user(&c, "a@example.org", 1, &[1; 32]).unwrap();
         let other = insert_user(&c, "b@example.org", 1, &[2; 32]).unwrap();
         let z = insert_zone(&c, "example.org", ZoneKind::Hosted, Some(uid)).unwrap();
-        let k1 = insert_api_key(&c, uid, &[7; 32], None).unwrap();
-        let k2 = insert_api_key(&c, uid, &[8; 32], Some(z.id)).unwrap();
+        let k1 = insert_api_key(&c, uid, &[7; 32], None, "laptop").unwrap();
+        let k2 = insert_api_key(&c, uid, &[8; 32], Some(z.id), "").unwrap();
         let keys = api_keys_of_user(&c, uid).unwrap();
         assert_eq!(
             keys.iter()
-                .map(|k| (k.id, k.zone.as_deref()))
+                .map(|k| (k.id, k.zone.as_deref(), k.label.as_str()))
                 .collect::<Vec<_>>(),
-            [(k1, None), (k2, Some("example.org"))]
+            [(k1, None, "laptop"), (k2, Some("example.org"), "")]
         );
         assert!(!keys[0].created_at.is_empty());
         assert!(!delete_api_key(&c, other, k1).unwrap(), "not b's key");

@@ -9,7 +9,7 @@ use crate::model::Hostname;
 macro_rules! host_cols {
     () => {
         "h.id, h.zone_id, z.name, h.label, h.user_id, h.ipv4, h.ipv6, h.txt, \
-     h.ttl, h.note, h.created_at, h.updated_at, h.ipv6_suffix"
+     h.ttl, h.note, h.created_at, h.updated_at, h.ipv6_suffix, h.updated_from"
     };
 }
 
@@ -40,6 +40,7 @@ fn host_row(r: &Row) -> rusqlite::Result<Hostname> {
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
         ipv6_suffix: parsed_opt(r, 12)?,
+        updated_from: parsed_opt(r, 13)?,
     })
 }
 
@@ -47,8 +48,8 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
     exec(
         c,
         "INSERT INTO hostnames (id, zone_id, label, user_id, ipv4, ipv6, txt, ttl, note, \
-         created_at, updated_at, ipv6_suffix) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         created_at, updated_at, ipv6_suffix, updated_from) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             h.id,
             h.zone_id,
@@ -61,18 +62,19 @@ pub fn insert_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
             h.note,
             h.created_at,
             h.updated_at,
-            h.ipv6_suffix.map(|a| a.to_string())
+            h.ipv6_suffix.map(|a| a.to_string()),
+            h.updated_from.map(|a| a.to_string())
         ],
     )?;
     Ok(())
 }
 
-/// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at).
+/// Write the mutable fields of `h` (addresses, txt, ttl, note, updated_at and _from).
 pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
     exec(
         c,
         "UPDATE hostnames SET ipv4 = ?2, ipv6 = ?3, txt = ?4, ttl = ?5, note = ?6, \
-         updated_at = ?7, ipv6_suffix = ?8 WHERE id = ?1",
+         updated_at = ?7, ipv6_suffix = ?8, updated_from = ?9 WHERE id = ?1",
         params![
             h.id,
             h.ipv4.map(|a| a.to_string()),
@@ -81,10 +83,85 @@ pub fn update_hostname(c: &Connection, h: &Hostname) -> rusqlite::Result<()> {
             h.ttl,
             h.note,
             h.updated_at,
-            h.ipv6_suffix.map(|a| a.to_string())
+            h.ipv6_suffix.map(|a| a.to_string()),
+            h.updated_from.map(|a| a.to_string())
         ],
     )?;
     Ok(())
+}
+
+/// A hostname's address changes within one hour (schema step 10): how many, when the last
+/// was (Unix seconds) and what A and AAAA it set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressChange {
+    pub at: u64,
+    pub changes: u32,
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    pub ipv6: Option<std::net::Ipv6Addr>,
+}
+
+/// Count a change of `h`'s addresses at `at` in its hour.
+pub fn insert_address_change(c: &Connection, h: &Hostname, at: u64) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "INSERT INTO address_changes (hostname_id, hour, changes, at, ipv4, ipv6) \
+         VALUES (?1, ?2 / 3600, 1, ?2, ?3, ?4) \
+         ON CONFLICT (hostname_id, hour) DO UPDATE SET changes = changes + 1, \
+         at = excluded.at, ipv4 = excluded.ipv4, ipv6 = excluded.ipv6",
+        params![
+            h.id,
+            at as i64,
+            h.ipv4.map(|a| a.to_string()),
+            h.ipv6.map(|a| a.to_string())
+        ],
+    )?;
+    Ok(())
+}
+
+fn change_row(r: &Row, i: usize) -> rusqlite::Result<AddressChange> {
+    Ok(AddressChange {
+        at: r.get::<_, i64>(i)? as u64,
+        changes: r.get(i + 1)?,
+        ipv4: parsed_opt(r, i + 2)?,
+        ipv6: parsed_opt(r, i + 3)?,
+    })
+}
+
+/// A hostname's address changes per hour since `since` (Unix seconds), oldest first.
+pub fn address_changes(
+    c: &Connection,
+    hostname_id: &str,
+    since: u64,
+) -> rusqlite::Result<Vec<AddressChange>> {
+    all(
+        c,
+        "SELECT at, changes, ipv4, ipv6 FROM address_changes \
+         WHERE hostname_id = ?1 AND hour >= ?2 / 3600 ORDER BY hour",
+        params![hostname_id, since as i64],
+        |r| change_row(r, 0),
+    )
+}
+
+/// `address_changes` of every hostname of a user, by hostname id (the hostnames page draws
+/// them all from one query).
+pub fn address_changes_of_user(
+    c: &Connection,
+    user_id: i64,
+    since: u64,
+) -> rusqlite::Result<std::collections::HashMap<String, Vec<AddressChange>>> {
+    let rows = all(
+        c,
+        "SELECT a.hostname_id, a.at, a.changes, a.ipv4, a.ipv6 FROM hostnames h \
+         JOIN address_changes a ON a.hostname_id = h.id \
+         WHERE h.user_id = ?1 AND a.hour >= ?2 / 3600 ORDER BY a.hostname_id, a.hour",
+        params![user_id, since as i64],
+        |r| Ok((r.get::<_, String>(0)?, change_row(r, 1)?)),
+    )?;
+    let mut out: std::collections::HashMap<String, Vec<AddressChange>> = Default::default();
+    for (id, ch) in rows {
+        out.entry(id).or_default().push(ch);
+    }
+    Ok(out)
 }
 
 pub fn delete_hostname(c: &Connection, id: &str) -> rusqlite::Result<()> {
@@ -254,6 +331,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00.000000Z".into(),
             updated_at: "2026-01-01T00:00:00.000000Z".into(),
             ipv6_suffix: Some("::1:2:3:4".parse().unwrap()),
+            updated_from: Some("198.51.100.7".parse().unwrap()),
         };
         insert_hostname(&c, &h).unwrap();
         let mut h2 = h.clone();
@@ -279,6 +357,22 @@ mod tests {
             ["host_b", "host_a"],
             "sorted by zone id"
         );
+        // Address changes: counted per hour, oldest hour first; a new hour's row drops the
+        // hostname's rows older than 30 days.
+        insert_address_change(&c, &h, 3_600).unwrap();
+        for i in 0..105u64 {
+            insert_address_change(&c, &h, 3_600_000 + i).unwrap();
+        }
+        insert_address_change(&c, &h, 3_603_600).unwrap();
+        let seen = address_changes(&c, "host_a", 0).unwrap();
+        assert_eq!(
+            seen.iter().map(|x| (x.at, x.changes)).collect::<Vec<_>>(),
+            [(3_600_104, 105), (3_603_600, 1)],
+            "the row of hour 1 is gone: older than 30 days"
+        );
+        assert_eq!(seen[0].ipv4, h.ipv4);
+        assert_eq!(address_changes(&c, "host_a", 3_603_600).unwrap().len(), 1);
+        assert_eq!(address_changes_of_user(&c, uid, 0).unwrap()["host_a"], seen);
         h.ipv4 = None;
         h.note = Some("n".into());
         update_hostname(&c, &h).unwrap();

@@ -251,7 +251,7 @@ mod tests {
             )
             .unwrap();
         }
-        super::super::api_keys::insert_api_key(&c, id, &[9; 32], Some(hosted.id)).unwrap();
+        super::super::api_keys::insert_api_key(&c, id, &[9; 32], Some(hosted.id), "").unwrap();
         restrict_user_zones(&c, id, &[shared.id]).unwrap();
         assert!(delete_user(&c, id).unwrap());
         let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };

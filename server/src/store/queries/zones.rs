@@ -156,13 +156,69 @@ pub fn zone_serials(c: &Connection) -> rusqlite::Result<Vec<(i64, u32)>> {
     })
 }
 
-pub fn add_queries(c: &Connection, zone: &str, n: u64) -> rusqlite::Result<()> {
+/// Add `n` queries to a zone's total and to its count for `day` (Unix time / 86400).
+pub fn add_queries(c: &Connection, zone: &str, n: u64, day: u64) -> rusqlite::Result<()> {
     exec(
         c,
         "UPDATE zones SET queries_count = queries_count + ?2 WHERE name = ?1",
         params![zone, n as i64],
     )?;
+    exec(
+        c,
+        "INSERT INTO zone_queries_daily (zone_id, day, count) \
+         SELECT id, ?3, ?2 FROM zones WHERE name = ?1 \
+         ON CONFLICT (zone_id, day) DO UPDATE SET count = count + excluded.count",
+        params![zone, n as i64, day as i64],
+    )?;
     Ok(())
+}
+
+/// Forget the daily counts of days before `day`.
+pub fn prune_daily_queries(c: &Connection, day: u64) -> rusqlite::Result<()> {
+    exec(
+        c,
+        "DELETE FROM zone_queries_daily WHERE day < ?1",
+        params![day as i64],
+    )?;
+    Ok(())
+}
+
+/// Every zone's query counts per day from `since` on, by zone id.
+pub fn daily_queries_all(
+    c: &Connection,
+    since: u64,
+) -> rusqlite::Result<std::collections::HashMap<i64, Vec<(u64, u64)>>> {
+    let rows = all(
+        c,
+        "SELECT zone_id, day, count FROM zone_queries_daily WHERE day >= ?1",
+        params![since as i64],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        },
+    )?;
+    let mut out: std::collections::HashMap<i64, Vec<(u64, u64)>> = Default::default();
+    for (z, d, n) in rows {
+        out.entry(z).or_default().push((d, n));
+    }
+    Ok(out)
+}
+
+/// A zone's query counts per day from `since` on (days without queries are absent).
+pub fn daily_queries(
+    c: &Connection,
+    zone_id: i64,
+    since: u64,
+) -> rusqlite::Result<Vec<(u64, u64)>> {
+    all(
+        c,
+        "SELECT day, count FROM zone_queries_daily WHERE zone_id = ?1 AND day >= ?2 ORDER BY day",
+        params![zone_id, since as i64],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
 }
 
 #[cfg(test)]
@@ -189,14 +245,26 @@ mod tests {
         c.execute("UPDATE zones SET serial = 4294967295", [])
             .unwrap();
         assert_eq!(bump_serial(&c, z.id).unwrap(), 0, "RFC 1982 wrap");
-        add_queries(&c, "dyn.example.net", 5).unwrap();
+        add_queries(&c, "dyn.example.net", 5, 20_000).unwrap();
+        add_queries(&c, "dyn.example.net", 2, 20_000).unwrap();
+        add_queries(&c, "dyn.example.net", 4, 20_001).unwrap();
+        add_queries(&c, "nowhere.test", 4, 20_001).unwrap();
         assert_eq!(
             zone_by_name(&c, "dyn.example.net")
                 .unwrap()
                 .unwrap()
                 .queries_count,
-            5
+            11
         );
+        assert_eq!(
+            daily_queries(&c, z.id, 0).unwrap(),
+            [(20_000, 7), (20_001, 4)],
+            "per day, summed within a day"
+        );
+        assert_eq!(daily_queries(&c, z.id, 20_001).unwrap(), [(20_001, 4)]);
+        assert_eq!(daily_queries_all(&c, 20_001).unwrap()[&z.id], [(20_001, 4)]);
+        prune_daily_queries(&c, 20_001).unwrap();
+        assert_eq!(daily_queries(&c, z.id, 0).unwrap(), [(20_001, 4)]);
         assert_eq!(zone_serials(&c).unwrap(), [(z.id, 0)]);
         assert!(delete_zone(&c, z.id).unwrap());
         assert!(!delete_zone(&c, z.id).unwrap());
