@@ -239,6 +239,8 @@ const MIGRATIONS: &[Step] = &[
         PRIMARY KEY (zone_id, day)
     ) WITHOUT ROWID;
     ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    "#,
+    ),
     // 11: DNSSEC (issue #15). `zones.dnssec`: NULL for zones older than this step (the first
     // start signs them when `[dnssec] enabled`), 0 unsigned, 1 signed, 2 signed with the
     // RFC 8078 delete CDS/CDNSKEY published (switching off). `rrsigs`: signatures kept across
