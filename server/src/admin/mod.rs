@@ -203,7 +203,7 @@ fn zone_add(
     out: Out,
 ) -> Result<(), AdminError> {
     let name = name::zone_name(name)?;
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let (kind, owner_id) = match (shared, owner) {
         (true, None) => (ZoneKind::Shared, None),
         (false, Some(email)) => (ZoneKind::Hosted, Some(user(&tx, email)?.id)),

@@ -11,7 +11,7 @@ pub(super) fn user_add(
     zones: Option<Vec<String>>,
     out: Out,
 ) -> Result<(), AdminError> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let (id, token) =
         user_ops::add(&tx, email, max_hostnames, zones.as_deref()).map_err(api_refused)?;
     tx.commit()?;
@@ -69,7 +69,7 @@ pub(super) fn user_scoped_token(
     label: &str,
     out: Out,
 ) -> Result<(), AdminError> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let u = user(&tx, email)?;
     let token =
         scoped_ops::create(&tx, &u, label, hostnames, clock::unix_now()).map_err(api_refused)?;
@@ -164,7 +164,7 @@ pub(super) fn user_set(
     if ch.is_empty() {
         return fail("nothing to change: give --status, --max-hostnames, --api-enabled or --role");
     }
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let u = user(&tx, email)?;
     user_ops::change(&mut WriteTx::detached(&tx), u.id, &ch).map_err(api_refused)?;
     tx.commit()?;

@@ -30,7 +30,9 @@ impl Store {
         // `--demo` before the store opens) are signed or not as `[dnssec] enabled` says.
         let undecided = zones_undecided(&inner.conn)?;
         if !undecided.is_empty() {
-            let tx = inner.conn.transaction()?;
+            let tx = inner
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for id in undecided {
                 zone_keys::start_signing(&tx, id, &self.apex.dnssec)?;
             }
@@ -101,7 +103,9 @@ impl Store {
         let changes = self.dns.take_signature_changes();
         for chunk in changes.chunks(20_000) {
             let mut g = self.lock();
-            let tx = g.conn.transaction()?;
+            let tx = g
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             write_signatures(&tx, chunk)?;
             tx.commit()?;
         }
