@@ -33,6 +33,17 @@ fn hosted_zone_records_through_the_dashboard() {
     assert!(page.body.contains("fay.example") && !page.body.contains("gus.example"));
     let at = page.body.find("href=\"/zones/").expect("zone link") + 6;
     let zpath = page.body[at..at + page.body[at..].find('"').expect("end")].to_string();
+    // The zone is signed (#15): its page shows the DS records `zone ds` prints, to copy.
+    let ds = admin(&dir, &["zone", "ds", "fay.example"]);
+    let zone_page = b.get(&zpath);
+    assert!(
+        zone_page.body.contains("id=\"ds-records\""),
+        "{}",
+        zone_page.body
+    );
+    for line in ds.lines() {
+        assert!(zone_page.body.contains(line), "{line} not on the zone page");
+    }
 
     let r = b.submit(
         &zpath,

@@ -178,12 +178,15 @@ pub(super) fn zone_page(
 ) -> Result<Reply, ApiError> {
     let z = own_zone(ctx, s, id)?;
     let since = clock::unix_now() / 86_400 - (charts::DAYS - 1);
-    let (mut records, daily) = ctx.store.read(|tx| {
+    let ds_ttl = ctx.config.apex.soa_ttl;
+    let (mut records, daily, ds) = ctx.store.read(|tx| {
         Ok::<_, ApiError>((
             crate::store::queries::records::records_of_zone(tx, z.id)?,
             crate::store::queries::zones::daily_queries(tx, z.id, since)?,
+            crate::domain::dnssec::ds_records(tx, &z, ds_ttl)?,
         ))
     })?;
+    let ds: Vec<String> = ds.into_iter().map(|d| d.text).collect();
     let q = req.param("q").unwrap_or("").trim().to_ascii_lowercase();
     if !q.is_empty() {
         records.retain(|r| {
@@ -225,6 +228,7 @@ pub(super) fn zone_page(
         page: page_no,
         pages,
         daily: &daily,
+        ds: &ds,
     };
     Ok(page(status, pages::zone(s, &view, error)))
 }

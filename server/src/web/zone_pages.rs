@@ -35,6 +35,8 @@ pub struct ZoneView<'a> {
     pub pages: usize,
     /// DNS queries per day (day number, count), for the picture.
     pub daily: &'a [(u64, u64)],
+    /// The zone's DS records in presentation form (empty when it is not signed).
+    pub ds: &'a [String],
 }
 
 pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
@@ -52,6 +54,15 @@ pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
         Some(s),
         html! {
             @if let Some(e) = error { (alert(false, e)) }
+            @if v.ds.is_empty() {
+                h2 { "DNSSEC" }
+                p { "This zone is not signed." }
+            } @else {
+                (super::pages::snippet("ds-records", "DNSSEC: DS records for your registrar", &v.ds.join("\n")))
+                p.hint { "The zone is signed. Validation starts once the parent zone holds one \
+                          of these DS records: add it at your registrar (most ask for key tag, \
+                          algorithm 13, digest type 2 and the digest)." }
+            }
             h2 { "Queries per day" }
             (super::charts::daily_queries(&z.name, v.daily, crate::clock::unix_now()))
             h2 { "Records" }
