@@ -126,6 +126,8 @@ pub struct DnsView {
     clock: fn() -> u64,
     /// Signatures made since the store last took them (`take_signature_changes`).
     sig_log: Mutex<Vec<SigChange>>,
+    /// Zones whose every signature is to be kept (`SigChange::Dump`), for the chores only.
+    sig_dumps: Mutex<Vec<SigChange>>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -184,12 +186,16 @@ impl DnsView {
             server_id: None,
             clock: crate::clock::unix_now,
             sig_log: Mutex::default(),
+            sig_dumps: Mutex::default(),
         }
     }
 
     /// The signatures made (and dropped) since the last call, for the store to keep.
     pub fn take_signature_changes(&self) -> Vec<SigChange> {
-        std::mem::take(&mut *self.sig_log.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut all =
+            std::mem::take(&mut *self.sig_dumps.lock().unwrap_or_else(|e| e.into_inner()));
+        all.append(&mut self.sig_log.lock().unwrap_or_else(|e| e.into_inner()));
+        all
     }
 
     /// At most `n` of them (the oldest), leaving the rest.
@@ -201,7 +207,38 @@ impl DnsView {
         log.drain(..n).collect()
     }
 
+    /// Up to `limit` signed RRsets of `zone` as served, after skipping the first `skip` (in
+    /// key order): for the store to keep after a load signed the zone. None when the zone is
+    /// not served or not signed.
+    pub fn zone_signatures(&self, zone: &str, skip: usize, limit: usize) -> Option<Vec<StoredSig>> {
+        let z = self.zone(zone)?;
+        let data = z.data.load_full();
+        data.sec.as_ref()?;
+        Some(
+            data.signed_rrsets()
+                .skip(skip)
+                .take(limit)
+                .map(|(key, set)| StoredSig {
+                    key: key.to_vec(),
+                    rtype: set.rtype.code(),
+                    digest: signing::rrset_digest(set.rtype.code(), set.ttl, set.data),
+                    sigs: set.sigs.to_vec(),
+                })
+                .collect(),
+        )
+    }
+
     fn log_signatures(&self, mut log: Vec<SigChange>) {
+        if log.iter().any(|c| matches!(c, SigChange::Dump { .. })) {
+            let (dumps, rest): (Vec<SigChange>, Vec<SigChange>) = log
+                .into_iter()
+                .partition(|c| matches!(c, SigChange::Dump { .. }));
+            self.sig_dumps
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(dumps);
+            log = rest;
+        }
         if !log.is_empty() {
             self.sig_log
                 .lock()

@@ -42,6 +42,11 @@ pub enum SigChange {
         key: Vec<u8>,
         rtype: u16,
     },
+    /// Many signatures of the zone were made at once (a load): keep all its signatures, read
+    /// from what is served (`DnsView::zone_signatures`).
+    Dump {
+        zone: Box<str>,
+    },
 }
 
 /// FNV-1a (64-bit) over an RRset's type, TTL and RDATAs: tells whether a stored signature

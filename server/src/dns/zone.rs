@@ -379,6 +379,17 @@ impl ZoneData {
         }
     }
 
+    /// Every RRset that carries signatures, with its node key (shard by shard).
+    pub fn signed_rrsets(&self) -> impl Iterator<Item = (&[u8], RrsetRef<'_>)> + '_ {
+        self.shards.iter().flat_map(|shard| {
+            shard.iter().flat_map(|node| {
+                node.rrsets()
+                    .filter(|r| !r.sigs.is_empty())
+                    .map(move |r| (node.key(), r))
+            })
+        })
+    }
+
     /// Number of delegation points in the zone.
     pub fn cuts(&self) -> usize {
         self.cuts
@@ -656,6 +667,7 @@ fn sign_all(
     // The stored signatures of the current key (both streams are in key order).
     let mut here: Vec<StoredSig> = Vec::new();
     let mut here_key: Option<Vec<u8>> = None;
+    let mut fresh = 0usize;
     let cuts: std::collections::HashSet<Vec<u8>> = sets
         .iter()
         .filter(|(k, s)| s.rtype == RType::Ns && !k.is_empty())
@@ -685,20 +697,17 @@ fn sign_all(
             None => {
                 let owner = signing::owner_wire(key, &signer.apex);
                 set.sigs = signer.sign(&owner, code, set.ttl, &set.data);
-                log.push(SigChange::Put {
-                    zone: zone.into(),
-                    sig: StoredSig {
-                        key: key.clone(),
-                        rtype: code,
-                        digest,
-                        sigs: set.sigs.to_vec(),
-                    },
-                });
+                fresh += 1;
             }
         }
         if let Some(e) = signing::expiry_of(&set.sigs) {
             oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
         }
+    }
+    // Made afresh (a first start, a new key, a refresh): the store keeps the zone's
+    // signatures from the snapshot, in chunks, rather than from a copy of each here.
+    if fresh > 0 {
+        log.push(SigChange::Dump { zone: zone.into() });
     }
     let soa_sig = signer.sign(&signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
     let apex_sets: Arc<[signing::ApexSet]> = signer.apex_rrsets(soa.ttl).into();

@@ -101,6 +101,11 @@ impl Store {
     /// start.
     pub fn flush_signatures(&self) -> Result<usize, StoreError> {
         let changes = self.dns.take_signature_changes();
+        for ch in &changes {
+            if let SigChange::Dump { zone } = ch {
+                self.dump_signatures(zone)?;
+            }
+        }
         for chunk in changes.chunks(20_000) {
             let mut g = self.lock();
             let tx = g
@@ -113,6 +118,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Keep every signature zone `zone` serves, 20,000 rows per transaction.
+    fn dump_signatures(&self, zone: &str) -> Result<(), StoreError> {
+        let mut done = 0;
+        loop {
+            let Some(batch) = self.dns.zone_signatures(zone, done, 20_000) else {
+                return Ok(());
+            };
+            if batch.is_empty() {
+                log::debug!("dnssec: kept {done} signatures of zone {zone}");
+                return Ok(());
+            }
+            let mut g = self.lock();
+            let tx = g
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let Some(id) = zones::zone_by_name(&tx, zone)?.map(|z| z.id) else {
+                return Ok(());
+            };
+            for sig in &batch {
+                zone_keys::put_sig(&tx, id, sig)?;
+            }
+            tx.commit()?;
+            done += batch.len();
+        }
+    }
+}
+
 /// Write signature changes inside the caller's transaction. Each write group does this for
 /// what the groups before it signed (`commit.rs`), so signatures ride on the next COMMIT
 /// instead of costing one of their own; the chores flush whatever is left when writes stop.
@@ -121,6 +154,7 @@ pub(super) fn write_signatures(c: &Connection, changes: &[SigChange]) -> rusqlit
     for ch in changes {
         let zone = match ch {
             SigChange::Put { zone, .. } | SigChange::Delete { zone, .. } => &**zone,
+            SigChange::Dump { .. } => continue,
         };
         if !ids.contains_key(zone) {
             let id = zones::zone_by_name(c, zone)?.map(|z| z.id);
@@ -132,6 +166,7 @@ pub(super) fn write_signatures(c: &Connection, changes: &[SigChange]) -> rusqlit
         match ch {
             SigChange::Put { sig, .. } => zone_keys::put_sig(c, id, sig)?,
             SigChange::Delete { key, rtype, .. } => zone_keys::delete_sig(c, id, key, *rtype)?,
+            SigChange::Dump { .. } => {}
         }
     }
     Ok(())
