@@ -21,7 +21,7 @@ DB=$WORK/h$BIG.db
 log "making a store with $BIG hostnames"
 make_db "$DB" "$BIG"
 
-# start_timed LABEL: start lucentd (no start-up limit), print ms to the listening line.
+# start_timed LABEL: start lucentd (no start-up limit); START_MS: ms to the listening line.
 start_timed() {
   local t0 t1 line=""
   t0=$(date +%s%N)
@@ -34,12 +34,13 @@ start_timed() {
     sleep 0.05
   done
   t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
+  START_MS=$(((t1 - t0) / 1000000))
 }
 
 rows() { sqlite3 "$DB" "SELECT count(*) FROM rrsigs" 2>/dev/null || echo 0; }
 
-first_ms=$(start_timed first)
+start_timed first
+first_ms=$START_MS
 sleep 1
 first_rss=$(rss_kib "$L_PID")
 log "first start: ${first_ms} ms, RSS ${first_rss} KiB; waiting for the signatures to be kept"
@@ -56,7 +57,8 @@ kill -TERM "$L_PID"
 wait "$L_PID" 2>/dev/null || true
 log "signatures kept: $prev rows in about ${kept_s} s"
 
-second_ms=$(start_timed second)
+start_timed second
+second_ms=$START_MS
 sleep 1
 second_rss=$(rss_kib "$L_PID")
 stop_pid "$L_PID"
