@@ -5,7 +5,8 @@
 //! read-only connections (`open.rs`). After each commit the changed RRsets go to the DNS view
 //! (`publish.rs`); the statements themselves are in `queries/`, one file per table.
 //!
-//! May import: `model`, `dns` (to publish), `metrics` (its histogram), `clock`. Nothing above.
+//! May import: `model`, `dns` (to publish), `dnssec` (keys), `metrics` (its histogram), `clock`.
+//! Nothing above.
 
 mod commit;
 mod open;
