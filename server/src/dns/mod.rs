@@ -7,6 +7,8 @@
 //! `server.rs` binds the sockets and does EDNS, truncation and counting around it, `udp.rs`
 //! serves UDP with `fast.rs` answering the common positive case straight from wire data,
 //! `tcp.rs` serves TCP (connection caps and deadlines) through the same handler.
+//! `signing.rs` signs a zone's RRsets as they are loaded or changed (DNSSEC), and `secure.rs`
+//! adds RRSIGs and per-query denial to DO=1 answers.
 
 mod fast;
 mod lookup;

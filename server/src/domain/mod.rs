@@ -3,7 +3,7 @@
 //! write (`WriteTx`) or read. A rule about hostnames, zones or records lives here or in
 //! `model`, never in an API module.
 //!
-//! May import: `model`, `store`, `dns` (its `ApexConfig`), `error`, `secret`, `clock`.
+//! May import: `model`, `store`, `dns` (its `ApexConfig`), `dnssec`, `error`, `secret`, `clock`.
 
 pub mod accounts;
 pub mod api_keys;
