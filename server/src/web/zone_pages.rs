@@ -60,8 +60,9 @@ pub fn zone(s: &Session, v: &ZoneView, error: Option<&str>) -> Markup {
             } @else {
                 (super::pages::snippet("ds-records", "DNSSEC: DS records for your registrar", &v.ds.join("\n")))
                 p.hint { "The zone is signed. Validation starts once the parent zone holds one \
-                          of these DS records: add it at your registrar (most ask for key tag, \
-                          algorithm 13, digest type 2 and the digest)." }
+                          of these DS records: add it at your registrar (most ask for the key \
+                          tag, algorithm, digest type and digest: the first line's four \
+                          numbers after DS)." }
             }
             h2 { "Queries per day" }
             (super::charts::daily_queries(&z.name, v.daily, crate::clock::unix_now()))
