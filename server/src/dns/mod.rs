@@ -255,9 +255,16 @@ impl DnsView {
         self
     }
 
-    /// The SOA of `zone` at `serial` as signed: canonical RDATA and the SOA TTL.
-    fn soa_form(&self, zone: &Zone, serial: u32) -> SoaForm {
+    /// The SOA of `zone` at `serial` as signed: canonical RDATA and the SOA TTL (nothing for an
+    /// unsigned zone, which never signs it: the write path does not pay for it).
+    fn soa_form(&self, zone: &Zone, serial: u32, signed: bool) -> SoaForm {
         use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+        if !signed {
+            return SoaForm {
+                data: Vec::new(),
+                ttl: 0,
+            };
+        }
         let rec = self.soa(zone, serial, self.apex.cfg.soa_ttl);
         let mut data = Vec::with_capacity(64);
         let mut enc = BinEncoder::new(&mut data);
@@ -332,14 +339,14 @@ impl DnsView {
             .map(Arc::new);
         let _w = self.zones_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
-            let soa = self.soa_form(existing, serial);
+            let soa = self.soa_form(existing, serial, signer.is_some());
             let mut log = Vec::new();
             existing.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
             self.log_signatures(log);
             return;
         }
         let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
-        let soa = self.soa_form(&z, serial);
+        let soa = self.soa_form(&z, serial, signer.is_some());
         let mut log = Vec::new();
         z.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
         self.log_signatures(log);
@@ -361,7 +368,8 @@ impl DnsView {
     pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
         match self.zone(zone) {
             Some(z) => {
-                let soa = self.soa_form(&z, serial);
+                let signed = z.data.load().sec.is_some();
+                let soa = self.soa_form(&z, serial, signed);
                 let mut log = Vec::new();
                 z.apply(&self.hasher, serial, changes, &soa, &mut log);
                 self.log_signatures(log);
