@@ -9,7 +9,7 @@ use hickory_proto::serialize::binary::BinDecoder;
 
 use super::lookup::{Answer, Ctx};
 use super::signing::{bitmap_for, owner_wire, ZoneSec};
-use super::zone::{Found, Node, RrsetRef};
+use super::zone::{Found, Node, RdataIter, RrsetRef};
 use crate::dnssec::nsec3::{self, SynthRecord};
 use crate::dnssec::{nsec, rtype, Denial, TypeBitmap};
 
@@ -39,18 +39,6 @@ fn name_wire(name: &Name) -> Vec<u8> {
 fn wire_name(wire: &[u8]) -> Option<Name> {
     use hickory_proto::serialize::binary::BinDecodable;
     Name::read(&mut BinDecoder::new(wire)).ok()
-}
-
-/// Each length-prefixed RDATA of a list.
-fn each(list: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = list;
-    std::iter::from_fn(move || {
-        let [a, b, tail @ ..] = rest else { return None };
-        let len = usize::from(u16::from_be_bytes([*a, *b]));
-        let item = tail.get(..len)?;
-        rest = &tail[len..];
-        Some(item)
-    })
 }
 
 impl Ctx<'_> {
@@ -89,7 +77,7 @@ impl Ctx<'_> {
     pub(super) fn push_soa_sig(&mut self, answer: bool, ttl: u32) {
         let Some(sec) = self.sec() else { return };
         let apex = self.zone.apex.clone();
-        let sigs: Vec<Record> = each(&sec.soa_sig)
+        let sigs: Vec<Record> = RdataIter::over(&sec.soa_sig)
             .map(|sig| raw_record(&apex, rtype::RRSIG, ttl, sig))
             .collect();
         self.out.size_bound += sigs.len() * (apex.len() + 12 + 100);
@@ -111,12 +99,12 @@ impl Ctx<'_> {
         let Some(set) = sec.apex_sets.iter().find(|s| s.code == code) else {
             return false;
         };
-        for rd in each(&set.data) {
+        for rd in RdataIter::over(&set.data) {
             self.out.size_bound += owner.len() + 12 + rd.len();
             self.out.answers.push(raw_record(owner, code, set.ttl, rd));
         }
         if self.dnssec_ok {
-            for sig in each(&set.sigs) {
+            for sig in RdataIter::over(&set.sigs) {
                 self.out.size_bound += owner.len() + 12 + sig.len();
                 self.out
                     .answers
@@ -156,7 +144,7 @@ impl Ctx<'_> {
             self.out
                 .authority
                 .push(raw_record(&owner, code, ttl, &r.rdata));
-            for sig in each(&sigs) {
+            for sig in RdataIter::over(&sigs) {
                 self.out.size_bound += owner.len() + 12 + sig.len();
                 self.out
                     .authority

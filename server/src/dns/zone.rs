@@ -151,6 +151,13 @@ pub(crate) struct RdataIter<'a> {
     rest: &'a [u8],
 }
 
+impl<'a> RdataIter<'a> {
+    /// Over any list in this form (RDATAs, RRSIGs), each preceded by its 16-bit length.
+    pub fn over(list: &'a [u8]) -> RdataIter<'a> {
+        RdataIter { rest: list }
+    }
+}
+
 impl<'a> Iterator for RdataIter<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
