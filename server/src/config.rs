@@ -52,6 +52,7 @@ impl std::error::Error for ConfigError {}
 
 mod defaults;
 mod dnssec;
+mod xfr;
 use defaults::*;
 
 fn err<T>(s: impl Into<String>) -> Result<T, ConfigError> {
@@ -164,6 +165,12 @@ pub struct RawDns {
     /// unset = neither is answered.
     #[serde(default)]
     pub server_id: Option<String>,
+    /// TSIG keys (`[[dns.tsig_keys]]`): zone transfers, NOTIFY, signed queries.
+    #[serde(default)]
+    pub tsig_keys: Vec<xfr::RawTsigKey>,
+    /// Secondaries that get NOTIFY and may transfer their zones (`[[dns.secondaries]]`).
+    #[serde(default)]
+    pub secondaries: Vec<xfr::RawSecondary>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +244,8 @@ pub struct Config {
     pub dns_tcp: crate::dns::TcpConfig,
     /// NSID and CH TXT `id.server` / `hostname.bind` value; `None` = not answered.
     pub dns_server_id: Option<String>,
+    /// Zone transfers: TSIG keys and secondaries.
+    pub dns_xfr: crate::dns::xfr::XfrConfig,
     pub apex: ApexConfig,
     pub limits: Limits,
 }
@@ -469,6 +478,7 @@ impl RawConfig {
             }
             other => other,
         };
+        let dns_xfr = xfr::check(&dns.tsig_keys, &dns.secondaries)?;
         let cap = |k: &str, v: usize| {
             u32::try_from(v).map_err(|_| ConfigError::Invalid(format!("{k} is too large")))
         };
@@ -527,6 +537,7 @@ impl RawConfig {
                 timeout: Duration::from_secs(dns.tcp_timeout_secs),
             },
             dns_server_id: server_id,
+            dns_xfr,
             apex: ApexConfig {
                 nameservers,
                 rname,

@@ -87,13 +87,18 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     let view = Arc::new(
         DnsView::new(config.apex.clone())
             .with_rrl(config.dns_rrl)
-            .with_server_id(config.dns_server_id.clone()),
+            .with_server_id(config.dns_server_id.clone())
+            .with_xfr(config.dns_xfr.clone()),
     );
     let store_error = |error| ServeError::Store {
         path: config.db.clone(),
         error,
     };
     let store = Store::new(&config.db, view.clone(), config.apex.clone()).map_err(store_error)?;
+    if view.journaling() {
+        let reader = crate::store::JournalReader::open(&config.db).map_err(store_error)?;
+        view.set_journal(Arc::new(reader));
+    }
     let demo_token = if demo {
         let t = demo_setup(&config).map_err(store_error)?;
         store.sync_external().map_err(store_error)?;
@@ -372,6 +377,9 @@ async fn chores(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             // remove keys a rollover retired.
             if n % 120 == 0 {
                 crate::domain::dnssec::maintain(&c.store)?;
+                if c.store.dns.journaling() {
+                    c.store.prune_journal()?;
+                }
             }
             Ok::<_, crate::store::StoreError>(())
         })

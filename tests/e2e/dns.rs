@@ -784,11 +784,11 @@ fn rfc1035_4_1_1_header_errors_and_rfc6891_badvers() {
     q.metadata.id = 4242;
     let (m, _) = udp(e.srv.dns, &q);
     assert_eq!(rcode(&m), ResponseCode::FormErr);
-    // NOTIFY opcode: NOTIMP.
+    // NOTIFY opcode: lucentd is the primary, so REFUSED (RFC 1996; not NOTIMP).
     let mut q = query_msg("example.org.", RecordType::SOA, None);
     q.metadata.op_code = hickory_proto::op::OpCode::Notify;
     let (m, _) = udp(e.srv.dns, &q);
-    assert_eq!(rcode(&m), ResponseCode::NotImp);
+    assert_eq!(rcode(&m), ResponseCode::Refused);
     // Class CH (version.bind): REFUSED.
     let mut q = Message::query();
     q.metadata.id = 4242;

@@ -77,7 +77,12 @@ pub(crate) fn answer_request(
     queries: &[LowerQuery],
     edns: Option<&Edns>,
 ) -> Answer {
-    // RFC 1035 §4.1.1: NOTIMP for kinds of query we do not implement (NOTIFY, UPDATE, ...).
+    // lucentd is the primary of every zone it serves: a NOTIFY sent to it is refused (RFC 1996
+    // does not require accepting them; NOTIMP would say the opcode is unknown).
+    if op_code == OpCode::Notify {
+        return Answer::error(ResponseCode::Refused);
+    }
+    // RFC 1035 §4.1.1: NOTIMP for kinds of query we do not implement (UPDATE, ...).
     if op_code != OpCode::Query {
         return Answer::error(ResponseCode::NotImp);
     }
@@ -90,8 +95,8 @@ pub(crate) fn answer_request(
         return Answer::error(ResponseCode::FormErr);
     };
     let qtype = query.query_type();
-    // Zone transfers are not offered: REFUSED, as RFC 5936 §4.2 lets a server refuse them
-    // (NOTIMP would suggest the opcode itself is unknown).
+    // Zone transfers run over TCP only (tcp.rs hands them to xfr/transfer.rs before this);
+    // over UDP they are REFUSED, as RFC 5936 §4.2 lets a server refuse them.
     if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
         return Answer::error(ResponseCode::Refused);
     }

@@ -19,6 +19,7 @@ mod signing;
 mod tcp;
 pub mod tsig;
 mod udp;
+pub mod xfr;
 mod zone;
 
 use foldhash::fast::RandomState;
@@ -130,6 +131,8 @@ pub struct DnsView {
     sig_log: Mutex<Vec<SigChange>>,
     /// Zones whose every signature is to be kept (`SigChange::Dump`), for the chores only.
     sig_dumps: Mutex<Vec<SigChange>>,
+    /// Zone transfers and NOTIFY, when TSIG keys are configured (`with_xfr`).
+    xfr: Option<xfr::Xfr>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -189,6 +192,32 @@ impl DnsView {
             clock: crate::clock::unix_now,
             sig_log: Mutex::default(),
             sig_dumps: Mutex::default(),
+            xfr: None,
+        }
+    }
+
+    /// Serve zone transfers and send NOTIFY as `cfg` says (nothing when it names no key).
+    pub fn with_xfr(mut self, cfg: xfr::XfrConfig) -> Self {
+        self.xfr = (!cfg.keys.is_empty()).then(|| xfr::Xfr::new(cfg));
+        self
+    }
+
+    /// Whether published changes should be journaled (transfers are configured).
+    pub fn journaling(&self) -> bool {
+        self.xfr.is_some()
+    }
+
+    /// The store's journal, for IXFR.
+    pub fn set_journal(&self, j: Arc<dyn xfr::JournalSource>) {
+        if let Some(x) = &self.xfr {
+            x.set_journal(j);
+        }
+    }
+
+    /// A zone's served contents changed (secondaries are told).
+    fn changed(&self, zone: &str) {
+        if let Some(x) = &self.xfr {
+            x.changed(zone);
         }
     }
 
@@ -343,6 +372,7 @@ impl DnsView {
             let mut log = Vec::new();
             existing.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
             self.log_signatures(log);
+            self.changed(&name);
             return;
         }
         let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
@@ -353,6 +383,7 @@ impl DnsView {
         let mut map: ZoneMap = (**self.zones.load()).clone();
         map.insert(wire_key(&apex), Arc::new(z));
         self.zones.store(Arc::new(map));
+        self.changed(&name);
     }
 
     pub fn remove_zone(&self, name: &str) {
@@ -373,6 +404,7 @@ impl DnsView {
                 let mut log = Vec::new();
                 z.apply(&self.hasher, serial, changes, &soa, &mut log);
                 self.log_signatures(log);
+                self.changed(&z.name);
             }
             None => log::warn!("dns: apply to unknown zone {zone:?} ignored"),
         }
@@ -474,7 +506,9 @@ pub async fn start(
     view: Arc<DnsView>,
     tcp: TcpConfig,
 ) -> std::io::Result<DnsServer> {
-    server::start(addrs, view, tcp).await
+    let server = server::start(addrs, view.clone(), tcp).await?;
+    xfr::start_notifier(&view);
+    Ok(server)
 }
 
 #[cfg(test)]

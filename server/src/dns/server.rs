@@ -268,6 +268,7 @@ pub(super) async fn handle<R: ResponseHandler>(
     view: &DnsView,
     request: &Request,
     mut response_handle: R,
+    reserve: usize,
 ) -> ResponseInfo {
     let mut answer = answer_request(
         view,
@@ -289,7 +290,12 @@ pub(super) async fn handle<R: ResponseHandler>(
     }
 
     if request.protocol() == Protocol::Udp {
-        let limit = edns.as_ref().map_or(MIN_UDP_PAYLOAD, Edns::max_payload);
+        // A signed answer leaves room for its TSIG (`reserve`).
+        let limit = edns
+            .as_ref()
+            .map_or(MIN_UDP_PAYLOAD, Edns::max_payload)
+            .saturating_sub(u16::try_from(reserve).unwrap_or(u16::MAX))
+            .max(12);
         // Header + question + OPT + records, uncompressed: if that fits, nothing to check.
         let bound = 12 + request.queries.as_bytes().len() + 11 + answer.size_bound;
         if bound > usize::from(limit) {

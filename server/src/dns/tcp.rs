@@ -117,6 +117,11 @@ async fn connection(
         if !got {
             return Ok(()); // the client closed between messages
         }
+        // Zone transfers (AXFR, IXFR) answer in many messages, written one by one.
+        if super::xfr::transfer::transfer_type(&buf).is_some() {
+            super::xfr::transfer::answer(view, &buf, peer, &mut stream, cfg.timeout).await?;
+            continue;
+        }
         // `None`: not a query (a response, or too short to be DNS): nothing to send back.
         let Some(answer) = udp::full(view, &buf, peer, Protocol::Tcp).await else {
             continue;

@@ -469,10 +469,13 @@ mod rfc1035_section_4_1_1 {
     fn opcodes_other_than_query_are_notimp() {
         let v = fixture();
         let qs = [lq("www.example.org.", RecordType::A)];
-        for op in [OpCode::Notify, OpCode::Update, OpCode::Status] {
+        for op in [OpCode::Update, OpCode::Status] {
             let a = answer_request(&v, op, &qs, None);
             assert_eq!(a.rcode, ResponseCode::NotImp, "{op:?}");
         }
+        // lucentd is the primary: a NOTIFY sent to it is refused (RFC 1996), not NOTIMP.
+        let a = answer_request(&v, OpCode::Notify, &qs, None);
+        assert_eq!(a.rcode, ResponseCode::Refused);
     }
 
     #[test]

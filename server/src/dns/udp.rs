@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 
 use super::rrl::{self, Verdict};
 use super::server::{handle, MAX_UDP_PAYLOAD};
+use super::xfr::signed::{self, Signed};
 use super::{fast, DnsView};
 
 /// Datagrams received (and answers sent) per system call.
@@ -239,11 +240,22 @@ pub(super) async fn full(
     if header.metadata.message_type != MessageType::Query {
         return None; // never answer a response (no loops between servers)
     }
+    // TSIG (RFC 8945): a signed query is verified first and its answer signed.
+    let signer = match signed::check(view, pkt) {
+        Signed::Unsigned => None,
+        Signed::Verified(s) => Some(s),
+        Signed::Rejected(answer) => return Some(answer),
+    };
+    let reserve = signer.as_ref().map_or(0, |s| s.tsig_len());
     match Request::from_bytes(pkt.to_vec(), peer, protocol) {
         Ok(req) => {
             let capture = Capture::new(protocol);
-            handle(view, &req, capture.clone()).await;
-            capture.take()
+            handle(view, &req, capture.clone(), reserve).await;
+            let mut out = capture.take()?;
+            if let Some(s) = &signer {
+                signed::sign(s, &mut out);
+            }
+            Some(out)
         }
         Err(_) => {
             // RFC 1035 §4.1.1: a query we cannot parse gets FORMERR (header only).

@@ -397,6 +397,11 @@ impl ZoneData {
         })
     }
 
+    /// Every node, shard by shard (zone transfers walk them all; the order is not DNSSEC's).
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> + '_ {
+        self.shards.iter().flat_map(|shard| shard.iter())
+    }
+
     /// Number of delegation points in the zone.
     pub fn cuts(&self) -> usize {
         self.cuts

@@ -452,6 +452,12 @@ impl Store {
                 done.push((d, ended.err().map(|e| (code_of(&e), e.to_string()))));
             }
         }
+        // The journal entry for each zone's changes goes into the same transaction (IXFR).
+        if self.dns.journaling() && !pending.is_empty() {
+            if let Err(e) = super::journal::record(&inner.conn, &self.dns, &pending) {
+                log::warn!("journaling changes: {e} (secondaries get a full transfer)");
+            }
+        }
         let commit: Outcome = match control(&inner.conn, "COMMIT") {
             Ok(()) => {
                 self.count_commit(size);

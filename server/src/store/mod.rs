@@ -9,6 +9,7 @@
 //! Nothing above.
 
 mod commit;
+mod journal;
 mod open;
 mod publish;
 pub mod queries;
@@ -28,6 +29,7 @@ use crate::dns::{ApexConfig, DnsView};
 use crate::metrics::Histogram;
 
 pub use commit::WriteTx;
+pub use journal::JournalReader;
 pub use open::{open, open_existing};
 pub use sync::backup_to;
 

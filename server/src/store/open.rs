@@ -50,8 +50,13 @@ pub(super) struct ReadPool {
 
 impl ReadPool {
     pub fn open(path: &Path) -> Result<ReadPool, StoreError> {
-        let mut idle = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
+        Self::open_small(path, READERS)
+    }
+
+    /// A pool of `n` connections.
+    pub fn open_small(path: &Path, n: usize) -> Result<ReadPool, StoreError> {
+        let mut idle = Vec::with_capacity(n);
+        for _ in 0..n {
             let r = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -276,6 +276,24 @@ const MIGRATIONS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // Step 12: the change journal for IXFR (RFC 1995). One row per published group per zone,
+    // written in the group's own transaction: the RRsets it changed, before and after, as
+    // dns/xfr/journal.rs encodes them, leading from `serial_from` to `serial_to`. Pruned by
+    // age and count (store/journal.rs); a secondary older than the journal gets a full
+    // transfer.
+    Step::Sql(
+        r#"
+    CREATE TABLE journal (
+        seq             INTEGER PRIMARY KEY,
+        zone_id         INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        serial_from     INTEGER NOT NULL,
+        serial_to       INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        changes         BLOB NOT NULL
+    );
+    CREATE INDEX journal_zone ON journal(zone_id, serial_from);
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -184,7 +184,7 @@ async fn rfc1035_section_4_1_1_formerr_and_notimp() {
     notify.metadata.op_code = OpCode::Notify;
     assert_eq!(
         udp(addr, &notify).await.metadata.response_code,
-        ResponseCode::NotImp
+        ResponseCode::Refused
     );
     // RFC 6895 §2 / RFC 1035 §4.1.1: an opcode we do not implement keeps only ID, opcode,
     // RD and QR of the query's header; CD and AD are not copied.

@@ -188,6 +188,11 @@ impl TsigKey {
     pub fn secret_base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.secret)
     }
+
+    /// Length of the secret in octets.
+    pub fn secret_len(&self) -> usize {
+        self.secret.len()
+    }
 }
 
 /// Split a BIND config fragment into tokens: words, quoted strings (unquoted), `{`, `}`, `;`.

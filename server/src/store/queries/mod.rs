@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod hostnames;
+pub mod journal;
 pub mod records;
 pub mod scoped_tokens;
 pub mod users;
