@@ -127,3 +127,6 @@ pub(crate) fn start_notifier(view: &Arc<super::DnsView>) {
     }
     let _ = x.notifier.set(n);
 }
+
+#[cfg(test)]
+mod tests;
