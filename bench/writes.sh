@@ -5,9 +5,11 @@
 # update-to-answer latency (bench/u2a.py: API answer -> DNS serving the new value).
 #
 #   bench/writes.sh         # RUNS=3 rounds of DURATION=10 s per client count, HOSTS=10000
+#   BASE_LUCENTD=/tmp/lucentd-before bench/writes.sh   # + that binary, same rounds ("base")
 #
 # Environment: HOSTS, RUNS, DURATION, CONNS (default "1 4 8"), SAMPLES (u2a, default 200),
-# plus bench/lib.sh's. Servers on CPU $SERVER_CPU, wrk and u2a on CPU $CLIENT_CPU; rounds are
+# BASE_LUCENTD (another lucentd binary, measured side by side on its own copy of the store),
+# ONLY (a subset of the systems, e.g. "lucentd base pdns-norectify"), plus bench/lib.sh's. Servers on CPU $SERVER_CPU, wrk and u2a on CPU $CLIENT_CPU; rounds are
 # interleaved over the three servers; the median round is reported with the range.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -36,6 +38,18 @@ APIKEY=bench-$RANDOM$RANDOM
 CHECK_WANT=$(sqlite3 "$DB" "SELECT ipv4 FROM hostnames WHERE label = 'h7'")
 
 declare -A HTTP DNSP PID SECRET MODE FORM
+# The binary before a change, side by side: its own copy of the store, made before either
+# server starts, so both begin from the same rows.
+if [ -n "${BASE_LUCENTD:-}" ]; then
+  [ -x "$BASE_LUCENTD" ] || die "no lucentd at $BASE_LUCENTD"
+  cp "$DB" "$WORK/base.db"
+  SAVED=$LUCENTD
+  LUCENTD=$BASE_LUCENTD
+  start_lucentd "$WORK/base.db" "$CONF" base
+  LUCENTD=$SAVED
+  HTTP[base]=$L_HTTP DNSP[base]=$L_DNS PID[base]=$L_PID SECRET[base]=$TOKEN MODE[base]=lucent
+  FORM[base]=label
+fi
 start_lucentd "$DB" "$CONF" lucentd
 HTTP[lucentd]=$L_HTTP DNSP[lucentd]=$L_DNS PID[lucentd]=$L_PID SECRET[lucentd]=$TOKEN MODE[lucentd]=lucent
 FORM[lucentd]=label
@@ -77,9 +91,18 @@ EOF
   tail -n 20 "$d/err" >&2
   die "PowerDNS ($name) API did not come up"
 }
-start_pdns pdns ""
-start_pdns pdns-norectify "default-api-rectify=no"
-SYSTEMS=(lucentd lucentd-fqdn pdns pdns-norectify)
+case " ${ONLY:-pdns} " in *" pdns "*) start_pdns pdns "" ;; esac
+case " ${ONLY:-pdns-norectify} " in *" pdns-norectify "*) start_pdns pdns-norectify "default-api-rectify=no" ;; esac
+SYSTEMS=(lucentd lucentd-fqdn)
+[ -n "${BASE_LUCENTD:-}" ] && SYSTEMS+=(base)
+SYSTEMS+=(pdns pdns-norectify)
+if [ -n "${ONLY:-}" ]; then
+  keep=()
+  for s in "${SYSTEMS[@]}"; do
+    case " $ONLY " in *" $s "*) keep+=("$s") ;; esac
+  done
+  SYSTEMS=("${keep[@]}")
+fi
 for s in "${SYSTEMS[@]}"; do
   wait_dns "${DNSP[$s]}" "h7.$ZONE" A "$CHECK_WANT" 100 || die "$s does not serve the zone"
 done
@@ -148,7 +171,8 @@ echo "carrying the new A value; includes one DNS round trip, shown alone as 'DNS
 echo
 echo "| system | median µs | p99 µs | max µs | seen on first query | timeouts (>2 s) | DNS RTT median µs | DNS RTT p99 µs |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for s in lucentd pdns pdns-norectify; do
+for s in "${SYSTEMS[@]}"; do
+  [ "$s" = lucentd-fqdn ] && continue
   out=$(taskset -c "$CLIENT_CPU" "$PY" "$BENCH_DIR/u2a.py" "${MODE[$s]}" "${HTTP[$s]}" "${DNSP[$s]}" \
     "${SECRET[$s]}" "$ZONE" "$SAMPLES" 2>&1) || out="error: $out"
   log "$s: $out"
@@ -158,4 +182,5 @@ for s in lucentd pdns pdns-norectify; do
   }'
 done
 echo
+[ -n "${BASE_LUCENTD:-}" ] && echo "base: $BASE_LUCENTD ($("$BASE_LUCENTD" --version 2>/dev/null | head -n1 || echo lucentd))"
 echo "versions: $("$LUCENTD" --version 2>/dev/null | head -n1 || echo lucentd), pdns $(dpkg-query -W -f='${Version}' pdns-server 2>/dev/null || echo '?'), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
