@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use foldhash::fast::RandomState;
 
@@ -248,6 +248,11 @@ impl Signer {
         any
     }
 
+    /// The expiration a signature made now gets.
+    pub fn fresh_expiry(&self) -> u32 {
+        self.validity().expiration
+    }
+
     fn validity(&self) -> Validity {
         Validity::around(self.now(), INCEPTION_BACKDATE_SECS, self.cfg.validity_secs)
     }
@@ -367,17 +372,63 @@ pub(crate) struct ApexSet {
 }
 
 /// The signing state of one snapshot: the signer, its apex RRsets and the SOA's RRSIG for the
-/// snapshot's serial (the SOA is made from the config, so signed per published group).
+/// snapshot's serial (the SOA is made from the config, so each published group has its own).
 #[derive(Debug)]
 pub(crate) struct ZoneSec {
     pub signer: Arc<Signer>,
     pub apex_sets: Arc<[ApexSet]>,
-    pub soa_sig: Box<[u8]>,
+    pub soa_sig: SoaSig,
     /// Proof records that do not depend on the query name, signed once per snapshot.
     pub cached: Arc<[CachedProof]>,
     /// The earliest expiration (RFC 1982 time) of the signatures kept in the snapshot: the
     /// zone is re-signed when it comes within `signature_refresh_days`.
     pub oldest_expiry: u32,
+}
+
+/// The RRSIG over one snapshot's SOA, made when an answer or a transfer first carries it.
+///
+/// Every published write group bumps the serial, so every group has a new SOA to sign: signed
+/// at publication, that was one signature per group on the write path (a quarter of the
+/// signing work with four writers per group), for serials most of which no DO=1 answer ever
+/// shows (between two groups a resolver rarely asks for the SOA or a denial). RFC 4035 §2.2
+/// asks that every authoritative RRset be signed when served, not when it was made; so the
+/// first answer (or AXFR/IXFR) that needs it signs it, once per snapshot, and later ones reuse
+/// it. Derefs to the length-prefixed RRSIG RDATAs, like the other `sigs` fields.
+pub(crate) struct SoaSig {
+    signer: Arc<Signer>,
+    /// The SOA's canonical RDATA (length-prefixed) for this serial, and the SOA TTL.
+    data: Box<[u8]>,
+    ttl: u32,
+    sigs: OnceLock<Box<[u8]>>,
+}
+
+impl SoaSig {
+    pub fn new(signer: Arc<Signer>, data: Vec<u8>, ttl: u32) -> SoaSig {
+        SoaSig {
+            signer,
+            data: data.into_boxed_slice(),
+            ttl,
+            sigs: OnceLock::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for SoaSig {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.sigs.get_or_init(|| {
+            let s = &self.signer;
+            s.sign(&s.apex, RType::Soa.code(), self.ttl, &self.data)
+        })
+    }
+}
+
+impl std::fmt::Debug for SoaSig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoaSig")
+            .field("signed", &self.sigs.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A denial record made and signed ahead of queries: for a name that does not exist right

@@ -591,12 +591,9 @@ impl ZoneData {
         // Grow the shard table as the zone grows (amortised like a Vec: each doubling
         // rebuilds once), so writes stay O(sqrt n).
         let sec = self.sec.as_ref().map(|s| {
-            let soa_sig = s
-                .signer
-                .sign(&s.signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
+            // The SOA of the new serial is signed when first served (see `SoaSig`).
+            let soa_sig = signing::SoaSig::new(s.signer.clone(), soa.data.clone(), soa.ttl);
             let oldest = oldest.unwrap_or(s.oldest_expiry);
-            let oldest =
-                signing::expiry_of(&soa_sig).map_or(oldest, |e| signing::earlier(oldest, e));
             let cached = if apex_changed {
                 let cds = s
                     .apex_sets
@@ -721,7 +718,6 @@ fn sign_all(
     if fresh > 0 {
         log.push(SigChange::Dump { zone: zone.into() });
     }
-    let soa_sig = signer.sign(&signer.apex, RType::Soa.code(), soa.ttl, &soa.data);
     let apex_sets: Arc<[signing::ApexSet]> = signer.apex_rrsets(soa.ttl).into();
     let apex_types: Vec<u16> = sets
         .iter()
@@ -732,16 +728,17 @@ fn sign_all(
         .iter()
         .any(|s| s.code == crate::dnssec::rtype::CDS);
     let cached = signing::apex_proofs(signer, apex_types, cds);
-    let mut oldest_expiry = signing::expiry_of(&soa_sig).unwrap_or(0);
-    if let Some(o) = oldest {
-        oldest_expiry = signing::earlier(oldest_expiry, o);
+    // The apex key RRsets were signed just now, like the SOA used to be: the earliest of them
+    // bounds the snapshot's (the SOA's own RRSIG is made later, so it expires later).
+    for e in apex_sets.iter().filter_map(|a| signing::expiry_of(&a.sigs)) {
+        oldest = Some(oldest.map_or(e, |o| signing::earlier(o, e)));
     }
     Arc::new(ZoneSec {
         signer: signer.clone(),
         apex_sets,
-        soa_sig,
+        soa_sig: signing::SoaSig::new(signer.clone(), soa.data.clone(), soa.ttl),
         cached,
-        oldest_expiry,
+        oldest_expiry: oldest.unwrap_or_else(|| signer.fresh_expiry()),
     })
 }
 
