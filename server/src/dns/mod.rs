@@ -135,6 +135,16 @@ pub struct DnsView {
     xfr: Option<xfr::Xfr>,
 }
 
+/// One zone's changes staged by `DnsView::stage`: the next snapshot, built and signed, and
+/// what it was made from (to apply again should the zone have changed before `install`).
+pub struct Staged {
+    zone: Arc<Zone>,
+    serial: u32,
+    changes: Vec<RrsetChange>,
+    soa: SoaForm,
+    next: zone::Staged,
+}
+
 /// `a.b` -> fqdn `Name`, lowercase.
 fn fqdn(name: &str) -> Option<Name> {
     let name = name.strip_suffix('.').unwrap_or(name);
@@ -397,17 +407,39 @@ impl DnsView {
 
     /// Replace the given RRsets of one zone and set its SOA serial, visible to the next query.
     pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
-        match self.zone(zone) {
-            Some(z) => {
-                let signed = z.data.load().sec.is_some();
-                let soa = self.soa_form(&z, serial, signed);
-                let mut log = Vec::new();
-                z.apply(&self.hasher, serial, changes, &soa, &mut log);
-                self.log_signatures(log);
-                self.changed(&z.name);
-            }
-            None => log::warn!("dns: apply to unknown zone {zone:?} ignored"),
+        if let Some(staged) = self.stage(zone, serial, changes) {
+            self.install(staged);
         }
+    }
+
+    /// `apply` in two steps: build (and sign) the zone's next snapshot now, serve it with
+    /// `install`. Between the two the snapshot served is unchanged, so a write group stages
+    /// its changes while its COMMIT runs and installs them once it has returned
+    /// (`store/commit.rs`). None, with a warning, for a zone not served.
+    pub fn stage(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) -> Option<Staged> {
+        let Some(z) = self.zone(zone) else {
+            log::warn!("dns: apply to unknown zone {zone:?} ignored");
+            return None;
+        };
+        let signed = z.data.load().sec.is_some();
+        let soa = self.soa_form(&z, serial, signed);
+        let next = z.stage(&self.hasher, serial, &changes, &soa);
+        Some(Staged {
+            zone: z,
+            serial,
+            changes,
+            soa,
+            next,
+        })
+    }
+
+    /// Serve a staged change, visible to the next query.
+    pub fn install(&self, s: Staged) {
+        let log = s
+            .zone
+            .install(&self.hasher, s.next, s.serial, &s.changes, &s.soa);
+        self.log_signatures(log);
+        self.changed(&s.zone.name);
     }
 
     /// Now, by the clock signatures are made with.

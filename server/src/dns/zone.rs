@@ -471,7 +471,7 @@ impl ZoneData {
         hasher: &impl BuildHasher,
         zone: &str,
         serial: u32,
-        changes: Vec<RrsetChange>,
+        changes: &[RrsetChange],
         soa: &SoaForm,
         log: &mut Vec<SigChange>,
     ) -> ZoneData {
@@ -820,6 +820,7 @@ impl Zone {
     }
 
     /// Replace some RRsets and set the serial, atomically for readers.
+    #[cfg(test)]
     pub fn apply(
         &self,
         hasher: &impl BuildHasher,
@@ -828,11 +829,60 @@ impl Zone {
         soa: &SoaForm,
         log: &mut Vec<SigChange>,
     ) {
-        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
-        let cur = self.data.load();
-        let next = cur.with_changes(hasher, &self.name, serial, changes, soa, log);
-        self.data.store(Arc::new(next));
+        let staged = self.stage(hasher, serial, &changes, soa);
+        log.extend(self.install(hasher, staged, serial, &changes, soa));
     }
+
+    /// The snapshot `changes` make of the one served now, built and signed but not served
+    /// (`install` serves it). Takes no lock: a write group stages its changes while its COMMIT
+    /// is still running (`store/commit.rs`).
+    pub fn stage(
+        &self,
+        hasher: &impl BuildHasher,
+        serial: u32,
+        changes: &[RrsetChange],
+        soa: &SoaForm,
+    ) -> Staged {
+        let base = self.data.load_full();
+        let mut log = Vec::new();
+        let next = base.with_changes(hasher, &self.name, serial, changes, soa, &mut log);
+        Staged {
+            base,
+            next: Arc::new(next),
+            log,
+        }
+    }
+
+    /// Serve a staged snapshot, atomically for readers, and return the signature changes it
+    /// made. Should another writer have replaced the snapshot it was staged from (a zone
+    /// reload in between), `changes` are applied again to the one served now.
+    pub fn install(
+        &self,
+        hasher: &impl BuildHasher,
+        staged: Staged,
+        serial: u32,
+        changes: &[RrsetChange],
+        soa: &SoaForm,
+    ) -> Vec<SigChange> {
+        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.data.load_full();
+        if Arc::ptr_eq(&cur, &staged.base) {
+            self.data.store(staged.next);
+            return staged.log;
+        }
+        let mut log = Vec::new();
+        let next = cur.with_changes(hasher, &self.name, serial, changes, soa, &mut log);
+        self.data.store(Arc::new(next));
+        log
+    }
+}
+
+/// A zone's next snapshot, made by `Zone::stage` from `base`, with the signature changes its
+/// signing made.
+pub(crate) struct Staged {
+    base: Arc<ZoneData>,
+    next: Arc<ZoneData>,
+    log: Vec<SigChange>,
 }
 
 #[cfg(test)]

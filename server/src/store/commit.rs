@@ -4,7 +4,9 @@
 //! SAVEPOINT of one IMMEDIATE transaction (a failing or panicking write rolls back only its own
 //! savepoint), commits once — one fsync for the whole group — publishes the group's DNS changes
 //! in order, and only then answers each job. Nobody is answered before the COMMIT holding their
-//! change has returned, so every 2xx is durable and the next DNS query after it sees it. When
+//! change has returned, so every 2xx is durable and the next DNS query after it sees it. The
+//! group's new snapshots are built and signed while the COMMIT runs (`publish::Stager`) and
+//! served once it has returned. When
 //! more writes were in flight together lately, the thread first waits briefly for them
 //! (`Gather`). Without a writer thread (unit tests, one-shot tools) a write runs as a group of
 //! one on the caller's thread.
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::publish::Publish;
+use super::publish::{Publish, Stager};
 use super::queries;
 use super::Store;
 use crate::model::{Hostname, RrsetChange, Zone};
@@ -317,7 +319,7 @@ impl Store {
         }
         match job {
             Some(job) => {
-                self.run_group(vec![job]);
+                self.run_group(vec![job], None);
             }
             None => self.jobs.cv.notify_one(),
         }
@@ -332,6 +334,14 @@ impl Store {
             jobs.running = true;
             jobs.stop = false;
         }
+        let stager = match Stager::start(self.dns.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                log::warn!("no staging thread ({e}): DNS changes are signed after each COMMIT");
+                None
+            }
+        };
+        let stager = stager.as_ref();
         let mut bulk_next = false;
         loop {
             let batch: Vec<Job> = {
@@ -348,7 +358,7 @@ impl Store {
                     bulk_next = false;
                     let one = jobs.bulk.pop_front().into_iter().collect();
                     drop(jobs);
-                    self.run_group(one);
+                    self.run_group(one, stager);
                     continue;
                 }
                 bulk_next = true;
@@ -373,7 +383,7 @@ impl Store {
             };
             let size = batch.len();
             let start = Instant::now();
-            let queued = self.run_group(batch);
+            let queued = self.run_group(batch, stager);
             let took = start.elapsed();
             self.jobs
                 .state
@@ -395,8 +405,9 @@ impl Store {
     }
 
     /// Run `batch` as one transaction: a savepoint per job, one COMMIT, then publish and
-    /// answer. Returns how many writes were queued when the group had committed.
-    fn run_group(&self, batch: Vec<Job>) -> usize {
+    /// answer. With a `stager`, a group of RRset changes is staged while its COMMIT runs.
+    /// Returns how many writes were queued when the group had committed.
+    fn run_group(&self, batch: Vec<Job>, stager: Option<&Stager>) -> usize {
         let mut g = self.lock();
         let inner = &mut *g;
         if let Err(e) = control(&inner.conn, "BEGIN IMMEDIATE") {
@@ -458,15 +469,34 @@ impl Store {
                 log::warn!("journaling changes: {e} (secondaries get a full transfer)");
             }
         }
+        // Build and sign the new snapshots while COMMIT waits for the disk. Staged after the
+        // journal entry above, which reads what DNS serves now; served only after COMMIT.
+        // Reloads and removals read the store or the view's zone map: those groups publish
+        // after COMMIT, as a whole.
+        let staging = match stager {
+            Some(st)
+                if !pending.is_empty() && pending.iter().all(|p| p.rrsets_zone().is_some()) =>
+            {
+                Some(st.stage(std::mem::take(&mut pending)))
+            }
+            _ => None,
+        };
         let commit: Outcome = match control(&inner.conn, "COMMIT") {
             Ok(()) => {
                 self.count_commit(size);
-                if let Err(e) = self.publish(inner, pending) {
+                let published = match staging {
+                    Some(staging) => self.install(inner, staging),
+                    None => self.publish(inner, pending),
+                };
+                if let Err(e) = published {
                     log::error!("publishing committed changes to DNS: {e}");
                 }
                 Ok(())
             }
             Err(e) => {
+                // What was staged is dropped unserved (the staging thread's reply goes nowhere);
+                // the next group is staged after it, from the same snapshot.
+                drop(staging);
                 log::error!("commit of {size} writes failed: {e}");
                 let _ = inner.conn.execute_batch("ROLLBACK");
                 Err((code_of(&e), e.to_string()))
@@ -634,6 +664,122 @@ mod tests {
         assert!(store
             .write_bulk(|w| w.tx.execute("INSERT INTO t (x) VALUES (501)", []))
             .is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// With zone transfers configured, each group's journal entry is made before its COMMIT
+    /// from what DNS serves (`journal::record`), which must then stand at the previous group's
+    /// serial. Groups are staged (built and signed) while their COMMIT runs and served after
+    /// it: the entries still chain serial to serial, and each write is served, signed, by the
+    /// time it is answered.
+    #[test]
+    fn staged_groups_journal_in_order_and_are_served_signed_when_answered() {
+        use crate::dns::tsig::TsigKey;
+        use crate::dns::xfr::XfrConfig;
+        use crate::model::{RType, RecordData, RrsetChange, ZoneKind};
+        use hickory_proto::rr::{Name, RData, RecordType};
+
+        let dir = std::env::temp_dir().join(format!("lucent-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let apex = crate::dns::tests::apex_config();
+        let key = TsigKey::from_base64(
+            "xfr",
+            "hmac-sha256",
+            "KHWCBWOQ9WFgvjHBT0r5O7r+ExUSDWXHRAeb1SH2ehA=",
+        )
+        .unwrap();
+        let view = Arc::new(crate::dns::DnsView::new(apex.clone()).with_xfr(XfrConfig {
+            keys: vec![Arc::new(key)],
+            secondaries: Vec::new(),
+        }));
+        assert!(view.journaling());
+        let store = Arc::new(Store::new(&dir.join("t.db"), view.clone(), apex.clone()).unwrap());
+        let a = apex.clone();
+        store
+            .write(move |w| crate::domain::zones::create(w, &a, "sig.test", ZoneKind::Shared, None))
+            .unwrap();
+        let zone = store
+            .read(|tx| queries::zones::zone_by_name(tx, "sig.test"))
+            .unwrap()
+            .unwrap();
+        let writer = {
+            let s = store.clone();
+            std::thread::spawn(move || s.run_writer())
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let served: Vec<bool> = rt.block_on(async {
+            let tasks: Vec<_> = (0..120u32)
+                .map(|i| {
+                    let (s, v, zone) = (store.clone(), view.clone(), zone.clone());
+                    tokio::spawn(async move {
+                        let name = format!("h{i}.sig.test");
+                        let ip = format!("10.0.{}.{}", i / 256, i % 256);
+                        let change = RrsetChange {
+                            name: name.clone(),
+                            rtype: RType::A,
+                            records: vec![RecordData {
+                                ttl: 60,
+                                content: ip.clone(),
+                            }],
+                        };
+                        s.write_async(move |w| w.publish(&zone, vec![change]))
+                            .await
+                            .unwrap();
+                        // Answered: the change is served, with its RRSIG (DO=1).
+                        let q = Name::from_ascii(format!("{name}.")).unwrap();
+                        let a = v.resolve_with(&q, RecordType::A, true);
+                        let has_a = a
+                            .answers
+                            .iter()
+                            .any(|r| matches!(&r.data, RData::A(x) if x.0.to_string() == ip));
+                        let has_sig = a.answers.iter().any(|r| u16::from(r.record_type()) == 46);
+                        has_a && has_sig
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        store.stop_writer();
+        writer.join().unwrap();
+        assert!(served.iter().all(|x| *x), "{served:?}");
+        // The journal: one entry per group, each from the serial the one before ended at,
+        // the last at the zone's serial as stored and as served.
+        let (rows, serial): (Vec<(i64, i64)>, i64) = store
+            .read(|tx| {
+                let mut st = tx.prepare(
+                    "SELECT serial_from, serial_to FROM journal WHERE zone_id = ?1 ORDER BY seq",
+                )?;
+                let rows = st
+                    .query_map([zone.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                let serial =
+                    tx.query_row("SELECT serial FROM zones WHERE id = ?1", [zone.id], |r| {
+                        r.get(0)
+                    })?;
+                Ok::<_, rusqlite::Error>((rows, serial))
+            })
+            .unwrap();
+        assert!(!rows.is_empty());
+        for w in rows.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "{rows:?}");
+        }
+        let total: i64 = rows.iter().map(|(f, t)| t - f).sum();
+        assert_eq!(total, 120, "every write journaled once: {rows:?}");
+        assert_eq!(rows.last().unwrap().1, serial);
+        let soa = view.resolve_with(
+            &Name::from_ascii("sig.test.").unwrap(),
+            RecordType::SOA,
+            false,
+        );
+        assert!(matches!(&soa.answers[0].data, RData::SOA(s) if i64::from(s.serial) == serial));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

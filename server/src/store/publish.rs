@@ -1,11 +1,16 @@
 //! Publishing committed changes to the DNS view, and loading whole zones from the store into
 //! it. Runs after a group's COMMIT, under the store lock, so DNS sees groups in commit order.
+//! A group of RRset changes only is staged first (`Stager`): its snapshots are built and
+//! signed on a thread of their own while the group's COMMIT waits for the disk, and served
+//! once the COMMIT has returned.
+
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{params, Connection};
 
 use super::queries::{hostnames, records, users, zone_keys, zones};
 use super::{Inner, Store};
-use crate::dns::{ApexConfig, DnsView, ZoneKeys};
+use crate::dns::{ApexConfig, DnsView, Staged, ZoneKeys};
 use crate::model::hostname::{fqdn, host_rrsets};
 use crate::model::{RType, RecordData, RrsetChange, Status, ZoneKind};
 
@@ -21,30 +26,164 @@ pub(super) enum Publish {
     Remove(String),
 }
 
+impl Publish {
+    /// The zone of an RRset change (None for reloads and removals).
+    pub(super) fn rrsets_zone(&self) -> Option<i64> {
+        match self {
+            Publish::Rrsets { zone_id, .. } => Some(*zone_id),
+            _ => None,
+        }
+    }
+}
+
+/// A group's consecutive changes to one zone merged into one (in order, with the last serial):
+/// they become one new snapshot, and readers see them together, as committed.
+fn merged(pending: Vec<Publish>) -> Vec<Publish> {
+    let mut out: Vec<Publish> = Vec::with_capacity(pending.len());
+    for p in pending {
+        let same_zone = matches!(
+            (out.last(), &p),
+            (Some(Publish::Rrsets { zone_id: a, .. }), Publish::Rrsets { zone_id: b, .. }) if a == b
+        );
+        match (out.last_mut(), p) {
+            (
+                Some(Publish::Rrsets {
+                    serial, changes, ..
+                }),
+                Publish::Rrsets {
+                    serial: s,
+                    changes: c,
+                    ..
+                },
+            ) if same_zone => {
+                *serial = s;
+                changes.extend(c);
+            }
+            (_, p) => out.push(p),
+        }
+    }
+    out
+}
+
+/// One zone's staged change, with what `Inner::served` records once it is served.
+pub(super) struct StagedZone {
+    zone_id: i64,
+    zone: String,
+    serial: u32,
+    staged: Option<Staged>,
+}
+
+/// Stage the RRset changes of a group (merged per zone) in the view.
+fn stage_all(dns: &DnsView, pending: Vec<Publish>) -> Vec<StagedZone> {
+    merged(pending)
+        .into_iter()
+        .filter_map(|p| match p {
+            Publish::Rrsets {
+                zone_id,
+                zone,
+                serial,
+                changes,
+            } => Some(StagedZone {
+                staged: dns.stage(&zone, serial, changes),
+                zone_id,
+                zone,
+                serial,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The thread that stages write groups (builds and signs their snapshots) while the writer
+/// thread runs their COMMIT. Signing is most of a signed zone's publishing work, one ECDSA
+/// signature per changed RRset (dns/signing.rs), and the COMMIT is mostly a wait for fsync:
+/// done one after the other they add up, staged here they overlap. Groups are staged in the
+/// order they are sent, each from the snapshot the previous one left, and nothing staged is
+/// served before the writer installs it (after its COMMIT returned): answers still wait for a
+/// change to be both durable and visible, and the journal (`journal::record`, before COMMIT)
+/// still reads the view at the previous group's serial.
+pub(super) struct Stager {
+    tx: Option<mpsc::Sender<StageJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A group's changes to stage, and where its staged zones go.
+type StageJob = (Vec<Publish>, mpsc::SyncSender<Vec<StagedZone>>);
+
+/// A group being staged.
+pub(super) struct Staging {
+    rx: mpsc::Receiver<Vec<StagedZone>>,
+    /// Its zones, to reload from the store should staging fail.
+    zones: Vec<i64>,
+}
+
+impl Stager {
+    pub fn start(dns: Arc<DnsView>) -> std::io::Result<Stager> {
+        let (tx, rx) = mpsc::channel::<StageJob>();
+        let thread = std::thread::Builder::new()
+            .name("lucentd-stage".into())
+            .spawn(move || {
+                for (pending, reply) in rx {
+                    // The writer may have given up on the group (its COMMIT failed).
+                    let _ = reply.send(stage_all(&dns, pending));
+                }
+            })?;
+        Ok(Stager {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Start staging a group's changes, which must all be `Publish::Rrsets`.
+    pub fn stage(&self, pending: Vec<Publish>) -> Staging {
+        let mut zones: Vec<i64> = pending.iter().filter_map(Publish::rrsets_zone).collect();
+        zones.dedup();
+        let (reply, rx) = mpsc::sync_channel(1);
+        if let Some(tx) = &self.tx {
+            // A send fails only if the thread is gone; `install` then reloads the zones.
+            let _ = tx.send((pending, reply));
+        }
+        Staging { rx, zones }
+    }
+}
+
+impl Drop for Stager {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Store {
+    /// Serve a committed group staged by the `Stager`, in order.
+    pub(super) fn install(&self, inner: &mut Inner, staging: Staging) -> rusqlite::Result<()> {
+        let Ok(staged) = staging.rx.recv() else {
+            // Staging panicked: what DNS serves comes from the committed store instead.
+            log::error!("dns: staging a write group failed; reloading its zones");
+            let reload = staging.zones.into_iter().map(Publish::Reload).collect();
+            return self.publish(inner, reload);
+        };
+        for s in staged {
+            inner.served.insert(s.zone_id, (s.zone, s.serial));
+            if let Some(staged) = s.staged {
+                self.dns.install(staged);
+            }
+        }
+        Ok(())
+    }
+
     /// Publish a committed group's changes in order.
     pub(super) fn publish(&self, inner: &mut Inner, pending: Vec<Publish>) -> rusqlite::Result<()> {
-        let mut pending = pending.into_iter().peekable();
-        while let Some(p) = pending.next() {
+        for p in merged(pending) {
             match p {
                 Publish::Rrsets {
                     zone_id,
                     zone,
-                    mut serial,
-                    mut changes,
+                    serial,
+                    changes,
                 } => {
-                    // A group's consecutive changes to one zone become one new snapshot (in
-                    // order, with the last serial): readers see them together, as committed.
-                    while let Some(Publish::Rrsets {
-                        serial: s,
-                        changes: c,
-                        ..
-                    }) = pending.next_if(
-                        |n| matches!(n, Publish::Rrsets { zone_id: z, .. } if *z == zone_id),
-                    ) {
-                        serial = s;
-                        changes.extend(c);
-                    }
                     inner.served.insert(zone_id, (zone.clone(), serial));
                     self.dns.apply(&zone, serial, changes);
                 }
