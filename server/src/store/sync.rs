@@ -14,6 +14,10 @@ use super::{Store, StoreError};
 use crate::dns::SigChange;
 use zone_keys::undecided_zones as zones_undecided;
 
+/// The write connection's page cache while it loads zones (`PRAGMA cache_size`: negative is
+/// KiB): a load reads each page once.
+const LOAD_CACHE_SIZE: i64 = -128;
+
 impl Store {
     /// Reload zones changed by other processes since the last call (and all zones on the
     /// first call). Cheap when nothing changed: one pragma read.
@@ -56,15 +60,40 @@ impl Store {
                 self.dns.remove_zone(&name);
             }
         }
-        for (id, serial) in now {
-            if inner.served.get(&id).map(|x| x.1) != Some(serial) {
-                if let Some(loaded) = load_zone_into(&inner.conn, id, &self.apex, &self.dns)? {
-                    log::debug!("loaded zone {} (serial {})", loaded.0, loaded.1);
-                    inner.served.insert(id, loaded);
+        let stale: Vec<i64> = now
+            .into_iter()
+            .filter(|(id, serial)| inner.served.get(id).map(|x| x.1) != Some(*serial))
+            .map(|(id, _)| id)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        // A load reads whole tables (hostnames, records, stored signatures) once: through a
+        // small page cache, so the write connection does not keep a full cache of pages it
+        // will not read again (at 10,000 signed names about 1 MiB of the process's memory,
+        // bench/RESULTS.md "DNSSEC"). Its own size is set again afterwards.
+        let cache: i64 = inner
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        inner
+            .conn
+            .pragma_update(None, "cache_size", LOAD_CACHE_SIZE)?;
+        let mut loaded = Ok(());
+        for id in stale {
+            match load_zone_into(&inner.conn, id, &self.apex, &self.dns) {
+                Ok(Some(z)) => {
+                    log::debug!("loaded zone {} (serial {})", z.0, z.1);
+                    inner.served.insert(id, z);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    loaded = Err(e);
+                    break;
                 }
             }
         }
-        Ok(())
+        inner.conn.pragma_update(None, "cache_size", cache)?;
+        Ok(loaded?)
     }
 
     /// Add the DNS query counts since the last flush to `zones.queries_count`.
