@@ -8,7 +8,8 @@
 #   BASE_LUCENTD=/tmp/lucentd-before bench/writes.sh   # + that binary, same rounds ("base")
 #
 # Environment: HOSTS, RUNS, DURATION, CONNS (default "1 4 8"), SAMPLES (u2a, default 200),
-# BASE_LUCENTD (another lucentd binary, measured side by side on its own copy of the store),
+# BASE_LUCENTD (another lucentd binary, measured side by side on a store of its own),
+# UNSIGNED=1 (also the same binary on a store whose zone is not signed: "unsigned"),
 # ONLY (a subset of the systems, e.g. "lucentd base pdns-norectify"), plus bench/lib.sh's. Servers on CPU $SERVER_CPU, wrk and u2a on CPU $CLIENT_CPU; rounds are
 # interleaved over the three servers; the median round is reported with the range.
 set -euo pipefail
@@ -38,17 +39,26 @@ APIKEY=bench-$RANDOM$RANDOM
 CHECK_WANT=$(sqlite3 "$DB" "SELECT ipv4 FROM hostnames WHERE label = 'h7'")
 
 declare -A HTTP DNSP PID SECRET MODE FORM
-# The binary before a change, side by side: its own copy of the store, made before either
-# server starts, so both begin from the same rows.
+# The binary before a change, side by side: a store of its own with the same rows, made by
+# its own admin commands (an older binary may not open a newer schema).
 if [ -n "${BASE_LUCENTD:-}" ]; then
   [ -x "$BASE_LUCENTD" ] || die "no lucentd at $BASE_LUCENTD"
-  cp "$DB" "$WORK/base.db"
   SAVED=$LUCENTD
   LUCENTD=$BASE_LUCENTD
+  make_db "$WORK/base.db" "$HOSTS"
   start_lucentd "$WORK/base.db" "$CONF" base
   LUCENTD=$SAVED
-  HTTP[base]=$L_HTTP DNSP[base]=$L_DNS PID[base]=$L_PID SECRET[base]=$TOKEN MODE[base]=lucent
-  FORM[base]=label
+  HTTP[base]=$L_HTTP DNSP[base]=$L_DNS PID[base]=$L_PID SECRET[base]=$(cat "$WORK/base.db.token")
+  MODE[base]=lucent FORM[base]=label
+fi
+# The same binary on a store whose zone is not signed (zones.dnssec = 0, schema step 11):
+# what signing costs, measured beside it.
+if [ "${UNSIGNED:-0}" = 1 ]; then
+  make_db "$WORK/unsigned.db" "$HOSTS"
+  sqlite3 "$WORK/unsigned.db" "UPDATE zones SET dnssec = 0"
+  start_lucentd "$WORK/unsigned.db" "$CONF" unsigned
+  HTTP[unsigned]=$L_HTTP DNSP[unsigned]=$L_DNS PID[unsigned]=$L_PID
+  SECRET[unsigned]=$(cat "$WORK/unsigned.db.token") MODE[unsigned]=lucent FORM[unsigned]=label
 fi
 start_lucentd "$DB" "$CONF" lucentd
 HTTP[lucentd]=$L_HTTP DNSP[lucentd]=$L_DNS PID[lucentd]=$L_PID SECRET[lucentd]=$TOKEN MODE[lucentd]=lucent
@@ -95,6 +105,7 @@ case " ${ONLY:-pdns} " in *" pdns "*) start_pdns pdns "" ;; esac
 case " ${ONLY:-pdns-norectify} " in *" pdns-norectify "*) start_pdns pdns-norectify "default-api-rectify=no" ;; esac
 SYSTEMS=(lucentd lucentd-fqdn)
 [ -n "${BASE_LUCENTD:-}" ] && SYSTEMS+=(base)
+[ "${UNSIGNED:-0}" = 1 ] && SYSTEMS+=(unsigned)
 SYSTEMS+=(pdns pdns-norectify)
 if [ -n "${ONLY:-}" ]; then
   keep=()
