@@ -433,6 +433,11 @@ impl DnsView {
         })
     }
 
+    /// Whether `zone` is served signed.
+    pub fn is_signed(&self, zone: &str) -> bool {
+        self.zone(zone).is_some_and(|z| z.data.load().sec.is_some())
+    }
+
     /// Serve a staged change, visible to the next query.
     pub fn install(&self, s: Staged) {
         let log = s

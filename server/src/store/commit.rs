@@ -471,12 +471,8 @@ impl Store {
         }
         // Build and sign the new snapshots while COMMIT waits for the disk. Staged after the
         // journal entry above, which reads what DNS serves now; served only after COMMIT.
-        // Reloads and removals read the store or the view's zone map: those groups publish
-        // after COMMIT, as a whole.
         let staging = match stager {
-            Some(st)
-                if !pending.is_empty() && pending.iter().all(|p| p.rrsets_zone().is_some()) =>
-            {
+            Some(st) if Stager::worth(&self.dns, &pending) => {
                 Some(st.stage(std::mem::take(&mut pending)))
             }
             _ => None,
