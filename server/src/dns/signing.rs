@@ -217,10 +217,11 @@ impl Signer {
         &self.cfg
     }
 
-    /// Can stored RRSIGs be served as they are: made by the active key, already valid, and
-    /// further from expiry than the refresh time?
-    pub fn reusable(&self, sigs: &[u8]) -> bool {
-        let now = self.now() as u32;
+    /// Can stored RRSIGs be served as they are at `now` (Unix seconds; a load reads the clock
+    /// once): made by the active key, already valid, and further from expiry than the refresh
+    /// time?
+    pub fn reusable_at(&self, sigs: &[u8], now: u64) -> bool {
+        let now = now as u32;
         let tag = self.active.key_tag().to_be_bytes();
         let alg = self.active.algorithm().number();
         let mut any = false;
