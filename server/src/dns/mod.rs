@@ -1,6 +1,7 @@
 //! DNS side of `lucentd`: the in-memory view of every served zone and the authoritative
 //! responder on hickory-server. The write path (store) publishes whole RRsets here after each
-//! commit; lookups read snapshots only and never touch SQLite.
+//! commit (`apply`, or `stage` while the commit runs and `install` once it has returned);
+//! lookups read snapshots only and never touch SQLite.
 //!
 //! Layout: `zone.rs` holds one zone (copy-on-write shards of nodes with wire RDATA),
 //! `lookup.rs` turns a question into answer sections (the RFC 1034 §4.3.2 algorithm),

@@ -1,8 +1,8 @@
 //! Signing a served zone (RFC 4035 §2): each zone's keys bound to its apex, RRSIGs made when an
 //! RRset is published (at load and per write, kept in the snapshot beside the RRset), the apex
-//! key RRsets (DNSKEY, CDS, CDNSKEY, NSEC3PARAM), and the per-query signatures of denial
-//! proofs. The cryptography and record formats are `crate::dnssec`'s; this decides what is
-//! signed with which key and when.
+//! key RRsets (DNSKEY, CDS, CDNSKEY, NSEC3PARAM), the SOA's when a snapshot's SOA is first
+//! served (`SoaSig`), and the per-query signatures of denial proofs. The cryptography and
+//! record formats are `crate::dnssec`'s; this decides what is signed with which key and when.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -8,6 +8,10 @@
 //! and with the shard picked from the first label under the apex, X and all its descendants
 //! share one sorted shard: "does anything exist below X" (empty non-terminals, RFC 4592 closest
 //! encloser) is a binary search.
+//!
+//! A write is built in two steps (`Zone::stage`, then `Zone::install`), so the store can build
+//! and sign a group's snapshot while the group's COMMIT runs; a load packs its nodes from one
+//! buffer (`Loading`), signing into them as it goes. Signing itself is `signing.rs`'s.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};

@@ -30,7 +30,9 @@
 //!   whose type set changed (or that appeared or vanished, empty non-terminals included, which
 //!   the zone's sorted nodes tell), `Nsec3Chain::set`/`remove` (or `NsecChain`) with
 //!   [`bitmap::node_bitmap`], then rebuild and sign the records `Nsec3Change::changed` names and
-//!   drop `removed`; the SOA once per group.
+//!   drop `removed`. The SOA (a new serial per group) is signed when an answer or a transfer
+//!   first carries it (`dns/signing.rs` `SoaSig`), and the group's signing runs while its
+//!   COMMIT waits for the disk (`store/publish.rs` `Stager`).
 //! - Load: read the stored RRSIGs (never re-sign a whole zone at start-up, see "Cost") and
 //!   build the chain with `Nsec3Chain::from_names`.
 //! - Refresh: `RrsigFields::parse(rrsig).needs_refresh(now, refresh)` in the background.
