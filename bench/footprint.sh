@@ -19,12 +19,15 @@ RUNS=${RUNS:-3}
 need sqlite3:sqlite3 dig:bind9-dnsutils curl:curl taskset:util-linux /usr/bin/time:time \
   ddclient:ddclient inadyn:inadyn
 ensure_binaries
+# Its whole file in the page cache first: the mapped binary's resident share (fault-around
+# maps cached neighbours of each page touched) then does not depend on what ran before.
+cat "$LUCENTD" >/dev/null
 CONF=$WORK/lucentd.toml
 bench_config "$CONF"
 
 # mem_row LABEL DB: start lucentd RUNS times on DB; prints a table row (median values).
 mem_row() {
-  local label=$1 db=$2 i t0 t1 ms rss warm starts=() rsss=() warms=() name
+  local label=$1 db=$2 i t0 t1 ms rss anon warm starts=() rsss=() anons=() warms=() name
   for i in $(seq 1 "$RUNS"); do
     sync
     t0=$(date +%s%N)
@@ -33,18 +36,20 @@ mem_row() {
     ms=$(((t1 - t0) / 1000000))
     sleep 1
     rss=$(rss_kib "$L_PID")
+    anon=$(anon_kib "$L_PID")
     dig @127.0.0.1 -p "$L_DNS" "h1.$ZONE" A +short +norec >/dev/null || true
     # (404 on the empty store: no h1 there; the request is served all the same.)
     curl -sS -m 5 -o /dev/null "http://$L_HTTP/update?domains=h1&token=$(cat "$db.token")&ip=192.0.2.77" || true
     sleep 0.2
     warm=$(rss_kib "$L_PID")
     stop_pid "$L_PID"
-    starts+=("$ms") rsss+=("$rss") warms+=("$warm")
-    log "$label run $i: start ${ms} ms, RSS ${rss} KiB, warm ${warm} KiB"
+    starts+=("$ms") rsss+=("$rss") anons+=("$anon") warms+=("$warm")
+    log "$label run $i: start ${ms} ms, RSS ${rss} KiB (anonymous ${anon}), warm ${warm} KiB"
   done
   name=$label
-  printf '| %s | %s | %s | %s | %s |\n' "$name" \
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" \
     "$(awk -v k="$(median_of "${rsss[@]}")" 'BEGIN {printf "%.1f", k / 1024}')" \
+    "$(awk -v k="$(median_of "${anons[@]}")" 'BEGIN {printf "%.1f", k / 1024}')" \
     "$(awk -v k="$(median_of "${warms[@]}")" 'BEGIN {printf "%.1f", k / 1024}')" \
     "$(median_of "${starts[@]}")" "$(printf '%s ' "${starts[@]}")"
 }
@@ -147,10 +152,12 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.2f", b / 1048576}'; }
 
 echo
 echo "lucentd memory and start-up (median of $RUNS starts; RSS 1 s after the listening line, and"
-echo "'warm' after one DNS query and one /update have been served)"
+echo "'warm' after one DNS query and one /update have been served; 'anonymous' is RssAnon, the"
+echo "process's own memory without the mapped binary and libraries, whose resident share varies"
+echo "with the page cache)"
 echo
-echo "| store | RSS MiB | warm RSS MiB | start-up to listening line ms | start-ups ms |"
-echo "|---|---:|---:|---:|---|"
+echo "| store | RSS MiB | of which anonymous MiB | warm RSS MiB | start-up to listening line ms | start-ups ms |"
+echo "|---|---:|---:|---:|---:|---|"
 cat "$ROWS"
 echo
 echo "One-shot update clients against lucentd (median of $RUNS runs; GNU time maximum RSS)"

@@ -127,6 +127,8 @@ udp_rcvbuf_errors() {
 
 # rss_kib PID: current VmRSS of PID in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# anon_kib PID: its RssAnon (heap, stacks and other private memory; not the mapped files).
+anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 
 # free_port: a free TCP+UDP port on 127.0.0.1.
 free_port() {
