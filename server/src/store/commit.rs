@@ -473,7 +473,13 @@ impl Store {
         // journal entry above, which reads what DNS serves now; served only after COMMIT.
         let staging = match stager {
             Some(st) if Stager::worth(&self.dns, &pending) => {
-                Some(st.stage(std::mem::take(&mut pending)))
+                match st.stage(std::mem::take(&mut pending)) {
+                    Ok(staging) => Some(staging),
+                    Err(back) => {
+                        pending = back;
+                        None
+                    }
+                }
             }
             _ => None,
         };

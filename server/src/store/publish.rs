@@ -153,16 +153,19 @@ impl Stager {
             })
     }
 
-    /// Start staging a group's changes, which must all be `Publish::Rrsets`.
-    pub fn stage(&self, pending: Vec<Publish>) -> Staging {
+    /// Start staging a group's changes, which must all be `Publish::Rrsets`. Gives them back
+    /// when the thread is gone (it panicked): the group then publishes after COMMIT.
+    pub fn stage(&self, pending: Vec<Publish>) -> Result<Staging, Vec<Publish>> {
+        let Some(tx) = &self.tx else {
+            return Err(pending);
+        };
         let mut zones: Vec<i64> = pending.iter().filter_map(Publish::rrsets_zone).collect();
         zones.dedup();
         let (reply, rx) = mpsc::sync_channel(1);
-        if let Some(tx) = &self.tx {
-            // A send fails only if the thread is gone; `install` then reloads the zones.
-            let _ = tx.send((pending, reply));
+        match tx.send((pending, reply)) {
+            Ok(()) => Ok(Staging { rx, zones }),
+            Err(mpsc::SendError((pending, _))) => Err(pending),
         }
-        Staging { rx, zones }
     }
 }
 
