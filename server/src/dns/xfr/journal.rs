@@ -24,21 +24,13 @@ pub trait JournalSource: Send + Sync {
 }
 
 impl DnsView {
-    /// Encode the RRsets a group is about to change in `zone`, each as the view serves it now.
-    /// `None` when the zone is not served or the view does not stand at serial `before`: the
-    /// group follows a change this view has not published (another process's write), and an
-    /// entry from `before` would leave that change out.
-    pub fn journal_entry(
-        &self,
-        zone: &str,
-        before: u32,
-        changes: &[&RrsetChange],
-    ) -> Option<Vec<u8>> {
+    /// Encode the RRsets a group is about to change in `zone`, each as the view serves it now,
+    /// and the serial it serves (where the entry starts). `None` when the zone is not served.
+    /// The caller makes sure the view stands where the store does (no other process's change
+    /// is waiting to be loaded), or the entry would leave that change out.
+    pub fn journal_entry(&self, zone: &str, changes: &[&RrsetChange]) -> Option<(u32, Vec<u8>)> {
         let z = self.zone(zone)?;
         let data = z.data.load();
-        if data.serial != before {
-            return None;
-        }
         let mut touched: BTreeMap<(Vec<u8>, u16), ()> = BTreeMap::new();
         for c in changes {
             touched.insert((key_for_owner(&c.name, &z.name)?, c.rtype.code()), ());
@@ -57,7 +49,7 @@ impl DnsView {
                 None => push_state(&mut out, 0, &[], &[]),
             }
         }
-        Some(out)
+        Some((data.serial, out))
     }
 }
 
