@@ -16,6 +16,7 @@
 //! (`JournalSource`), so the DNS code still never opens SQLite itself.
 
 mod chain;
+pub mod export;
 pub(crate) mod journal;
 mod notify;
 pub(crate) mod signed;
