@@ -5,21 +5,24 @@
 #
 #   bench/secondaries.sh     # HOSTS=1000 RATE=1000 DURATION=20 SAMPLE_MS=50 KS="1 10 100 1000"
 #
-# 1. Update to secondary answer: RATE updates/s through /update (bench/sec_latency.py load, 4
-#    threads on fixed schedules) for DURATION s, of which one every SAMPLE_MS goes to a hostname
-#    kept apart for sampling; for each sample, the time from the HTTP 200 to the first answer
-#    with the new address from each secondary (UDP, polled every 2 ms) and, for reference, from
-#    lucentd itself. p50/p99/max side by side, with the transfers each secondary made.
+# 0. The same load against lucentd without secondaries, for its CPU and HTTP latency.
+# 1. Update to secondary answer: RATE updates/s through /update (bench/sec_latency.py load,
+#    THREADS threads on fixed schedules) for DURATION s, of which one every SAMPLE_MS goes to a
+#    hostname kept apart for sampling; for each sample, the time from the HTTP 200 to the first
+#    answer with the new address from each secondary (UDP, polled every 2 ms) and, for
+#    reference, from lucentd itself. p50/p99/max side by side, with the NOTIFYs and transfers
+#    of each secondary and a comparison of every name's data after the run.
 # 2. IXFR size against the change it carries: after K single-hostname updates (one at a time)
 #    and after one /update naming K hostnames, a TSIG-signed `dig IXFR=<serial before>` against
 #    lucentd: records, messages and bytes, beside the AXFR of the whole zone, and beside Knot
 #    serving the same zone (`lucentd zone export`) and computing the same difference itself.
 #
 # Environment: HOSTS, RATE, DURATION, SAMPLE_MS, SAMPLE_HOSTS (hostnames kept for samples, 100),
-# SECONDARIES, KS, SIGNED=1 (the zone signed: lucentd then answers IXFR with the whole zone),
-# SEC_CPU (the secondaries' CPU, default CLIENT_CPU), NSD_RELOAD_TIMEOUT, LUCENTD_LOG, plus
-# bench/lib.sh's. lucentd runs on SERVER_CPU, the load and the sampler on CLIENT_CPU. Everything
-# listens on 127.0.0.1. The tables go to stdout, progress and details to stderr.
+# SECONDARIES, KS, SIGNED=1 (the zone signed; no Knot column then), SEC_CPU (the secondaries'
+# CPU, default CLIENT_CPU), THREADS (load threads, 16), BASELINE=0 (skip step 0),
+# NSD_RELOAD_TIMEOUT, LUCENTD_LOG, plus bench/lib.sh's. lucentd runs on SERVER_CPU, the load and
+# the sampler on CLIENT_CPU. Everything listens on 127.0.0.1. The tables go to stdout, progress
+# and details to stderr.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +36,11 @@ SECONDARIES=${SECONDARIES:-nsd knot}
 KS=${KS:-1 10 100 1000}
 SIGNED=${SIGNED:-0}
 SEC_CPU=${SEC_CPU:-$CLIENT_CPU}
+# Load threads: each waits for its answer, so RATE needs THREADS / HTTP latency above it.
+THREADS=${THREADS:-16}
+# BASELINE=1: first the same load against lucentd without secondaries (no journal, no NOTIFY,
+# no transfers), for its CPU and HTTP latency.
+BASELINE=${BASELINE:-1}
 # NSD reloads a zone at most once per xfrd-reload-timeout (default 1 s); NSD_RELOAD_TIMEOUT=0
 # runs it without that pause.
 NSD_RELOAD_TIMEOUT=${NSD_RELOAD_TIMEOUT:-}
@@ -77,6 +85,24 @@ if [ "$SIGNED" != 1 ]; then
   "$LUCENTD" zone dnssec "$ZONE" --disable --db "$DB" >/dev/null
 fi
 TOKEN=$(cat "$DB.token")
+SAMPLE_RATE=$(awk -v m="$SAMPLE_MS" 'BEGIN { printf "%d", 1000 / m }')
+LOAD_RATE=$((RATE - SAMPLE_RATE))
+LAST_LOAD=$((HOSTS - SAMPLE_HOSTS))
+
+BASELINE_LINE=""
+if [ "$BASELINE" = 1 ]; then
+  sqlite3 "$DB" ".backup '$WORK/base.db'"
+  bench_config "$WORK/base.toml"
+  start_lucentd "$WORK/base.db" "$WORK/base.toml" lucentd-base
+  t0=$(cpu_ticks "$L_PID")
+  taskset -c "$CLIENT_CPU" "$PY" "$BENCH_DIR/sec_latency.py" load "$L_HTTP" "$TOKEN" "$ZONE" 1 "$HOSTS" \
+    "$RATE" "$DURATION" "$THREADS" >"$WORK/base-load.out" 2>&1 || true
+  t1=$(cpu_ticks "$L_PID")
+  BASELINE_LINE="$(grep -m1 '^LOAD ' "$WORK/base-load.out" || echo LOAD) cpu_s=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+  log "baseline (no secondaries): $BASELINE_LINE"
+  stop_pid "$L_PID"
+fi
+
 start_lucentd "$DB" "$CONF" lucentd
 PID[lucentd]=$L_PID
 PORT[lucentd]=$L_DNS
@@ -226,12 +252,9 @@ declare -A T0 T1
 for s in "${SERVERS[@]}"; do T0[$s]=$(cpu_ticks "${PID[$s]}"); done
 wc -l <"$WORK/lucentd.log" >"$WORK/lucentd.log0"
 for s in $SECONDARIES; do wc -l <"$WORK/$s/log" >"$WORK/$s.log0"; done
-SAMPLE_RATE=$(awk -v m="$SAMPLE_MS" 'BEGIN { printf "%d", 1000 / m }')
-LOAD_RATE=$((RATE - SAMPLE_RATE))
-LAST_LOAD=$((HOSTS - SAMPLE_HOSTS))
 log "load: $LOAD_RATE updates/s over h1..h$LAST_LOAD, plus one sample every $SAMPLE_MS ms over h$((LAST_LOAD + 1))..h$HOSTS, for $DURATION s"
 taskset -c "$CLIENT_CPU" "$PY" "$BENCH_DIR/sec_latency.py" load "$L_HTTP" "$TOKEN" "$ZONE" 1 "$LAST_LOAD" \
-  "$LOAD_RATE" "$DURATION" 4 >"$WORK/load.out" 2>&1 &
+  "$LOAD_RATE" "$DURATION" "$THREADS" >"$WORK/load.out" 2>&1 &
 LOADER=$!
 sample_args=()
 for s in "${SERVERS[@]}"; do sample_args+=("$s=${PORT[$s]}"); done
@@ -411,13 +434,20 @@ kv() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, f, "="); if (f[1] 
 LOADLINE=$(grep -m1 '^LOAD ' "$WORK/load.out" || echo "LOAD")
 echo "Secondaries: zone $ZONE, $HOSTS hostnames ($([ "$SIGNED" = 1 ] && echo signed || echo unsigned)), TSIG hmac-sha256;"
 echo "lucentd on CPU $SERVER_CPU, secondaries on CPU $SEC_CPU, load and sampler on CPU $CLIENT_CPU"
-echo "(sec_latency.py: $LOAD_RATE updates/s over h1..h$LAST_LOAD on 4 threads + one sampled update every"
+echo "(sec_latency.py: $LOAD_RATE updates/s over h1..h$LAST_LOAD on $THREADS threads + one sampled update every"
 echo " $SAMPLE_MS ms; latency from the HTTP 200 to the first UDP answer with the new address, polled every 2 ms)"
 echo
 echo "load: $(echo "$LOADLINE" | kv ok) updates ok of $(echo "$LOADLINE" | kv sent) ($(echo "$LOADLINE" | kv rps)/s),"\
   "$(echo "$LOADLINE" | kv failed) failed, $(echo "$LOADLINE" | kv late) sent >10 ms late;"\
   "HTTP p50 $(echo "$LOADLINE" | kv http_p50_ms) ms, p99 $(echo "$LOADLINE" | kv http_p99_ms) ms;"\
   "serials $SERIAL0 -> $FINAL"
+if [ -n "$BASELINE_LINE" ]; then
+  echo
+  echo "baseline, the same DB and load without [[dns.secondaries]] (no journal, NOTIFY or transfers):"\
+    "$(echo "$BASELINE_LINE" | kv ok) updates ok ($(echo "$BASELINE_LINE" | kv rps)/s),"\
+    "$(echo "$BASELINE_LINE" | kv late) late; HTTP p50 $(echo "$BASELINE_LINE" | kv http_p50_ms) ms,"\
+    "p99 $(echo "$BASELINE_LINE" | kv http_p99_ms) ms; lucentd CPU $(echo "$BASELINE_LINE" | kv cpu_s) s"
+fi
 echo
 printf '| |'
 printf ' %s |' "${SERVERS[@]}"
