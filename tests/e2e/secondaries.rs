@@ -243,6 +243,64 @@ fn unsigned_xfr(addr: SocketAddr, zone: &str, rtype: RecordType) -> Option<Messa
     Some(Message::from_bytes(&buf).expect("decode"))
 }
 
+/// A transfer request over TCP signed by hand with key name `key`, a random MAC and the time
+/// now (RFC 8945 §4.2 layout), so that lucentd must reject it with BADKEY (a name it does not
+/// know) or BADSIG (a key it knows): the answer's RCODE, its ANCOUNT, and the TSIG error of its
+/// closing TSIG record (the last RR: ... error, other len 0).
+fn bad_tsig_xfr(addr: SocketAddr, zone: &str, key: &str, rtype: RecordType) -> (u8, u16, u16) {
+    use std::io::{Read, Write};
+    let id = 0x7517;
+    let mut msg = query(&format!("{zone}."), rtype, id).to_bytes().unwrap();
+    msg[10..12].copy_from_slice(&1u16.to_be_bytes()); // ARCOUNT: the TSIG record
+    let name = |n: &str| -> Vec<u8> {
+        let mut w = vec![];
+        for l in n.trim_end_matches('.').split('.') {
+            w.push(l.len() as u8);
+            w.extend_from_slice(l.as_bytes());
+        }
+        w.push(0);
+        w
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut rdata = name("hmac-sha256");
+    rdata.extend_from_slice(&now.to_be_bytes()[2..]); // time signed, 48 bits
+    rdata.extend_from_slice(&300u16.to_be_bytes()); // fudge
+    rdata.extend_from_slice(&32u16.to_be_bytes()); // MAC size
+    let mac = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        XfrKey::random("mac").secret,
+    )
+    .unwrap();
+    rdata.extend_from_slice(&mac);
+    rdata.extend_from_slice(&id.to_be_bytes()); // original id
+    rdata.extend_from_slice(&[0, 0, 0, 0]); // error, other len
+    msg.extend_from_slice(&name(key));
+    msg.extend_from_slice(&250u16.to_be_bytes()); // TSIG
+    msg.extend_from_slice(&255u16.to_be_bytes()); // class ANY
+    msg.extend_from_slice(&0u32.to_be_bytes()); // TTL
+    msg.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&rdata);
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&framed(&msg)).unwrap();
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len)
+        .expect("an answer to a badly signed transfer request");
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).expect("answer");
+    assert!(buf.len() > 16, "{buf:?}");
+    assert_eq!(u16::from_be_bytes([buf[0], buf[1]]), id);
+    let n = buf.len();
+    (
+        buf[3] & 0x0F,
+        u16::from_be_bytes([buf[6], buf[7]]),
+        u16::from_be_bytes([buf[n - 4], buf[n - 3]]),
+    )
+}
+
 /// Wait until both secondaries answer `name A` with `ip` alone; the time each took from
 /// `since`. Panics after `PROPAGATION` with both logs' ends.
 fn wait_both(secs: &[&Secondary; 2], name: &str, ip: &str, since: Instant) -> [Duration; 2] {
@@ -648,6 +706,25 @@ fn issue16_nsd_and_knot_follow_lucentd_over_tsig() {
         "no IXFR after the restart:\n{}",
         tail(&klog, 30)
     );
+    // lucentd's log: every change of the unsigned zone went to each secondary as an IXFR
+    // from the journal, never as the whole zone.
+    let slog = srv.log_text();
+    for key in [&nsd_key.name, &knot_key.name] {
+        let ixfrs = slog
+            .lines()
+            .filter(|l| l.contains(&format!("xfr: IXFR of {ZONE} ")) && l.contains(key.as_str()))
+            .count();
+        assert!(ixfrs >= UPDATES, "{ixfrs} IXFRs of {ZONE} with key {key}");
+    }
+    let whole: Vec<&str> = slog
+        .lines()
+        .filter(|l| l.contains(&format!("IXFR (answered with the whole zone) of {ZONE} ")))
+        .collect();
+    assert!(
+        whole.is_empty(),
+        "IXFRs of {ZONE} answered in full: {whole:#?}"
+    );
+
     let mut stats = String::new();
     for (i, s) in secs.iter().enumerate() {
         let mut v = lat[i].clone();
@@ -733,7 +810,22 @@ fn check_refusals(
         "wrong secret: {out}"
     );
     n += 2;
-    // The rcode, on a query dig shows the header of: NOTAUTH with the TSIG error.
+    // The rcode of those transfer answers, which dig does not print: the same requests made
+    // by hand (no MAC needs computing: the key name is unknown, or the MAC is random).
+    for t in [RecordType::AXFR, RecordType::IXFR] {
+        for (key, want) in [(&unknown.name, 17), (&forged.name, 16)] {
+            let (rcode, records, error) = bad_tsig_xfr(primary, ZONE, key, t);
+            assert_eq!(
+                (rcode, records, error),
+                (9, 0, want),
+                "{t} signed with {key}: (rcode, answer records, TSIG error) (RFC 8945 §5.2: \
+                 NOTAUTH, none, {})",
+                if want == 17 { "BADKEY" } else { "BADSIG" }
+            );
+            n += 1;
+        }
+    }
+    // And on a query dig shows the header of: NOTAUTH with the TSIG error.
     for (k, err) in [(&unknown, "BADKEY"), (&forged, "BADSIG")] {
         let out = dig(primary, Some(&k.dig_arg()), &["+norec", ZONE, "SOA"]);
         assert!(out.contains("status: NOTAUTH"), "{err} on SOA: {out}");
