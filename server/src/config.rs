@@ -653,6 +653,70 @@ mod tests {
         assert!(e.contains("dns.rrl_slip"), "{e}");
     }
 
+    /// Issue #16: `[[dns.tsig_keys]]` and `[[dns.secondaries]]` as SPEC.md writes them.
+    #[test]
+    fn tsig_keys_and_secondaries_are_checked() {
+        let secret = "KHWCBWOQ9WFgvjHBT0r5O7r+ExUSDWXHRAeb1SH2ehA=";
+        let ok = format!(
+            "[[dns.tsig_keys]]\nname = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n\
+             [[dns.secondaries]]\nnotify = \"192.0.2.53:53\"\nkey = \"xfr\"\nzones = [\"*\"]\n\
+             [[dns.secondaries]]\nnotify = \"[2001:db8::53]:5300\"\nkey = \"XFR.\"\nzones = [\"Example.org\"]"
+        );
+        let c = RawConfig::from_toml(&ok).unwrap().validate(None).unwrap();
+        let x = &c.dns_xfr;
+        assert_eq!(x.keys.len(), 1);
+        assert_eq!(x.secondaries.len(), 2);
+        assert!(x.secondaries[0].follows("anything.test"));
+        assert!(x.secondaries[1].follows("example.org"));
+        assert!(!x.secondaries[1].follows("example.net"));
+        assert!(x.may_transfer(&x.keys[0], "example.net"));
+        // None configured: no transfers at all.
+        let c = RawConfig::from_toml("").unwrap().validate(None).unwrap();
+        assert!(c.dns_xfr.keys.is_empty() && c.dns_xfr.secondaries.is_empty());
+        let key = |extra: &str| format!("[[dns.tsig_keys]]\nname = \"xfr\"\n{extra}");
+        for (text, want) in [
+            (key("secret = \"c2hvcnQ=\""), "at least 16"),
+            (key("algorithm = \"hmac-md5\"\nsecret = \"c2hvcnQ=\""), "unsupported algorithm"),
+            (key("secret = \"!!notbase64\""), "base64"),
+            (key(""), "exactly one of secret and secret_file"),
+            (
+                format!("{}\n{}", key(&format!("secret = \"{secret}\"")), key(&format!("secret = \"{secret}\""))),
+                "listed twice",
+            ),
+            (
+                format!("{}\n[[dns.secondaries]]\nnotify = \"192.0.2.53\"\nkey = \"xfr\"", key(&format!("secret = \"{secret}\""))),
+                "not ADDR:PORT",
+            ),
+            (
+                format!("{}\n[[dns.secondaries]]\nnotify = \"192.0.2.53:53\"\nkey = \"nokey\"", key(&format!("secret = \"{secret}\""))),
+                "not in [[dns.tsig_keys]]",
+            ),
+            (
+                format!("{}\n[[dns.secondaries]]\nnotify = \"192.0.2.53:53\"\nkey = \"xfr\"\nzones = []", key(&format!("secret = \"{secret}\""))),
+                "zones",
+            ),
+        ] {
+            let e = invalid(&text);
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        // secret_file: a `tsig-keygen` clause or the bare secret.
+        let dir = std::env::temp_dir().join(format!("lucent-cfg-xfr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("xfr.key");
+        std::fs::write(
+            &f,
+            format!("key \"xfr\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{secret}\";\n}};\n"),
+        )
+        .unwrap();
+        let text = key(&format!("secret_file = {:?}", f.display().to_string()));
+        let c = RawConfig::from_toml(&text).unwrap().validate(None).unwrap();
+        assert_eq!(c.dns_xfr.keys[0].secret_base64(), secret);
+        std::fs::write(&f, format!("{secret}\n")).unwrap();
+        let c = RawConfig::from_toml(&text).unwrap().validate(None).unwrap();
+        assert_eq!(c.dns_xfr.keys[0].secret_base64(), secret);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Issue #14 items 1, 3 and 22: the connection limits, timeouts and server id.
     #[test]
     fn connection_limits_have_defaults_and_are_checked() {

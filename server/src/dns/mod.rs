@@ -359,6 +359,9 @@ impl DnsView {
             return;
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(x) = &self.xfr {
+            x.forget(&name);
+        }
         let signer = keys
             .and_then(|k| {
                 let cfg = &self.apex.cfg;
@@ -393,16 +396,43 @@ impl DnsView {
         if map.remove(&wire_key(&apex)).is_some() {
             self.zones.store(Arc::new(map));
         }
+        if let Some(x) = &self.xfr {
+            x.forget(name.trim_end_matches('.'));
+        }
     }
 
     /// Replace the given RRsets of one zone and set its SOA serial, visible to the next query.
     pub fn apply(&self, zone: &str, serial: u32, changes: Vec<RrsetChange>) {
         match self.zone(zone) {
             Some(z) => {
+                // A signed zone's chain kept for secondaries follows the group (xfr/chain.rs),
+                // under its lock so that transfers see chain and snapshot at one serial.
+                let slot = self.xfr.as_ref().and_then(|x| x.existing_slot(&z.name));
+                let mut live = slot.as_ref().map(xfr::lock);
+                let follow = live.as_ref().is_some_and(|l| l.is_some());
+                let keys: Vec<Vec<u8>> = if follow {
+                    changes
+                        .iter()
+                        .filter_map(|c| zone::key_for_owner(&c.name, &z.name))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let before = follow.then(|| z.data.load_full());
                 let signed = z.data.load().sec.is_some();
                 let soa = self.soa_form(&z, serial, signed);
                 let mut log = Vec::new();
                 z.apply(&self.hasher, serial, changes, &soa, &mut log);
+                if let (Some(live), Some(before)) = (live.as_mut(), before) {
+                    let after = z.data.load_full();
+                    let kept = live
+                        .as_mut()
+                        .is_some_and(|c| c.advance(&self.hasher, &before, &after, &keys));
+                    if !kept {
+                        **live = None;
+                    }
+                }
+                drop(live);
                 self.log_signatures(log);
                 self.changed(&z.name);
             }

@@ -31,6 +31,7 @@ use crate::metrics::Histogram;
 pub use commit::WriteTx;
 pub use journal::JournalReader;
 pub use open::{open, open_existing};
+pub use publish::load_zone_for_export;
 pub use sync::backup_to;
 
 #[derive(Debug)]

@@ -9,13 +9,16 @@
 //! the zone names. Unsigned requests are REFUSED; a bad key, MAC or time gets NOTAUTH with the
 //! TSIG error (RFC 8945 §5.2); a good key not listed for the zone is REFUSED, signed.
 //!
-//! IXFR: a secondary at the current serial (or ahead of it) gets the SOA alone (RFC 1995 §2);
-//! an unsigned zone whose journal reaches back to the secondary's serial gets one condensed
-//! difference; otherwise (journal too short, or a signed zone, whose signatures and denial
-//! records the journal does not carry) the whole zone in AXFR form, which RFC 1995 §4 allows.
+//! IXFR: a secondary at the current serial (or ahead of it) gets the SOA alone (RFC 1995 §2).
+//! When the journal reaches back to its serial it gets one condensed difference: each RRset
+//! touched since, as the journal says it was then (with its RRSIGs), against the snapshot; for
+//! a signed zone also the SOA's RRSIGs and the NSEC3 records of the kept chain (chain.rs) that
+//! changed. Otherwise (journal too short, a chain not kept since then, NSEC zones) the whole
+//! zone in AXFR form, which RFC 1995 §4 allows.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::Message;
@@ -24,11 +27,14 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use tokio::io::AsyncWrite;
 
 use super::super::signing::owner_wire;
+use super::super::signing::ZoneSec;
 use super::super::tcp::write_message;
 use super::super::tsig::{self, TsigStream};
-use super::super::zone::{RdataIter, Zone, ZoneData};
+use super::super::zone::{Found, RdataIter, Zone, ZoneData};
 use super::super::DnsView;
+use super::chain::{nsec_chain, LiveChain};
 use super::journal;
+use super::lock;
 use super::signed::{error_answer, question_end};
 
 const TYPE_SOA: u16 = 6;
@@ -112,7 +118,6 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
         let _ = server.sign_response(&mut out, now);
         return write_message(stream, &out, timeout).await;
     }
-    let data = zone.data.load_full();
     let kind = transfer_type(query).unwrap_or(TYPE_AXFR);
     let client_serial = msg.authorities.iter().find_map(|r| match &r.data {
         RData::SOA(soa) => Some(soa.serial),
@@ -132,39 +137,60 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
     };
     out.begin();
     let started = Instant::now();
+    // Everything is decided (and the records a difference needs gathered) before the first
+    // write: no lock is held across an await.
+    let plan = match (kind, client_serial) {
+        (TYPE_IXFR, Some(c)) => {
+            let data = zone.data.load_full();
+            if !older(c, data.serial) {
+                Plan::UpToDate(data)
+            } else {
+                difference(view, &zone, c).unwrap_or_else(|| whole(view, &zone))
+            }
+        }
+        _ => whole(view, &zone),
+    };
+    let data = match &plan {
+        Plan::UpToDate(d) | Plan::Whole(d, _) | Plan::Difference { data: d, .. } => d.clone(),
+    };
     let soa = soa_record(view, &zone, data.serial);
-    let what = match (kind, client_serial) {
-        (TYPE_IXFR, Some(c)) if !older(c, data.serial) => {
+    let what = match plan {
+        Plan::UpToDate(_) => {
             // Up to date (RFC 1995 §2): the current SOA alone.
             out.push(&soa).await?;
             "IXFR (up to date)"
         }
-        (TYPE_IXFR, Some(c)) => match difference(view, &zone, &data, c) {
-            Some(d) => {
-                let old = soa_record(view, &zone, c);
-                out.push(&soa).await?;
-                out.push(&old).await?;
-                let apex = zone.apex.to_bytes().unwrap_or_default();
-                for (key, t, ttl, rd) in &d.deleted {
-                    out.push(&record(&owner_wire(key, &apex), *t, *ttl, rd))
-                        .await?;
-                }
-                out.push(&soa).await?;
-                for (key, t, ttl, rd) in &d.added {
-                    out.push(&record(&owner_wire(key, &apex), *t, *ttl, rd))
-                        .await?;
-                }
-                out.push(&soa).await?;
+        Plan::Difference {
+            from,
+            deleted,
+            added,
+            ..
+        } => {
+            // One condensed difference (RFC 1995 §4): new SOA, old SOA, deletions, new SOA,
+            // additions, new SOA.
+            out.push(&soa).await?;
+            out.push(&soa_record(view, &zone, from)).await?;
+            for r in &deleted {
+                out.push(r).await?;
+            }
+            out.push(&soa).await?;
+            for r in &added {
+                out.push(r).await?;
+            }
+            out.push(&soa).await?;
+            if kind == TYPE_IXFR {
                 "IXFR"
+            } else {
+                "AXFR"
             }
-            None => {
-                whole_zone(&mut out, &zone, &data, &soa).await?;
+        }
+        Plan::Whole(_, chain) => {
+            whole_zone(&mut out, &zone, &data, &soa, &chain).await?;
+            if kind == TYPE_IXFR {
                 "IXFR (answered with the whole zone)"
+            } else {
+                "AXFR"
             }
-        },
-        _ => {
-            whole_zone(&mut out, &zone, &data, &soa).await?;
-            "AXFR"
         }
     };
     out.finish().await?;
@@ -186,20 +212,130 @@ fn older(a: u32, b: u32) -> bool {
     a != b && (b.wrapping_sub(a) as i32) > 0
 }
 
-/// The condensed difference from serial `from` to the snapshot, when the zone is unsigned and
-/// the journal covers it.
-fn difference(
-    view: &DnsView,
-    zone: &Zone,
-    data: &ZoneData,
-    from: u32,
-) -> Option<journal::Difference> {
-    if data.sec.is_some() {
-        return None;
+/// What a transfer sends, decided from one snapshot.
+enum Plan {
+    UpToDate(Arc<ZoneData>),
+    /// The whole zone, with a signed zone's denial chain (already signed).
+    Whole(Arc<ZoneData>, Vec<Vec<u8>>),
+    /// Condensed from serial `from` to the snapshot.
+    Difference {
+        data: Arc<ZoneData>,
+        from: u32,
+        deleted: Vec<Vec<u8>>,
+        added: Vec<Vec<u8>>,
+    },
+}
+
+/// The whole zone at the current snapshot, with the chain that goes with it.
+fn whole(view: &DnsView, zone: &Zone) -> Plan {
+    let data = zone.data.load_full();
+    let chain = match &data.sec {
+        None => Vec::new(),
+        Some(sec) => chain_for(view, zone, &data, sec),
+    };
+    Plan::Whole(data, chain)
+}
+
+/// A signed zone's denial chain at `data`'s serial: the kept one when it stands there, else
+/// one built now (and kept, when NSEC3 and nothing was published meanwhile).
+fn chain_for(view: &DnsView, zone: &Zone, data: &ZoneData, sec: &ZoneSec) -> Vec<Vec<u8>> {
+    let apex = zone.apex.to_bytes().unwrap_or_default();
+    let Some(x) = view.xfr.as_ref() else {
+        return Vec::new();
+    };
+    let slot = x.slot(&zone.name);
+    if let Some(c) = lock(&slot).as_ref().filter(|c| c.serial == data.serial) {
+        return c.wire_records();
     }
-    let j = view.xfr.as_ref()?.journal()?;
-    let entries = j.changes(&zone.name, from, data.serial)?;
-    journal::condense(&entries)
+    let Some(built) = LiveChain::build(&apex, data, sec) else {
+        return nsec_chain(&apex, data, sec);
+    };
+    let records = built.wire_records();
+    let mut kept = lock(&slot);
+    if kept.is_none() && zone.data.load().serial == data.serial {
+        *kept = Some(built);
+    }
+    records
+}
+
+/// Add to `del` the records of `before` not in `after`, and to `add` the reverse. Records are
+/// compared whole (TTL included), so a changed TTL replaces the RRset.
+fn diff(before: Vec<Vec<u8>>, after: Vec<Vec<u8>>, del: &mut Vec<Vec<u8>>, add: &mut Vec<Vec<u8>>) {
+    for r in &before {
+        if !after.contains(r) {
+            del.push(r.clone());
+        }
+    }
+    for r in after {
+        if !before.contains(&r) {
+            add.push(r);
+        }
+    }
+}
+
+/// An RRset's records: the RDATAs as `rtype`, then its RRSIGs.
+fn set_records(owner: &[u8], rtype: u16, ttl: u32, data: &[u8], sigs: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = RdataIter::over(data)
+        .map(|rd| record(owner, rtype, ttl, rd))
+        .collect();
+    out.extend(RdataIter::over(sigs).map(|s| record(owner, TYPE_RRSIG, ttl, s)));
+    out
+}
+
+/// The condensed difference from serial `from` to the current snapshot, when the journal
+/// (and, for a signed zone, the kept chain) reach back to it.
+fn difference(view: &DnsView, zone: &Zone, from: u32) -> Option<Plan> {
+    let x = view.xfr.as_ref()?;
+    let apex = zone.apex.to_bytes().ok()?;
+    let (mut deleted, mut added) = (Vec::new(), Vec::new());
+    let mut data = zone.data.load_full();
+    if data.sec.is_some() {
+        // The chain and the snapshot are read under the chain's lock: the same serial.
+        let slot = x.existing_slot(&zone.name)?;
+        let kept = lock(&slot);
+        let chain = kept.as_ref()?;
+        data = zone.data.load_full();
+        let sec = data.sec.as_ref()?;
+        if chain.serial != data.serial {
+            return None;
+        }
+        let before = chain.since(from)?;
+        let ttl = view.apex.cfg.soa_ttl;
+        diff(
+            set_records(&apex, TYPE_RRSIG, ttl, &[], &before.soa_sigs),
+            set_records(&apex, TYPE_RRSIG, ttl, &[], &sec.soa_sig),
+            &mut deleted,
+            &mut added,
+        );
+        for (h, rec) in &before.records {
+            diff(
+                chain.wire_of(h, rec.as_ref()),
+                chain.wire_of(h, chain.current(h)),
+                &mut deleted,
+                &mut added,
+            );
+        }
+    }
+    let entries = x.journal()?.changes(&zone.name, from, data.serial)?;
+    for ((key, rtype), st) in journal::first_states(&entries)? {
+        let owner = owner_wire(&key, &apex);
+        let before = set_records(&owner, rtype, st.ttl, &st.data, &st.sigs);
+        let after = match data.find(&view.hasher, &key) {
+            Found::Node(node) => node
+                .rrsets()
+                .find(|s| s.rtype.code() == rtype)
+                .map(|s| set_records(&owner, rtype, s.ttl, s.data, s.sigs))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        diff(before, after, &mut deleted, &mut added);
+    }
+    Some(Plan::Difference {
+        data,
+        from,
+        deleted,
+        added,
+    })
 }
 
 /// A whole record in wire form (owner uncompressed).
@@ -238,6 +374,7 @@ async fn whole_zone<W: AsyncWrite + Unpin>(
     zone: &Zone,
     data: &ZoneData,
     soa: &[u8],
+    chain: &[Vec<u8>],
 ) -> io::Result<()> {
     let apex = zone.apex.to_bytes().unwrap_or_default();
     out.push(soa).await?;
@@ -272,10 +409,8 @@ async fn whole_zone<W: AsyncWrite + Unpin>(
             }
         }
     }
-    if let Some(sec) = &data.sec {
-        for rec in super::chain::denial_chain(&apex, data, sec) {
-            out.push(&rec).await?;
-        }
+    for rec in chain {
+        out.push(rec).await?;
     }
     out.push(soa).await
 }
