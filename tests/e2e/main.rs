@@ -19,6 +19,7 @@ mod hostnames;
 mod luadns;
 mod prefix;
 mod reliability;
+mod secondaries;
 mod store;
 mod update;
 mod zonefiles;
