@@ -33,7 +33,7 @@ DURATION=${DURATION:-20}
 SAMPLE_MS=${SAMPLE_MS:-50}
 SAMPLE_HOSTS=${SAMPLE_HOSTS:-100}
 SECONDARIES=${SECONDARIES:-nsd knot}
-KS=${KS:-1 10 100 1000}
+KS=${KS-1 10 100 1000} # KS="" skips step 2
 SIGNED=${SIGNED:-0}
 SEC_CPU=${SEC_CPU:-$CLIENT_CPU}
 # Load threads: each waits for its answer, so RATE needs THREADS / HTTP latency above it.
@@ -262,7 +262,7 @@ taskset -c "$CLIENT_CPU" "$PY" "$BENCH_DIR/sec_latency.py" sample "$L_HTTP" "$TO
   "$HOSTS" "$SAMPLE_MS" "$DURATION" "${sample_args[@]}" >"$WORK/sample.out" 2>&1 || true
 wait "$LOADER" || true
 for s in "${SERVERS[@]}"; do T1[$s]=$(cpu_ticks "${PID[$s]}"); done
-cat "$WORK/load.out" "$WORK/sample.out" | grep -v '^RAW' >&2 || true
+cat "$WORK/load.out" "$WORK/sample.out" >&2 # RAW lines: each sample's latency in ms, in order
 
 # Do the secondaries end on the primary's last serial?
 FINAL=$(serial_of "$L_DNS")
