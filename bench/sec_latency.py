@@ -71,6 +71,7 @@ class Updater:
 
 
 def load(hostport, token, first, last, rate, seconds, threads, base):
+    Updater(hostport, token)  # a malformed HOST:PORT fails here, before any thread starts
     span = last - first + 1
     per_thread = rate / threads
     lock = threading.Lock()
