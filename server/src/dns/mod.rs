@@ -19,6 +19,7 @@ mod signing;
 mod tcp;
 pub mod tsig;
 mod udp;
+pub mod update;
 pub mod xfr;
 mod zone;
 
@@ -133,6 +134,8 @@ pub struct DnsView {
     sig_dumps: Mutex<Vec<SigChange>>,
     /// Zone transfers and NOTIFY, when TSIG keys are configured (`with_xfr`).
     xfr: Option<xfr::Xfr>,
+    /// DNS UPDATE (`set_update_handler`): without it every UPDATE is refused.
+    update: std::sync::OnceLock<Arc<dyn update::UpdateHandler>>,
 }
 
 /// `a.b` -> fqdn `Name`, lowercase.
@@ -193,6 +196,7 @@ impl DnsView {
             sig_log: Mutex::default(),
             sig_dumps: Mutex::default(),
             xfr: None,
+            update: std::sync::OnceLock::new(),
         }
     }
 
@@ -205,6 +209,11 @@ impl DnsView {
     /// Whether published changes should be journaled (transfers are configured).
     pub fn journaling(&self) -> bool {
         self.xfr.is_some()
+    }
+
+    /// Who applies DNS UPDATEs (the domain layer, installed by `serve`).
+    pub fn set_update_handler(&self, h: Arc<dyn update::UpdateHandler>) {
+        let _ = self.update.set(h);
     }
 
     /// The store's journal, for IXFR.

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hickory_proto::op::{Header, MessageType, Metadata, ResponseCode};
+use hickory_proto::op::{Header, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::xfer::Protocol;
 use hickory_server::net::NetError;
@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 
 use super::rrl::{self, Verdict};
 use super::server::{handle, MAX_UDP_PAYLOAD};
+use super::update;
 use super::xfr::signed::{self, Signed};
 use super::{fast, DnsView};
 
@@ -239,6 +240,11 @@ pub(super) async fn full(
     let header = Header::read(&mut BinDecoder::new(pkt)).ok()?;
     if header.metadata.message_type != MessageType::Query {
         return None; // never answer a response (no loops between servers)
+    }
+    // DNS UPDATE (RFC 2136): its own path (signed with users' keys, applied by the domain
+    // layer, answered once durable).
+    if header.metadata.op_code == OpCode::Update {
+        return Some(update::answer(view, pkt, peer).await);
     }
     // TSIG (RFC 8945): a signed query is verified first and its answer signed.
     let signer = match signed::check(view, pkt) {
