@@ -131,7 +131,8 @@ fn issue19_nsupdate_adds_replaces_and_deletes_hosted_zone_records_over_udp_and_t
         "{ixfr}"
     );
     // A second A joins the RRset; the same again is a duplicate, ignored (§3.4.2.2), and the
-    // serial stays (§3.6: it moves when the zone changes).
+    // serial stays: lucentd moves it on each change (RFC 2136 §3.6 lets a server also move it
+    // on each update; lucentd does not).
     let second = "zone example.org\nupdate add host.example.org 300 A 192.0.2.2\n";
     expect(dns, key, false, second, "NOERROR");
     let s2 = serial(dns, "example.org");

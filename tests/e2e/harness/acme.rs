@@ -253,6 +253,20 @@ impl Pebble {
     /// authorization, hence a fresh challenge, for every order (PEBBLE_AUTHZREUSE=0).
     pub fn start(dir: &TestDir, dns: SocketAddr) -> Pebble {
         let tls = loopback_ca(dir);
+        // The ports are free when picked but not held; should another process take one
+        // before Pebble binds it, Pebble exits and is started again on new ones.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Pebble::try_start(dir, dns, &tls) {
+                Ok(p) => return p,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("pebble did not start: {failures:#?}");
+    }
+
+    /// One start: Err with Pebble's log when it exited before listening.
+    fn try_start(dir: &TestDir, dns: SocketAddr, tls: &LoopbackCa) -> Result<Pebble, String> {
         let listen: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
         let management: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
         let config = serde_json::json!({"pebble": {
@@ -286,7 +300,7 @@ impl Pebble {
         let mut p = Pebble {
             child: Some(child),
             directory: format!("https://{listen}/dir"),
-            https_ca: tls.ca,
+            https_ca: tls.ca.clone(),
             management,
             log,
         };
@@ -295,12 +309,15 @@ impl Pebble {
         loop {
             let up = |a: &SocketAddr| TcpStream::connect_timeout(a, Duration::from_millis(200));
             if up(&listen).is_ok() && up(&management).is_ok() {
-                return p;
+                return Ok(p);
             }
             let exited = p.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                return Err(format!("{status}: {}", p.log_text()));
+            }
             assert!(
-                exited.is_none() && Instant::now() < deadline,
-                "pebble did not listen on {listen} within 10 s ({exited:?}):\n{}",
+                Instant::now() < deadline,
+                "pebble did not listen on {listen} within 10 s:\n{}",
                 p.log_text()
             );
             std::thread::sleep(Duration::from_millis(25));
