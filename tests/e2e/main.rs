@@ -20,6 +20,7 @@ mod hostnames;
 mod luadns;
 mod prefix;
 mod reliability;
+mod secondaries;
 mod store;
 mod update;
 mod zonefiles;

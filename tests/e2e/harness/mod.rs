@@ -25,6 +25,7 @@ mod dns;
 mod fixtures;
 mod http;
 mod lua;
+pub mod secondary;
 mod server;
 
 pub use browser::*;

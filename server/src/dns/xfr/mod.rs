@@ -84,6 +84,9 @@ pub(crate) struct Xfr {
     notifier: OnceLock<notify::Notifier>,
     /// Signed zones' NSEC3 chains as secondaries hold them (made at the first transfer).
     chains: Mutex<HashMap<String, Slot>>,
+    /// Held while a chain is built, so that secondaries transferring a zone at the same time
+    /// get the same chain (the same signatures), not one each.
+    pub(crate) building: Mutex<()>,
 }
 
 /// One zone's kept chain; the writer holds the lock while it publishes a group, so a
@@ -101,6 +104,7 @@ impl Xfr {
             journal: OnceLock::new(),
             notifier: OnceLock::new(),
             chains: Mutex::default(),
+            building: Mutex::new(()),
         }
     }
 

@@ -27,7 +27,6 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use tokio::io::AsyncWrite;
 
 use super::super::signing::owner_wire;
-use super::super::signing::ZoneSec;
 use super::super::tcp::write_message;
 use super::super::tsig::{self, TsigStream};
 use super::super::zone::{Found, RdataIter, Zone, ZoneData};
@@ -226,36 +225,40 @@ enum Plan {
     },
 }
 
-/// The whole zone at the current snapshot, with the chain that goes with it.
+/// The whole zone at the current snapshot, with the chain that goes with it. For a signed
+/// zone the snapshot is taken with the kept chain (same serial), or the chain is built for it
+/// and kept; builds are serialised so that transfers running together share one chain.
 fn whole(view: &DnsView, zone: &Zone) -> Plan {
     let data = zone.data.load_full();
-    let chain = match &data.sec {
-        None => Vec::new(),
-        Some(sec) => chain_for(view, zone, &data, sec),
+    let (Some(_), Some(x)) = (&data.sec, view.xfr.as_ref()) else {
+        return Plan::Whole(data, Vec::new());
     };
-    Plan::Whole(data, chain)
-}
-
-/// A signed zone's denial chain at `data`'s serial: the kept one when it stands there, else
-/// one built now (and kept, when NSEC3 and nothing was published meanwhile).
-fn chain_for(view: &DnsView, zone: &Zone, data: &ZoneData, sec: &ZoneSec) -> Vec<Vec<u8>> {
     let apex = zone.apex.to_bytes().unwrap_or_default();
-    let Some(x) = view.xfr.as_ref() else {
-        return Vec::new();
-    };
+    let _one_build = x.building.lock().unwrap_or_else(|e| e.into_inner());
     let slot = x.slot(&zone.name);
-    if let Some(c) = lock(&slot).as_ref().filter(|c| c.serial == data.serial) {
-        return c.wire_records();
+    {
+        let kept = lock(&slot);
+        let data = zone.data.load_full();
+        if let Some(c) = kept.as_ref().filter(|c| c.serial == data.serial) {
+            return Plan::Whole(data, c.wire_records());
+        }
     }
-    let Some(built) = LiveChain::build(&apex, data, sec) else {
-        return nsec_chain(&apex, data, sec);
+    let data = zone.data.load_full();
+    let Some(sec) = &data.sec else {
+        return Plan::Whole(data, Vec::new());
+    };
+    let Some(built) = LiveChain::build(&apex, &data, sec) else {
+        let chain = nsec_chain(&apex, &data, sec);
+        return Plan::Whole(data, chain);
     };
     let records = built.wire_records();
     let mut kept = lock(&slot);
-    if kept.is_none() && zone.data.load().serial == data.serial {
+    // Keep it unless a group was published meanwhile (the chain would lag the zone).
+    if zone.data.load().serial == data.serial {
         *kept = Some(built);
     }
-    records
+    drop(kept);
+    Plan::Whole(data, records)
 }
 
 /// Add to `del` the records of `before` not in `after`, and to `add` the reverse. Records are
