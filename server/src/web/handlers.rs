@@ -156,6 +156,7 @@ pub(super) fn tsig_page(
                         .find(|z| z.id == id)
                         .map(|z| format!("the zone {}", z.name))
                         .unwrap_or_default(),
+                    None if k.names.is_empty() => "everything you may change".to_string(),
                     None => k.names.join(", "),
                 };
                 (k, r)

@@ -77,7 +77,7 @@ pub fn tsig(
                     }
                     @if !hosts.is_empty() {
                         fieldset {
-                            legend { "Or the hostnames it may change" }
+                            legend { "Or the hostnames it may change (neither: everything you may change)" }
                             @for h in hosts {
                                 div.check {
                                     input id={ "t-" (h.id) } type="checkbox" name="hostname" value=(h.fqdn());
