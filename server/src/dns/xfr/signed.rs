@@ -30,19 +30,23 @@ pub(crate) fn check(view: &DnsView, query: &[u8]) -> Signed {
     match tsig::verify_request(query, now, lookup) {
         Ok(None) => Signed::Unsigned,
         Ok(Some(s)) => Signed::Verified(s),
-        Err(reject) => {
-            log::info!(
-                "dns: signed query rejected: {} (key {:?})",
-                reject.error(),
-                reject.key_name().unwrap_or_default()
-            );
-            let mut out = error_answer(query, reject.rcode());
-            if let Err(e) = reject.sign_error_response(&mut out, now) {
-                log::debug!("dns: TSIG error answer: {e}");
-            }
-            Signed::Rejected(out)
-        }
+        Err(reject) => Signed::Rejected(rejection(query, &reject, now, "signed query")),
     }
+}
+
+/// The answer to a request whose TSIG failed (RFC 8945 §5.2, §5.3.2): the header and question
+/// with NOTAUTH (or FORMERR) and the TSIG error record; logged as `what`.
+pub(crate) fn rejection(query: &[u8], reject: &tsig::TsigReject, now: u64, what: &str) -> Vec<u8> {
+    log::warn!(
+        "dns: {what} rejected: {} (key {:?})",
+        reject.error(),
+        reject.key_name().unwrap_or_default()
+    );
+    let mut out = error_answer(query, reject.rcode());
+    if let Err(e) = reject.sign_error_response(&mut out, now) {
+        log::debug!("dns: TSIG error answer: {e}");
+    }
+    out
 }
 
 /// Sign an answer to a verified query.
