@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_more;
 mod dashboard_pictures;
 mod dns;
+mod dns_update;
 mod dnssec;
 mod dyndns2;
 mod hardening;

@@ -310,6 +310,7 @@ pub(super) fn user_tsig(
     tx.commit()?;
     let scope = match zone {
         Some(z) => format!("the zone {z}"),
+        None if hostnames.is_empty() => "everything the user may change".to_string(),
         None => hostnames.join(", "),
     };
     writeln!(
@@ -332,6 +333,7 @@ pub(super) fn user_tsigs(conn: &Connection, email: &str, out: Out) -> Result<(),
             Some(id) => crate::store::queries::zones::zone_by_id(conn, id)?
                 .map(|z| format!("zone {}", z.name))
                 .unwrap_or_default(),
+            None if k.names.is_empty() => "all".to_string(),
             None => k.names.join(","),
         };
         writeln!(

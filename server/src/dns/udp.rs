@@ -96,14 +96,14 @@ impl UdpWorkers {
 
 /// One thread's loop: a blocking `recvmmsg` that returns as soon as one datagram is there
 /// (with whatever else is queued, up to `BATCH`), the answers, one `sendmmsg`.
-fn serve(sock: &UdpSocket, view: &DnsView, stop: &AtomicBool, rt: &Handle) {
+fn serve(sock: &Arc<UdpSocket>, view: &Arc<DnsView>, stop: &AtomicBool, rt: &Handle) {
     let fd = sock.as_raw_fd();
     let mut rbufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; RECV_BUF]).collect();
     let mut outs: Vec<Vec<u8>> = (0..BATCH)
         .map(|_| Vec::with_capacity(usize::from(MAX_UDP_PAYLOAD)))
         .collect();
     while !stop.load(Ordering::Relaxed) {
-        match drain_batch(fd, view, rt, &mut rbufs, &mut outs) {
+        match drain_batch(fd, (sock, view), rt, &mut rbufs, &mut outs) {
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -124,7 +124,7 @@ fn serve(sock: &UdpSocket, view: &DnsView, stop: &AtomicBool, rt: &Handle) {
 /// One `recvmmsg` (waiting for the first datagram), every answer, one `sendmmsg`.
 fn drain_batch(
     fd: RawFd,
-    view: &DnsView,
+    (sock, shared): (&Arc<UdpSocket>, &Arc<DnsView>),
     rt: &Handle,
     rbufs: &mut [Vec<u8>],
     outs: &mut [Vec<u8>],
@@ -158,6 +158,19 @@ fn drain_batch(
             continue;
         };
         let pkt = &rbufs[i][..*len];
+        let view: &DnsView = shared;
+        // DNS UPDATE waits for its group commit: answered by a task of its own, so this
+        // thread goes on answering queries meanwhile.
+        if is_update(pkt) {
+            let (sock, view, pkt) = (sock.clone(), shared.clone(), pkt.to_vec());
+            rt.spawn(async move {
+                let out = update::answer(&view, &pkt, peer).await;
+                if let Err(e) = sock.send_to(&out, peer) {
+                    log::debug!("dns: udp send of an UPDATE answer: {e}");
+                }
+            });
+            continue;
+        }
         if fast::answer(view, pkt, &mut outs[i]) {
             if limit(view, peer, &mut outs[i]) {
                 ready.push(i);
@@ -206,6 +219,11 @@ fn drain_batch(
         }
     }
     Ok(n)
+}
+
+/// A query with opcode UPDATE (RFC 2136 §2.2: opcode 5), QR clear.
+fn is_update(pkt: &[u8]) -> bool {
+    pkt.len() >= 12 && pkt[2] & 0xF8 == 5 << 3
 }
 
 /// Response rate limiting (rrl.rs), when on: whether to send `out` to `peer`, truncated on a

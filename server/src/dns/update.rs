@@ -14,7 +14,7 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{RData, Record, RecordType};
 
 use super::tsig::{self, TsigKey};
-use super::xfr::signed::error_answer;
+use super::xfr::signed::{error_answer, rejection};
 use super::DnsView;
 use crate::model::update::{class, rcode, UpdateRequest, UpdateRr};
 
@@ -42,16 +42,7 @@ pub(crate) async fn answer(view: &DnsView, pkt: &[u8], peer: SocketAddr) -> Vec<
             log::info!("update: unsigned UPDATE from {peer} refused");
             return error_answer(pkt, rcode::REFUSED);
         }
-        Err(reject) => {
-            log::warn!(
-                "update: UPDATE from {peer} rejected: {} (key {:?})",
-                reject.error(),
-                reject.key_name().unwrap_or_default()
-            );
-            let mut out = error_answer(pkt, reject.rcode());
-            let _ = reject.sign_error_response(&mut out, now);
-            return out;
-        }
+        Err(reject) => return rejection(pkt, &reject, now, &format!("UPDATE from {peer}")),
     };
     let code = match (decode(pkt), handler) {
         (Err(code), _) => code,

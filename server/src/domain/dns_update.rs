@@ -478,7 +478,7 @@ fn write_shared(
 
 /// `lucentd user tsig`: a new hmac-sha256 key named `key_name` for `u`, limited to the hosted
 /// zone `zone` the user owns, or to `names` (the user's hostnames, or names inside the user's
-/// hosted zones). Returns the secret in base64 (32 random octets, as `tsig-keygen` makes).
+/// hosted zones), or (neither) reaching what the user may change. Returns the secret in base64 (32 random octets, as `tsig-keygen` makes).
 pub fn create_key(
     c: &Connection,
     u: &User,
@@ -526,9 +526,12 @@ pub fn create_key(
             }
             (None, out)
         }
-        _ => {
+        // No limit: what the user may change through the APIs (every hosted zone of theirs,
+        // the A/AAAA/TXT of their hostnames).
+        (None, true) => (None, Vec::new()),
+        (Some(_), false) => {
             return Err(bad(
-                "give either --zone ZONE or --hostname FQDN[,FQDN...]".into()
+                "give either --zone ZONE or --hostname FQDN[,FQDN...], not both".into(),
             ))
         }
     };

@@ -18,6 +18,7 @@ macro_rules! report {
 }
 pub(crate) use report;
 
+pub mod acme;
 mod browser;
 mod checks;
 mod dns;

@@ -34,7 +34,7 @@ use super::super::DnsView;
 use super::chain::{nsec_chain, LiveChain};
 use super::journal;
 use super::lock;
-use super::signed::{error_answer, question_end};
+use super::signed::{error_answer, question_end, rejection};
 
 const TYPE_SOA: u16 = 6;
 const TYPE_RRSIG: u16 = 46;
@@ -76,13 +76,8 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
             return write_message(stream, &error_answer(query, 5), timeout).await;
         }
         Err(reject) => {
-            log::warn!(
-                "xfr: transfer request from {peer} rejected: {} (key {:?})",
-                reject.error(),
-                reject.key_name().unwrap_or_default()
-            );
-            let mut out = error_answer(query, reject.rcode());
-            let _ = reject.sign_error_response(&mut out, now);
+            let what = format!("transfer request from {peer}");
+            let out = rejection(query, &reject, now, &what);
             return write_message(stream, &out, timeout).await;
         }
     };
