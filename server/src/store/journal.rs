@@ -16,7 +16,7 @@ use crate::model::RrsetChange;
 /// Entries older than this are dropped (a secondary that far behind gets a full transfer).
 pub const MAX_AGE_SECS: u64 = 7 * 86_400;
 /// At most this many entries are kept per zone.
-pub const MAX_ENTRIES: usize = 10_000;
+pub const MAX_ENTRIES: usize = 50_000;
 
 /// Journal the group about to commit: per zone, its changes in one entry from the serial DNS
 /// serves now to the group's last one. Nothing when another process committed since the view

@@ -314,6 +314,17 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX update_keys_user ON update_keys(user_id);
     "#,
     ),
+    // Step 14: what the server last served from its config, so that a change to the apex
+    // settings (name servers, SOA fields) bumps every zone's serial at the next start and
+    // secondaries transfer the new SOA and NS (RFC 1034 §4.3.5).
+    Step::Sql(
+        r#"
+    CREATE TABLE settings (
+        key             TEXT PRIMARY KEY,
+        value           TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

@@ -22,7 +22,7 @@ use crate::model::RType;
 
 const TYPE_RRSIG: u16 = 46;
 /// Groups remembered for IXFR (as the store's journal keeps per zone).
-const MEMORY: usize = 10_000;
+const MEMORY: usize = 50_000;
 
 /// A chain record as served: RDATA and its RRSIGs (length-prefixed list).
 pub(crate) type ChainRecord = (Box<[u8]>, Box<[u8]>);

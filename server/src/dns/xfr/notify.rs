@@ -21,6 +21,8 @@ use super::Secondary;
 /// after each try).
 const TRIES: u32 = 5;
 const FIRST_WAIT: Duration = Duration::from_secs(1);
+/// A NOTIFY not yet answered is sent again with a newer serial no sooner than this.
+const RESEND_AFTER: Duration = Duration::from_millis(250);
 
 struct Peer {
     sec: Secondary,
@@ -181,7 +183,10 @@ fn message(
     Some((msg, client, id, serial))
 }
 
-/// Wait up to `wait` for the answer to NOTIFY `id` from `to`, or until `zone` changes again.
+/// Wait up to `wait` for the answer to NOTIFY `id` from `to`. When `zone` changes again
+/// meanwhile, stop waiting `RESEND_AFTER` after the send (to send the newer serial), not
+/// before: a slow or absent secondary gets a few NOTIFYs a second, not one per write group
+/// (RFC 1996 §4.3 lets a primary hold NOTIFYs back).
 async fn answer(
     sock: &UdpSocket,
     to: SocketAddr,
@@ -192,20 +197,35 @@ async fn answer(
     zone: &str,
 ) -> Heard {
     let mut buf = vec![0u8; 4096];
-    let deadline = tokio::time::Instant::now() + wait;
+    let sent = tokio::time::Instant::now();
+    let deadline = sent + wait;
+    let mut changed = false;
     loop {
+        let until = if changed {
+            deadline.min(sent + RESEND_AFTER)
+        } else {
+            deadline
+        };
         let got = tokio::select! {
-            r = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)) => r,
-            _ = peer.wake.notified() => {
-                let mut q = peer.pending.lock().unwrap_or_else(|e| e.into_inner());
-                if q.remove(zone) {
-                    return Heard::Changed;
-                }
-                // Another zone: the caller's loop takes it after this one.
+            r = tokio::time::timeout_at(until, sock.recv_from(&mut buf)) => r,
+            _ = peer.wake.notified(), if !changed => {
+                // Another zone's change: the caller's loop takes it after this one.
+                changed = peer
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(zone);
                 continue;
             }
         };
         let (n, from) = match got {
+            Err(_) if changed && until < deadline => {
+                peer.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(zone);
+                return Heard::Changed;
+            }
             Err(_) => return Heard::Nothing,
             Ok(Err(_)) => continue,
             Ok(Ok(x)) => x,

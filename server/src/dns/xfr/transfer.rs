@@ -413,6 +413,26 @@ async fn whole_zone<W: AsyncWrite + Unpin>(
     out.push(soa).await
 }
 
+/// `rec` with its owner's trailing `zone` (wire, with the root label) replaced by a pointer to
+/// offset 12; `None` when the owner does not end in it.
+fn compress_owner(rec: &[u8], zone: &[u8]) -> Option<Vec<u8>> {
+    let mut i = 0;
+    loop {
+        let l = usize::from(*rec.get(i)?);
+        if rec.get(i..i + zone.len()) == Some(zone) {
+            let mut out = Vec::with_capacity(rec.len());
+            out.extend_from_slice(&rec[..i]);
+            out.extend_from_slice(&[0xC0, 0x0C]);
+            out.extend_from_slice(rec.get(i + zone.len()..)?);
+            return Some(out);
+        }
+        if l == 0 || l > 63 {
+            return None;
+        }
+        i += 1 + l;
+    }
+}
+
 /// Builds and sends the messages of one response.
 struct Sender<'a, W> {
     stream: &'a mut W,
@@ -439,6 +459,11 @@ impl<W: AsyncWrite + Unpin> Sender<'_, W> {
     }
 
     async fn push(&mut self, rec: &[u8]) -> io::Result<()> {
+        // Owner names end in the zone's name, which is the question at offset 12 of every
+        // message: point there (RFC 1035 §4.1.4) instead of repeating it.
+        let zone = &self.header[12..self.header.len() - 4];
+        let squeezed = compress_owner(rec, zone);
+        let rec = squeezed.as_deref().unwrap_or(rec);
         let room = 65_535 - self.tsig.tsig_len() - 64;
         if self.count > 0
             && (self.buf.len() + rec.len() > TARGET || self.buf.len() + rec.len() > room)
@@ -467,5 +492,29 @@ impl<W: AsyncWrite + Unpin> Sender<'_, W> {
 
     async fn finish(&mut self) -> io::Result<()> {
         self.send(true).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compress_owner;
+
+    #[test]
+    fn owners_in_the_zone_point_at_the_question() {
+        let zone = b"\x04zone\x04test\x00";
+        let rec = [
+            &b"\x03www\x04zone\x04test\x00"[..],
+            &[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4],
+        ]
+        .concat();
+        let c = compress_owner(&rec, zone).unwrap();
+        assert_eq!(&c[..6], b"\x03www\xC0\x0C");
+        assert_eq!(&c[6..], &rec[15..]);
+        // The apex itself is the pointer alone; a name elsewhere is left as it is.
+        let apex = [&zone[..], &[0, 6, 0, 1]].concat();
+        assert_eq!(&compress_owner(&apex, zone).unwrap()[..2], b"\xC0\x0C");
+        assert!(compress_owner(b"\x03www\x04else\x00\x00\x01", zone).is_none());
+        // A label that merely contains the zone's bytes is not a match at a label boundary.
+        assert!(compress_owner(b"\x0bxx\x04zone\x04test\x00\x00\x01", zone).is_none());
     }
 }
