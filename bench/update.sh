@@ -301,6 +301,12 @@ for s in "${SYSTEMS[@]}"; do
     printf "| %s | %s | %.0f | %.0f–%.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, conf, $3, lo, hi, $4, $5, errs, $8, per, $9, vers, rat
   }'
 done
+echo
+echo "Every round (system, round, updates/s, p50 ms, p99 ms, errors, breakdown, server CPU s, client CPU, last values served):"
+echo
+echo '```'
+cat "$RES"
+echo '```'
 if [ "$SYNCS" = 1 ]; then
   echo
   echo "fsync-family system calls per update (strace -f -c on the server, a separate 5 s pass with the same load;"
