@@ -72,6 +72,25 @@ const COMMANDS: &[CmdHelp] = &[
         about: "Revoke the user's scoped token LABEL; it stops working at once.",
     },
     CmdHelp {
+        words: &["user", "tsig"],
+        synopsis:
+            "lucentd user tsig EMAIL --name KEYNAME [--zone ZONE | --hostname FQDN[,FQDN...]]",
+        about: "Create a TSIG key (hmac-sha256) for DNS UPDATE (RFC 2136: nsupdate, certbot,\n\
+                lego, DHCP servers), limited to one of the user's hosted zones or to chosen\n\
+                hostnames; prints the base64 secret as the last line.",
+    },
+    CmdHelp {
+        words: &["user", "tsigs"],
+        synopsis: "lucentd user tsigs EMAIL",
+        about: "List the user's TSIG keys: name, what it may change, created, last used (never\n\
+                secrets).",
+    },
+    CmdHelp {
+        words: &["user", "tsig-revoke"],
+        synopsis: "lucentd user tsig-revoke EMAIL KEYNAME",
+        about: "Delete the user's TSIG key KEYNAME; the next UPDATE signed with it is refused.",
+    },
+    CmdHelp {
         words: &["user", "apikey"],
         synopsis: "lucentd user apikey EMAIL [--zone NAME] [--label NAME]",
         about: "Create an API key for the LuaDNS-style API, global or restricted to one of the\n\
@@ -302,6 +321,17 @@ pub enum Command {
         label: Option<String>,
     },
     UserApiKeys(String),
+    UserTsig {
+        email: String,
+        name: String,
+        zone: Option<String>,
+        hostnames: Vec<String>,
+    },
+    UserTsigs(String),
+    UserTsigRevoke {
+        email: String,
+        name: String,
+    },
     UserApiKeyRevoke {
         email: String,
         id: i64,
@@ -408,6 +438,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
     let mut role = None;
     let mut hostname: Option<Vec<String>> = None;
     let mut label = None;
+    let mut key_name = None;
     let mut yes = false;
     let mut force = false;
     let mut operator = false;
@@ -464,6 +495,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
                 )
             }
             "--label" => label = Some(val("--label")?.clone()),
+            "--name" => key_name = Some(val("--name")?.clone()),
             "--yes" => yes = true,
             "--force" => force = true,
             "--operator" => operator = true,
@@ -524,6 +556,18 @@ pub fn parse(args: &[String]) -> Result<(Command, Common), String> {
             label,
         },
         ["user", "apikeys", ..] => Command::UserApiKeys(one("email")?),
+        ["user", "tsig", ..] => Command::UserTsig {
+            email: one("email")?,
+            name: key_name.ok_or("a TSIG key needs --name KEYNAME")?,
+            zone,
+            hostnames: hostname.unwrap_or_default(),
+        },
+        ["user", "tsigs", ..] => Command::UserTsigs(one("email")?),
+        ["user", "tsig-revoke", email, name] => Command::UserTsigRevoke {
+            email: email.to_string(),
+            name: name.to_string(),
+        },
+        ["user", "tsig-revoke", ..] => return Err("give EMAIL and the key's KEYNAME".into()),
         ["user", "apikey-revoke", email, id] => Command::UserApiKeyRevoke {
             email: email.to_string(),
             id: id

@@ -155,6 +155,12 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), ServeError> {
     let mut ctx = Ctx::new(config, store);
     ctx.web = crate::web::handle;
     let ctx = Arc::new(ctx);
+    // DNS UPDATE goes through the same domain rules as the HTTP APIs (api/dns_update.rs).
+    ctx.store
+        .dns
+        .set_update_handler(Arc::new(crate::api::dns_update::Handler {
+            ctx: ctx.clone(),
+        }));
     // The writer thread takes the update routes' writes in groups (store/mod.rs).
     let writer = {
         let c = ctx.clone();

@@ -194,3 +194,36 @@ fn online_backup_while_serving() {
     assert_eq!(n, 40);
     assert_eq!(integrity_check(&dir.path("copy.db")), "ok");
 }
+
+/// The SOA and NS come from the config: changing them (with no write at all) moves every
+/// zone's serial at the next start, so secondaries transfer the new apex (RFC 1034 §4.3.5).
+/// Restarting with the same config leaves the serial alone.
+#[test]
+fn an_apex_config_change_moves_the_serial_at_the_next_start() {
+    let dir = TestDir::new("apex-serial");
+    admin(&dir, &["zone", "add", "apex.example.net", "--shared"]);
+    let cfg = write_config(&dir, "[dns]\nnameservers = [\"ns1.example.net\"]\n");
+    let mut srv = Server::start_cfg(&dir, &cfg);
+    let first = srv.soa_serial("apex.example.net");
+    srv.stop();
+    let mut srv = Server::start_cfg(&dir, &cfg);
+    assert_eq!(
+        srv.soa_serial("apex.example.net"),
+        first,
+        "same config, same serial"
+    );
+    srv.stop();
+    let cfg = write_config(
+        &dir,
+        "[dns]\nnameservers = [\"ns1.example.net\", \"ns2.example.net\"]\nsoa_expire = 1209600\n",
+    );
+    let srv = Server::start_cfg(&dir, &cfg);
+    let after = srv.soa_serial("apex.example.net");
+    assert_eq!(
+        after,
+        first.wrapping_add(1),
+        "a new NS set and expire move the serial"
+    );
+    let ns = answers(&srv.dig("apex.example.net.", hickory_proto::rr::RecordType::NS));
+    assert_eq!(ns.len(), 2, "{ns:?}");
+}

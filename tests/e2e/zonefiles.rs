@@ -138,6 +138,22 @@ fn issue16_export_then_import_into_a_second_zone_answers_the_same() {
     );
     let exported = admin(&e.dir, &["zone", "export", "example.org"]);
     assert!(exported.starts_with("$ORIGIN example.org."), "{exported}");
+    // Zones are signed by default: the export is the signed zone (keys, every RRSIG, the
+    // NSEC3 chain), and ldns-verify-zone checks every signature and the chain.
+    for t in ["\tDNSKEY\t", "\tRRSIG\t", "\tNSEC3\t", "\tNSEC3PARAM\t"] {
+        assert!(exported.contains(t), "{t} missing: {exported}");
+    }
+    let signed = e.dir.path("signed.zone");
+    std::fs::write(&signed, &exported).unwrap();
+    let v = std::process::Command::new("ldns-verify-zone")
+        .arg(&signed)
+        .output()
+        .expect("ldns-verify-zone (ldnsutils) runs");
+    let said = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
+    assert!(
+        v.status.success() && said.contains("Zone is verified and complete"),
+        "{said}"
+    );
     // The same file under another $ORIGIN is the same zone under another name.
     let moved = exported.replacen("$ORIGIN example.org.", "$ORIGIN example.com.", 1);
     let file2 = e.dir.path("example.com.zone");

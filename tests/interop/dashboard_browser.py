@@ -323,6 +323,30 @@ def run(d):
           "backup script" in [h.text for h in d.find_elements(By.CSS_SELECTOR, "article h2")])
     shoot(d, "apikeys")
 
+    # A DNS UPDATE key for the hosted zone: nsupdate signed with it changes the zone.
+    d.get(BASE + "/tsig")
+    fill(d, "name", "browser-key")
+    d.find_element(By.CSS_SELECTOR, "select#zone option[value='ann.example']").click()
+    submit(d, "/tsig")
+    secret = d.find_element(By.ID, "token-value").text
+    check("a new TSIG secret is shown (base64 of 32 octets)", len(secret) == 44, secret)
+    shoot(d, "tsig-new")
+    script = (f"server 127.0.0.1 {DNS_PORT}\nzone ann.example\n"
+              "update add upd.ann.example 300 A 192.0.2.90\nsend\n")
+    out = subprocess.run(["nsupdate", "-y", f"hmac-sha256:browser-key:{secret}"], input=script,
+                         capture_output=True, text=True, timeout=20)
+    check("nsupdate with the key changes the zone",
+          out.returncode == 0 and dig("upd.ann.example") == ["192.0.2.90"], out.stderr)
+    d.get(BASE + "/tsig")
+    check("the key is listed with its zone",
+          "the zone ann.example" in d.page_source and "browser-key" in d.page_source)
+    submit(d, "/tsig/revoke")
+    out = subprocess.run(["nsupdate", "-y", f"hmac-sha256:browser-key:{secret}"],
+                         input=script.replace("192.0.2.90", "192.0.2.91"),
+                         capture_output=True, text=True, timeout=20)
+    check("a revoked key is refused at once",
+          out.returncode != 0 and dig("upd.ann.example") == ["192.0.2.90"], out.stderr)
+
     # Account, the admin page refused to a normal user, sign out.
     d.get(BASE + "/account")
     check("the account page lists this session", "(this session)" in d.page_source)

@@ -150,6 +150,35 @@ pub fn run(cmd: Command, config: &Config, out: Out) -> Result<(), AdminError> {
         ),
         Command::UserApiKeys(email) => user_apikeys(&conn, &email, out),
         Command::UserApiKeyRevoke { email, id } => user_apikey_revoke(&conn, &email, id, out),
+        Command::UserTsig {
+            email,
+            name,
+            zone,
+            hostnames,
+        } => {
+            let reserved: Vec<String> = config
+                .dns_xfr
+                .keys
+                .iter()
+                .map(|k| k.name().to_string())
+                .collect();
+            user_cmds::user_tsig(
+                &mut conn,
+                &email,
+                &name,
+                zone.as_deref(),
+                &hostnames,
+                &reserved,
+                out,
+            )
+        }
+        Command::UserTsigs(email) => user_cmds::user_tsigs(&conn, &email, out),
+        Command::UserTsigRevoke { email, name } => {
+            let u = user(&conn, &email)?;
+            crate::domain::dns_update::revoke_key(&conn, &u, &name).map_err(api_refused)?;
+            writeln!(out, "TSIG key '{name}' of {} revoked", u.email)?;
+            Ok(())
+        }
         Command::UserSet {
             email,
             status,

@@ -291,3 +291,58 @@ pub(super) fn user_rm(
     writeln!(out, "removed user {} with {what}", u.email)?;
     Ok(())
 }
+
+/// `user tsig EMAIL --name KEYNAME [--zone ZONE | --hostname FQDN,...]`: the secret is the last
+/// line.
+pub(super) fn user_tsig(
+    conn: &mut Connection,
+    email: &str,
+    name: &str,
+    zone: Option<&str>,
+    hostnames: &[String],
+    reserved: &[String],
+    out: Out,
+) -> Result<(), AdminError> {
+    let tx = write_tx(conn)?;
+    let u = user(&tx, email)?;
+    let secret = crate::domain::dns_update::create_key(&tx, &u, name, zone, hostnames, reserved)
+        .map_err(api_refused)?;
+    tx.commit()?;
+    let scope = match zone {
+        Some(z) => format!("the zone {z}"),
+        None if hostnames.is_empty() => "everything the user may change".to_string(),
+        None => hostnames.join(", "),
+    };
+    writeln!(
+        out,
+        "TSIG key '{}' (hmac-sha256) for {} reaching {scope}; nsupdate -y hmac-sha256:{}:SECRET",
+        name.trim_end_matches('.').to_ascii_lowercase(),
+        u.email,
+        name.trim_end_matches('.').to_ascii_lowercase()
+    )?;
+    writeln!(out, "{secret}")?;
+    Ok(())
+}
+
+/// `user tsigs EMAIL`: name, reach, created, last used; never a secret.
+pub(super) fn user_tsigs(conn: &Connection, email: &str, out: Out) -> Result<(), AdminError> {
+    let u = user(conn, email)?;
+    writeln!(out, "NAME\tREACHES\tCREATED\tLAST USED")?;
+    for k in crate::store::queries::update_keys::of_user(conn, u.id)? {
+        let reach = match k.zone_id {
+            Some(id) => crate::store::queries::zones::zone_by_id(conn, id)?
+                .map(|z| format!("zone {}", z.name))
+                .unwrap_or_default(),
+            None if k.names.is_empty() => "all".to_string(),
+            None => k.names.join(","),
+        };
+        writeln!(
+            out,
+            "{}\t{reach}\t{}\t{}",
+            k.name,
+            k.created_at,
+            k.last_used_at.as_deref().unwrap_or("never")
+        )?;
+    }
+    Ok(())
+}

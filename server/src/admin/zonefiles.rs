@@ -9,12 +9,13 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::{count, fail, write_tx, AdminError, Out};
-use crate::dns::ApexConfig;
+use crate::dns::{ApexConfig, DnsView};
 use crate::domain::records::{self as record_ops, Limits, RecordInput};
 use crate::domain::zones::soa_content;
 use crate::model::hostname::{fqdn, host_rrsets};
 use crate::model::name::{is_at_or_below, owner_name};
 use crate::model::{content, RType, ZoneKind};
+use crate::store::queries::zone_keys::{self, DnssecState};
 use crate::store::queries::{hostnames, records, zones};
 use crate::store::WriteTx;
 use crate::zonefile::{write_zone, OutRecord, ZoneParser};
@@ -64,12 +65,31 @@ pub fn export(
             }
         }
     }
-    let recs = rows.iter().map(|(owner, ttl, rtype, content)| OutRecord {
-        owner,
-        ttl: *ttl,
-        rtype,
-        content,
-    });
+    // A signed zone: its keys, signatures and denial chain as a secondary gets them (the
+    // zone loaded and signed here as the server does, with the signatures it kept).
+    let mut signed: Vec<(String, u32, String, String)> = Vec::new();
+    if matches!(
+        zone_keys::dnssec_state(conn, zone.id)?,
+        DnssecState::On | DnssecState::Disabling
+    ) {
+        let view = DnsView::new(apex.clone());
+        crate::store::load_zone_for_export(conn, zone.id, apex, &view)?;
+        signed = crate::dns::xfr::export::dnssec_records(&view, &zone.name);
+    }
+    let recs = rows
+        .iter()
+        .map(|(owner, ttl, rtype, content)| OutRecord {
+            owner,
+            ttl: *ttl,
+            rtype,
+            content,
+        })
+        .chain(signed.iter().map(|(owner, ttl, rtype, content)| OutRecord {
+            owner,
+            ttl: *ttl,
+            rtype,
+            content,
+        }));
     let mut out = out;
     write_zone(&mut out, &zone.name, recs)?;
     Ok(())

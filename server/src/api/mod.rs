@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dns_update;
 pub mod dyndns2;
 pub mod hostnames;
 pub mod luadns;

@@ -28,6 +28,9 @@ pub enum WebRoute {
     /// `/tokens`: scoped tokens (list, create).
     Tokens,
     TokensRevoke,
+    /// `/tsig`: TSIG keys for DNS UPDATE (list, create); `/tsig/revoke`.
+    Tsig,
+    TsigRevoke,
     Account,
     AccountPassword,
     /// `/account/tfa`: start setting up two-factor sign-in; `/confirm`, `/disable`.
@@ -78,6 +81,8 @@ impl WebRoute {
             ["token"] => WebRoute::Token,
             ["tokens"] => WebRoute::Tokens,
             ["tokens", "revoke"] => WebRoute::TokensRevoke,
+            ["tsig"] => WebRoute::Tsig,
+            ["tsig", "revoke"] => WebRoute::TsigRevoke,
             ["account"] => WebRoute::Account,
             ["account", "password"] => WebRoute::AccountPassword,
             ["account", "tfa"] => WebRoute::TfaBegin,
@@ -127,6 +132,7 @@ impl WebRoute {
             | WebRoute::Zone(_)
             | WebRoute::Record(..)
             | WebRoute::ApiKeys
+            | WebRoute::Tsig
             | WebRoute::Tokens => &["GET", "HEAD", "POST"],
             WebRoute::Logout
             | WebRoute::Hostnames
@@ -137,6 +143,7 @@ impl WebRoute {
             | WebRoute::TfaConfirm
             | WebRoute::TfaDisable
             | WebRoute::TokensRevoke
+            | WebRoute::TsigRevoke
             | WebRoute::RecordDelete(..)
             | WebRoute::ApiKeyRevoke(_)
             | WebRoute::AdminUser(_)

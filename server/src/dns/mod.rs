@@ -20,6 +20,7 @@ mod signing;
 mod tcp;
 pub mod tsig;
 mod udp;
+pub mod update;
 pub mod xfr;
 mod zone;
 
@@ -134,6 +135,8 @@ pub struct DnsView {
     sig_dumps: Mutex<Vec<SigChange>>,
     /// Zone transfers and NOTIFY, when TSIG keys are configured (`with_xfr`).
     xfr: Option<xfr::Xfr>,
+    /// DNS UPDATE (`set_update_handler`): without it every UPDATE is refused.
+    update: std::sync::OnceLock<Arc<dyn update::UpdateHandler>>,
 }
 
 /// One zone's changes staged by `DnsView::stage`: the next snapshot, built and signed, and
@@ -204,6 +207,7 @@ impl DnsView {
             sig_log: Mutex::default(),
             sig_dumps: Mutex::default(),
             xfr: None,
+            update: std::sync::OnceLock::new(),
         }
     }
 
@@ -216,6 +220,11 @@ impl DnsView {
     /// Whether published changes should be journaled (transfers are configured).
     pub fn journaling(&self) -> bool {
         self.xfr.is_some()
+    }
+
+    /// Who applies DNS UPDATEs (the domain layer, installed by `serve`).
+    pub fn set_update_handler(&self, h: Arc<dyn update::UpdateHandler>) {
+        let _ = self.update.set(h);
     }
 
     /// The store's journal, for IXFR.
@@ -370,6 +379,9 @@ impl DnsView {
             return;
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(x) = &self.xfr {
+            x.forget(&name);
+        }
         let signer = keys
             .and_then(|k| {
                 let cfg = &self.apex.cfg;
@@ -403,6 +415,9 @@ impl DnsView {
         let mut map: ZoneMap = (**self.zones.load()).clone();
         if map.remove(&wire_key(&apex)).is_some() {
             self.zones.store(Arc::new(map));
+        }
+        if let Some(x) = &self.xfr {
+            x.forget(name.trim_end_matches('.'));
         }
     }
 
@@ -441,9 +456,32 @@ impl DnsView {
 
     /// Serve a staged change, visible to the next query.
     pub fn install(&self, s: Staged) {
-        let log = s
-            .zone
-            .install(&self.hasher, s.next, s.serial, &s.changes, &s.soa);
+        let z = &s.zone;
+        // A signed zone's chain kept for secondaries follows the group (xfr/chain.rs), under
+        // its lock so that transfers see chain and snapshot at one serial.
+        let slot = self.xfr.as_ref().and_then(|x| x.existing_slot(&z.name));
+        let mut live = slot.as_ref().map(xfr::lock);
+        let follow = live.as_ref().is_some_and(|l| l.is_some());
+        let keys: Vec<Vec<u8>> = if follow {
+            s.changes
+                .iter()
+                .filter_map(|c| zone::key_for_owner(&c.name, &z.name))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let before = follow.then(|| z.data.load_full());
+        let log = z.install(&self.hasher, s.next, s.serial, &s.changes, &s.soa);
+        if let (Some(live), Some(before)) = (live.as_mut(), before) {
+            let after = z.data.load_full();
+            let kept = live
+                .as_mut()
+                .is_some_and(|c| c.advance(&self.hasher, &before, &after, &keys));
+            if !kept {
+                **live = None;
+            }
+        }
+        drop(live);
         self.log_signatures(log);
         self.changed(&s.zone.name);
     }

@@ -333,7 +333,7 @@ impl Signer {
         };
         let sets = apex_key_sets(&dnskeys, &self.apex, cds);
         let mut out = Vec::with_capacity(4);
-        let mut push = |code: u16, data: Vec<u8>, sigs: Box<[u8]>| {
+        let mut push = |code: u16, ttl: u32, data: Vec<u8>, sigs: Box<[u8]>| {
             if !data.is_empty() {
                 out.push(ApexSet {
                     code,
@@ -344,20 +344,22 @@ impl Signer {
             }
         };
         let dnskey_sigs = self.sign_with(&all, &self.apex, rtype::DNSKEY, ttl, &sets.dnskey);
-        push(rtype::DNSKEY, sets.dnskey, dnskey_sigs);
+        push(rtype::DNSKEY, ttl, sets.dnskey, dnskey_sigs);
         // CDS/CDNSKEY are signed like the DNSKEY RRset, by every published key (RFC 7344
         // §4.1: "signed with a key that is represented in both the current DNSKEY and DS").
         let cds_sigs = self.sign_with(&all, &self.apex, rtype::CDS, ttl, &sets.cds);
-        push(rtype::CDS, sets.cds, cds_sigs);
+        push(rtype::CDS, ttl, sets.cds, cds_sigs);
         let cdnskey_sigs = self.sign_with(&all, &self.apex, rtype::CDNSKEY, ttl, &sets.cdnskey);
-        push(rtype::CDNSKEY, sets.cdnskey, cdnskey_sigs);
+        push(rtype::CDNSKEY, ttl, sets.cdnskey, cdnskey_sigs);
         if self.denial == Denial::Nsec3 {
             let p = self.params.param_rdata();
             let mut data = Vec::with_capacity(2 + p.len());
             data.extend_from_slice(&(p.len() as u16).to_be_bytes());
             data.extend_from_slice(&p);
+            // TTL 0, as BIND and Knot publish it: only authoritative servers read it (RFC 5155
+            // §4), and the RRSIG's Original TTL must match the record's (RFC 4034 §3.1.4).
             let sigs = self.sign(&self.apex, rtype::NSEC3PARAM, 0, &data);
-            push(rtype::NSEC3PARAM, data, sigs);
+            push(rtype::NSEC3PARAM, 0, data, sigs);
         }
         out
     }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hickory_proto::op::{Header, MessageType, Metadata, ResponseCode};
+use hickory_proto::op::{Header, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::xfer::Protocol;
 use hickory_server::net::NetError;
@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 
 use super::rrl::{self, Verdict};
 use super::server::{handle, MAX_UDP_PAYLOAD};
+use super::update;
 use super::xfr::signed::{self, Signed};
 use super::{fast, DnsView};
 
@@ -95,14 +96,14 @@ impl UdpWorkers {
 
 /// One thread's loop: a blocking `recvmmsg` that returns as soon as one datagram is there
 /// (with whatever else is queued, up to `BATCH`), the answers, one `sendmmsg`.
-fn serve(sock: &UdpSocket, view: &DnsView, stop: &AtomicBool, rt: &Handle) {
+fn serve(sock: &Arc<UdpSocket>, view: &Arc<DnsView>, stop: &AtomicBool, rt: &Handle) {
     let fd = sock.as_raw_fd();
     let mut rbufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; RECV_BUF]).collect();
     let mut outs: Vec<Vec<u8>> = (0..BATCH)
         .map(|_| Vec::with_capacity(usize::from(MAX_UDP_PAYLOAD)))
         .collect();
     while !stop.load(Ordering::Relaxed) {
-        match drain_batch(fd, view, rt, &mut rbufs, &mut outs) {
+        match drain_batch(fd, (sock, view), rt, &mut rbufs, &mut outs) {
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -123,7 +124,7 @@ fn serve(sock: &UdpSocket, view: &DnsView, stop: &AtomicBool, rt: &Handle) {
 /// One `recvmmsg` (waiting for the first datagram), every answer, one `sendmmsg`.
 fn drain_batch(
     fd: RawFd,
-    view: &DnsView,
+    (sock, shared): (&Arc<UdpSocket>, &Arc<DnsView>),
     rt: &Handle,
     rbufs: &mut [Vec<u8>],
     outs: &mut [Vec<u8>],
@@ -157,6 +158,19 @@ fn drain_batch(
             continue;
         };
         let pkt = &rbufs[i][..*len];
+        let view: &DnsView = shared;
+        // DNS UPDATE waits for its group commit: answered by a task of its own, so this
+        // thread goes on answering queries meanwhile.
+        if is_update(pkt) {
+            let (sock, view, pkt) = (sock.clone(), shared.clone(), pkt.to_vec());
+            rt.spawn(async move {
+                let out = update::answer(&view, &pkt, peer).await;
+                if let Err(e) = sock.send_to(&out, peer) {
+                    log::debug!("dns: udp send of an UPDATE answer: {e}");
+                }
+            });
+            continue;
+        }
         if fast::answer(view, pkt, &mut outs[i]) {
             if limit(view, peer, &mut outs[i]) {
                 ready.push(i);
@@ -207,6 +221,11 @@ fn drain_batch(
     Ok(n)
 }
 
+/// A query with opcode UPDATE (RFC 2136 §2.2: opcode 5), QR clear.
+fn is_update(pkt: &[u8]) -> bool {
+    pkt.len() >= 12 && pkt[2] & 0xF8 == 5 << 3
+}
+
 /// Response rate limiting (rrl.rs), when on: whether to send `out` to `peer`, truncated on a
 /// slip.
 fn limit(view: &DnsView, peer: SocketAddr, out: &mut Vec<u8>) -> bool {
@@ -239,6 +258,11 @@ pub(super) async fn full(
     let header = Header::read(&mut BinDecoder::new(pkt)).ok()?;
     if header.metadata.message_type != MessageType::Query {
         return None; // never answer a response (no loops between servers)
+    }
+    // DNS UPDATE (RFC 2136): its own path (signed with users' keys, applied by the domain
+    // layer, answered once durable).
+    if header.metadata.op_code == OpCode::Update {
+        return Some(update::answer(view, pkt, peer).await);
     }
     // TSIG (RFC 8945): a signed query is verified first and its answer signed.
     let signer = match signed::check(view, pkt) {

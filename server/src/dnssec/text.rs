@@ -9,6 +9,31 @@ use super::bitmap::TypeBitmap;
 use super::nsec3::base32hex;
 use super::{name, Error};
 
+/// DNSKEY or CDNSKEY RDATA as text: flags, protocol, algorithm, base64 key (RFC 4034 §2.2).
+pub fn dnskey_text(rdata: &[u8]) -> Result<String, Error> {
+    let [f0, f1, proto, alg, key @ ..] = rdata else {
+        return Err(Error::BadRdata);
+    };
+    Ok(format!(
+        "{} {proto} {alg} {}",
+        u16::from_be_bytes([*f0, *f1]),
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
+}
+
+/// DS or CDS RDATA as text: key tag, algorithm, digest type, hex digest (RFC 4034 §5.3).
+pub fn ds_text(rdata: &[u8]) -> Result<String, Error> {
+    let [t0, t1, alg, dt, digest @ ..] = rdata else {
+        return Err(Error::BadRdata);
+    };
+    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    // The RFC 8078 delete form has a one-octet zero digest, written "00".
+    Ok(format!(
+        "{} {alg} {dt} {hex}",
+        u16::from_be_bytes([*t0, *t1])
+    ))
+}
+
 /// A type code's mnemonic (`A`, `RRSIG`...), `TYPEnnn` when unknown (RFC 3597 §5).
 pub fn type_name(t: u16) -> String {
     let rt = hickory_proto::rr::RecordType::from(t);

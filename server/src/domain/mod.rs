@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod dns_update;
 pub mod dnssec;
 pub mod hostnames;
 pub mod records;

@@ -10,6 +10,7 @@ pub mod name;
 pub mod record;
 pub mod rrset;
 pub mod rtype;
+pub mod update;
 pub mod user;
 pub mod value;
 pub mod zone;

@@ -465,7 +465,9 @@ impl Store {
         }
         // The journal entry for each zone's changes goes into the same transaction (IXFR).
         if self.dns.journaling() && !pending.is_empty() {
-            if let Err(e) = super::journal::record(&inner.conn, &self.dns, &pending) {
+            if let Err(e) =
+                super::journal::record(&inner.conn, inner.data_version, &self.dns, &pending)
+            {
                 log::warn!("journaling changes: {e} (secondaries get a full transfer)");
             }
         }

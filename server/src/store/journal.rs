@@ -16,13 +16,23 @@ use crate::model::RrsetChange;
 /// Entries older than this are dropped (a secondary that far behind gets a full transfer).
 pub const MAX_AGE_SECS: u64 = 7 * 86_400;
 /// At most this many entries are kept per zone.
-pub const MAX_ENTRIES: usize = 10_000;
+pub const MAX_ENTRIES: usize = 50_000;
 
 /// Journal the group about to commit: per zone, its changes in one entry from the serial DNS
-/// serves now to the group's last one. A zone reloaded or removed in the group, or whose
-/// served serial is not the one before the group's first (another process changed it), gets
-/// no entry: IXFR across that point becomes a full transfer.
-pub(super) fn record(c: &Connection, dns: &DnsView, pending: &[Publish]) -> rusqlite::Result<()> {
+/// serves now to the group's last one. Nothing when another process committed since the view
+/// last loaded its changes (`synced`: the `PRAGMA data_version` then), as an entry from the
+/// view's serial would leave that change out; nothing for a zone reloaded in the group. IXFR
+/// across such a point becomes a full transfer.
+pub(super) fn record(
+    c: &Connection,
+    synced: i64,
+    dns: &DnsView,
+    pending: &[Publish],
+) -> rusqlite::Result<()> {
+    let dv: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    if dv != synced {
+        return Ok(());
+    }
     let mut order: Vec<i64> = Vec::new();
     let mut zones: std::collections::HashMap<i64, (String, u32, u32, Vec<&RrsetChange>, bool)> =
         std::collections::HashMap::new();
@@ -54,14 +64,13 @@ pub(super) fn record(c: &Connection, dns: &DnsView, pending: &[Publish]) -> rusq
     }
     let now = crate::clock::unix_now();
     for id in order {
-        let Some((name, first, last, changes, ok)) = zones.remove(&id) else {
+        let Some((name, _first, last, changes, ok)) = zones.remove(&id) else {
             continue;
         };
         if !ok || changes.is_empty() {
             continue;
         }
-        let before = first.wrapping_sub(1);
-        if let Some(blob) = dns.journal_entry(&name, before, &changes) {
+        if let Some((before, blob)) = dns.journal_entry(&name, &changes) {
             journal::insert(c, id, before, last, now, &blob)?;
         }
     }

@@ -31,6 +31,7 @@ use crate::metrics::Histogram;
 pub use commit::WriteTx;
 pub use journal::JournalReader;
 pub use open::{open, open_existing};
+pub use publish::load_zone_for_export;
 pub use sync::backup_to;
 
 #[derive(Debug)]
@@ -92,7 +93,8 @@ pub struct Store {
 impl Store {
     /// Open the file, load every zone into `dns`.
     pub fn new(path: &Path, dns: Arc<DnsView>, apex: ApexConfig) -> Result<Store, StoreError> {
-        let conn = open(path)?;
+        let mut conn = open(path)?;
+        apex_changed(&mut conn, &apex)?;
         let store = Store {
             readers: open::ReadPool::open(path)?,
             inner: Mutex::new(Inner {
@@ -173,4 +175,47 @@ impl Store {
             self.committed_writes.load(Ordering::Relaxed)
         );
     }
+}
+
+/// The apex settings as served (SOA fields, NS names), one line.
+fn apex_fingerprint(a: &ApexConfig) -> String {
+    format!(
+        "ns={} rname={} refresh={} retry={} expire={} minimum={} soa_ttl={} ns_ttl={}",
+        a.nameservers.join(","),
+        a.rname,
+        a.refresh,
+        a.retry,
+        a.expire,
+        a.minimum,
+        a.soa_ttl,
+        a.ns_ttl
+    )
+}
+
+/// When the apex settings differ from those the file was last served with, bump every zone's
+/// serial (the SOA and a shared zone's NS changed without any write), so secondaries
+/// transfer them; remember the new settings.
+fn apex_changed(c: &mut Connection, apex: &ApexConfig) -> Result<(), StoreError> {
+    use rusqlite::OptionalExtension;
+    let now = apex_fingerprint(apex);
+    let before: Option<String> = c
+        .query_row("SELECT value FROM settings WHERE key = 'apex'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if before.as_deref() == Some(now.as_str()) {
+        return Ok(());
+    }
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if before.is_some() {
+        let n = tx.execute("UPDATE zones SET serial = (serial + 1) % 4294967296", [])?;
+        log::info!("the SOA or NS settings changed: the serial of {n} zones moved on");
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('apex', ?1) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [&now],
+    )?;
+    tx.commit()?;
+    Ok(())
 }

@@ -224,6 +224,17 @@ impl Store {
     }
 }
 
+/// Load one zone into `view` as the server would serve it, signed when it is (for `zone
+/// export`, which writes the DNSSEC records too). Nothing is written to the file.
+pub fn load_zone_for_export(
+    c: &Connection,
+    zone_id: i64,
+    apex: &ApexConfig,
+    view: &DnsView,
+) -> rusqlite::Result<()> {
+    load_zone_into(c, zone_id, apex, view).map(drop)
+}
+
 /// Load one zone from the store into the DNS view, streaming: apex NS (from the config for
 /// shared zones, from the zone's NS records for hosted ones), the records grouped by (name,
 /// type), then every hostname's RRsets. Returns the zone's name and serial, or None when

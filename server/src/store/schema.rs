@@ -294,6 +294,37 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX journal_zone ON journal(zone_id, serial_from);
     "#,
     ),
+    // Step 13: TSIG keys for DNS UPDATE (RFC 2136), one row per key, owned by a user and
+    // limited to one hosted zone (`zone_id`) or to chosen names (`names`, comma-separated
+    // fqdns). The secret is kept as is: HMAC needs it (RFC 8945 §6), so it cannot be hashed
+    // the way tokens are; like the DNSSEC private keys it never leaves the file.
+    Step::Sql(
+        r#"
+    CREATE TABLE update_keys (
+        id              INTEGER PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name            TEXT NOT NULL UNIQUE,
+        algorithm       TEXT NOT NULL,
+        secret          BLOB NOT NULL,
+        zone_id         INTEGER REFERENCES zones(id) ON DELETE CASCADE,
+        names           TEXT,
+        created_at      TEXT NOT NULL,
+        last_used_at    TEXT
+    );
+    CREATE INDEX update_keys_user ON update_keys(user_id);
+    "#,
+    ),
+    // Step 14: what the server last served from its config, so that a change to the apex
+    // settings (name servers, SOA fields) bumps every zone's serial at the next start and
+    // secondaries transfer the new SOA and NS (RFC 1034 §4.3.5).
+    Step::Sql(
+        r#"
+    CREATE TABLE settings (
+        key             TEXT PRIMARY KEY,
+        value           TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Step 4: fill `records.target` for the MX, NS and SRV records written before step 3.

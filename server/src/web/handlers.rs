@@ -135,6 +135,49 @@ pub(super) fn tokens(
     ))
 }
 
+/// The DNS UPDATE keys page: the keys (never their secrets), the create form, a new key once
+/// (its name and secret).
+pub(super) fn tsig_page(
+    ctx: &Ctx,
+    s: &Session,
+    new_key: Option<(&str, &str)>,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, ApiError> {
+    let (keys, zones, (hosts, _)) = ctx.store.read(|tx| {
+        let keys = crate::store::queries::update_keys::of_user(tx, s.user.id)?;
+        let zones = crate::store::queries::zones::zones_of_user(tx, s.user.id)?;
+        let reach: Vec<(crate::store::queries::update_keys::UpdateKeyRow, String)> = keys
+            .into_iter()
+            .map(|k| {
+                let r = match k.zone_id {
+                    Some(id) => zones
+                        .iter()
+                        .find(|z| z.id == id)
+                        .map(|z| format!("the zone {}", z.name))
+                        .unwrap_or_default(),
+                    None if k.names.is_empty() => "everything you may change".to_string(),
+                    None => k.names.join(", "),
+                };
+                (k, r)
+            })
+            .collect();
+        Ok::<_, ApiError>((reach, zones, host_ops::list(tx, &s.user)?))
+    })?;
+    Ok(page(
+        status,
+        super::tsig_pages::tsig(
+            s,
+            &keys,
+            &zones,
+            &hosts,
+            new_key,
+            error,
+            &ctx.config.public_url,
+        ),
+    ))
+}
+
 /// The API keys page: the keys (never their secrets), the create form, a new key once.
 pub(super) fn api_keys_page(
     ctx: &Ctx,

@@ -13,6 +13,7 @@ mod handlers;
 mod pages;
 mod session;
 mod setup_pages;
+mod tsig_pages;
 mod zone_pages;
 
 use admin::*;
@@ -200,6 +201,54 @@ fn dispatch(ctx: &Ctx, req: &ApiRequest, route: &WebRoute) -> Result<Reply, ApiE
             }
         }
         WebRoute::Tokens => tokens(ctx, &s, None, None, 200),
+        WebRoute::Tsig if post => {
+            let user = s.user.clone();
+            let name = form.get("name").unwrap_or("").trim().to_string();
+            let zone = form
+                .get("zone")
+                .map(str::trim)
+                .filter(|z| !z.is_empty())
+                .map(String::from);
+            let hosts = form.all("hostname");
+            let reserved: Vec<String> = ctx
+                .config
+                .dns_xfr
+                .keys
+                .iter()
+                .map(|k| k.name().to_string())
+                .collect();
+            let n = name.clone();
+            let r = ctx.store.write(move |w| {
+                crate::domain::dns_update::create_key(
+                    w.tx,
+                    &user,
+                    &n,
+                    zone.as_deref(),
+                    &hosts,
+                    &reserved,
+                )
+            });
+            match r {
+                Ok(secret) => {
+                    log::info!(
+                        "TSIG key {name} made from the dashboard by user {}",
+                        s.user.id
+                    );
+                    tsig_page(ctx, &s, Some((&name, &secret)), None, 200)
+                }
+                Err(e) if e.status() < 500 => {
+                    tsig_page(ctx, &s, None, Some(&e.message()), e.status())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        WebRoute::Tsig => tsig_page(ctx, &s, None, None, 200),
+        WebRoute::TsigRevoke => {
+            let (user, name) = (s.user.clone(), form.get("name").unwrap_or("").to_string());
+            ctx.store
+                .write(move |w| crate::domain::dns_update::revoke_key(w.tx, &user, &name))?;
+            Ok(redirect("/tsig"))
+        }
         WebRoute::TokensRevoke => {
             let (uid, label) = (s.user.id, form.get("label").unwrap_or("").to_string());
             ctx.store

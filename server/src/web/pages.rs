@@ -90,6 +90,7 @@ pub(super) fn layout(title: &str, s: Option<&Session>, body: Markup) -> Markup {
                             a href="/tokens" { "Scoped tokens" }
                             a href="/zones" { "Zones" }
                             a href="/apikeys" { "API keys" }
+                            a href="/tsig" { "DNS UPDATE keys" }
                             a href="/account" { "Account" }
                             a href="/docs" { "API guide" }
                             @if s.role == Role::Admin { a href="/admin" { "Admin" } }

@@ -18,12 +18,14 @@ macro_rules! report {
 }
 pub(crate) use report;
 
+pub mod acme;
 mod browser;
 mod checks;
 mod dns;
 mod fixtures;
 mod http;
 mod lua;
+pub mod secondary;
 mod server;
 
 pub use browser::*;

@@ -5,7 +5,8 @@
 //! Layout: this file holds the configuration (`XfrConfig`: the keys and the secondaries with
 //! the zones each one follows) and what the rest of `dns` asks of it (which key may transfer
 //! which zone). `journal.rs` encodes a published group's changes for the store's journal and
-//! turns a run of journal entries into one condensed IXFR difference. `transfer.rs` answers
+//! reads a run of entries back for one condensed IXFR difference; `chain.rs` keeps a signed
+//! zone's NSEC3 chain as the secondaries hold it. `transfer.rs` answers
 //! AXFR and IXFR over TCP: its own loop, message by message, each written before the next is
 //! built (backpressure), signed as RFC 8945 §5.3.1 asks. `notify.rs` sends NOTIFY: one task per
 //! secondary, one message in flight, zones changed meanwhile coalesced, retries with backoff.
@@ -15,13 +16,15 @@
 //! (`JournalSource`), so the DNS code still never opens SQLite itself.
 
 mod chain;
+pub mod export;
 pub(crate) mod journal;
 mod notify;
 pub(crate) mod signed;
 pub(crate) mod transfer;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::tsig::TsigKey;
 
@@ -79,6 +82,19 @@ pub(crate) struct Xfr {
     pub cfg: XfrConfig,
     journal: OnceLock<Arc<dyn JournalSource>>,
     notifier: OnceLock<notify::Notifier>,
+    /// Signed zones' NSEC3 chains as secondaries hold them (made at the first transfer).
+    chains: Mutex<HashMap<String, Slot>>,
+    /// Held while a chain is built, so that secondaries transferring a zone at the same time
+    /// get the same chain (the same signatures), not one each.
+    pub(crate) building: Mutex<()>,
+}
+
+/// One zone's kept chain; the writer holds the lock while it publishes a group, so a
+/// transfer that takes it sees the chain and the snapshot at the same serial.
+pub(crate) type Slot = Arc<Mutex<Option<chain::LiveChain>>>;
+
+pub(crate) fn lock(slot: &Slot) -> MutexGuard<'_, Option<chain::LiveChain>> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Xfr {
@@ -87,6 +103,28 @@ impl Xfr {
             cfg,
             journal: OnceLock::new(),
             notifier: OnceLock::new(),
+            chains: Mutex::default(),
+            building: Mutex::new(()),
+        }
+    }
+
+    fn chains(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+        self.chains.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The chain slot of `zone`, made if missing.
+    pub fn slot(&self, zone: &str) -> Slot {
+        self.chains().entry(zone.to_string()).or_default().clone()
+    }
+
+    pub fn existing_slot(&self, zone: &str) -> Option<Slot> {
+        self.chains().get(zone).cloned()
+    }
+
+    /// The zone was loaded anew or removed: its kept chain no longer follows it.
+    pub fn forget(&self, zone: &str) {
+        if let Some(s) = self.existing_slot(zone) {
+            *lock(&s) = None;
         }
     }
 

@@ -21,6 +21,8 @@ use super::Secondary;
 /// after each try).
 const TRIES: u32 = 5;
 const FIRST_WAIT: Duration = Duration::from_secs(1);
+/// A NOTIFY not yet answered is sent again with a newer serial no sooner than this.
+const RESEND_AFTER: Duration = Duration::from_millis(250);
 
 struct Peer {
     sec: Secondary,
@@ -99,33 +101,59 @@ async fn notify_zone(peer: &Peer, view: &Weak<DnsView>, zone: &str) {
         }
     };
     let mut wait = FIRST_WAIT;
-    for attempt in 1..=TRIES {
+    let mut attempt = 1;
+    while attempt <= TRIES {
         // The newest serial at each try: a change made meanwhile rides along.
         let Some((msg, client, id, serial)) = message(peer, view, zone) else {
             return;
         };
-        if let Err(e) = sock.send_to(&msg, to).await {
-            log::debug!("notify: {zone} to {to}: {e}");
-        } else if let Some(outcome) = answer(&sock, to, id, client, wait).await {
-            match outcome {
-                Ok(0) => {
-                    log::debug!("notify: {zone} serial {serial} to {to}: acknowledged");
-                }
-                Ok(rcode) => {
-                    log::warn!(
-                        "notify: {zone} serial {serial} to {to}: answered with rcode {rcode}"
-                    );
-                }
-                Err(e) => log::warn!("notify: {zone} to {to}: answer not verified: {e}"),
+        let heard = match sock.send_to(&msg, to).await {
+            Err(e) => {
+                log::debug!("notify: {zone} to {to}: {e}");
+                Heard::Nothing
             }
-            return;
+            Ok(_) => answer(&sock, to, id, client, wait, peer, zone).await,
+        };
+        match heard {
+            Heard::Answer(Ok(0)) => {
+                log::debug!("notify: {zone} serial {serial} to {to}: acknowledged");
+                return;
+            }
+            Heard::Answer(Ok(rcode)) => {
+                log::warn!("notify: {zone} serial {serial} to {to}: answered with rcode {rcode}");
+                return;
+            }
+            Heard::Answer(Err(e)) => {
+                log::warn!("notify: {zone} to {to}: answer not verified: {e}");
+                return;
+            }
+            // The zone changed again while we waited: tell the newest serial now, without
+            // waiting out the back-off (a secondary that was down gets it as soon as it is up
+            // and something changes).
+            Heard::Changed => {
+                wait = FIRST_WAIT;
+                attempt = 1;
+                continue;
+            }
+            Heard::Nothing => {}
         }
         if attempt < TRIES {
             log::debug!("notify: {zone} to {to}: no answer within {wait:?}, sending again");
         }
         wait *= 2;
+        attempt += 1;
     }
     log::warn!("notify: {zone} to {to}: no answer after {TRIES} tries; it will refresh on its own schedule");
+}
+
+/// What came of one NOTIFY.
+enum Heard {
+    /// Its answer: the RCODE, or why its TSIG did not verify.
+    Answer(Result<u8, String>),
+    /// No answer in time.
+    Nothing,
+    /// The zone changed again meanwhile.
+    Changed,
 }
 
 /// The NOTIFY for `zone` as served now (QUERY section: the zone's SOA; ANSWER: the SOA, which
@@ -155,21 +183,50 @@ fn message(
     Some((msg, client, id, serial))
 }
 
-/// Wait up to `wait` for the answer to NOTIFY `id` from `to`: `None` when none came, else
-/// its RCODE, or why its TSIG did not verify.
+/// Wait up to `wait` for the answer to NOTIFY `id` from `to`. When `zone` changes again
+/// meanwhile, stop waiting `RESEND_AFTER` after the send (to send the newer serial), not
+/// before: a slow or absent secondary gets a few NOTIFYs a second, not one per write group
+/// (RFC 1996 §4.3 lets a primary hold NOTIFYs back).
 async fn answer(
     sock: &UdpSocket,
     to: SocketAddr,
     id: u16,
     mut client: tsig::ClientTsig,
     wait: Duration,
-) -> Option<Result<u8, String>> {
+    peer: &Peer,
+    zone: &str,
+) -> Heard {
     let mut buf = vec![0u8; 4096];
-    let deadline = tokio::time::Instant::now() + wait;
+    let sent = tokio::time::Instant::now();
+    let deadline = sent + wait;
+    let mut changed = false;
     loop {
-        let got = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await;
+        let until = if changed {
+            deadline.min(sent + RESEND_AFTER)
+        } else {
+            deadline
+        };
+        let got = tokio::select! {
+            r = tokio::time::timeout_at(until, sock.recv_from(&mut buf)) => r,
+            _ = peer.wake.notified(), if !changed => {
+                // Another zone's change: the caller's loop takes it after this one.
+                changed = peer
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(zone);
+                continue;
+            }
+        };
         let (n, from) = match got {
-            Err(_) => return None,
+            Err(_) if changed && until < deadline => {
+                peer.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(zone);
+                return Heard::Changed;
+            }
+            Err(_) => return Heard::Nothing,
             Ok(Err(_)) => continue,
             Ok(Ok(x)) => x,
         };
@@ -183,17 +240,12 @@ async fn answer(
             continue;
         }
         let rcode = msg[3] & 0x0F;
-        return Some(match client.verify(msg, crate::clock::unix_now()) {
+        return Heard::Answer(match client.verify(msg, crate::clock::unix_now()) {
             Ok(ResponseTsig::Signed) => Ok(rcode),
             Ok(other) => Err(format!("{other:?}")),
-            Err(e) => {
-                // An error answer (NOTAUTH with a TSIG error) is reported as such.
-                if rcode != 0 {
-                    Ok(rcode)
-                } else {
-                    Err(e.to_string())
-                }
-            }
+            // An error answer (NOTAUTH with a TSIG error) is reported as such.
+            Err(_) if rcode != 0 => Ok(rcode),
+            Err(e) => Err(e.to_string()),
         });
     }
 }

@@ -1,5 +1,6 @@
 //! TSIG on ordinary queries (RFC 8945 §5.2, §5.3): secondaries sign the SOA query they send
-//! before each refresh, over UDP or TCP, and expect the answer signed with the same key. A
+//! before each refresh, over UDP or TCP, and expect the answer signed with the same key; so
+//! do DNS UPDATE clients that look the zone up first. A
 //! signed query that fails verification is answered with the TSIG error (NOTAUTH, or FORMERR
 //! for a TSIG that cannot be read) and no data.
 
@@ -20,22 +21,32 @@ pub(crate) enum Signed {
 pub(crate) fn check(view: &DnsView, query: &[u8]) -> Signed {
     let now = crate::clock::unix_now();
     let xfr = view.xfr.as_ref();
-    match tsig::verify_request(query, now, |name| xfr.and_then(|x| x.cfg.key(name))) {
+    // The configured keys, then the users' UPDATE keys: an RFC 2136 client (certbot's plugin)
+    // signs the SOA query it finds the zone with, and expects a signed answer.
+    let lookup = |name: &str| {
+        xfr.and_then(|x| x.cfg.key(name))
+            .or_else(|| view.update.get().and_then(|h| h.key(name)))
+    };
+    match tsig::verify_request(query, now, lookup) {
         Ok(None) => Signed::Unsigned,
         Ok(Some(s)) => Signed::Verified(s),
-        Err(reject) => {
-            log::info!(
-                "dns: signed query rejected: {} (key {:?})",
-                reject.error(),
-                reject.key_name().unwrap_or_default()
-            );
-            let mut out = error_answer(query, reject.rcode());
-            if let Err(e) = reject.sign_error_response(&mut out, now) {
-                log::debug!("dns: TSIG error answer: {e}");
-            }
-            Signed::Rejected(out)
-        }
+        Err(reject) => Signed::Rejected(rejection(query, &reject, now, "signed query")),
     }
+}
+
+/// The answer to a request whose TSIG failed (RFC 8945 §5.2, §5.3.2): the header and question
+/// with NOTAUTH (or FORMERR) and the TSIG error record; logged as `what`.
+pub(crate) fn rejection(query: &[u8], reject: &tsig::TsigReject, now: u64, what: &str) -> Vec<u8> {
+    log::warn!(
+        "dns: {what} rejected: {} (key {:?})",
+        reject.error(),
+        reject.key_name().unwrap_or_default()
+    );
+    let mut out = error_answer(query, reject.rcode());
+    if let Err(e) = reject.sign_error_response(&mut out, now) {
+        log::debug!("dns: TSIG error answer: {e}");
+    }
+    out
 }
 
 /// Sign an answer to a verified query.

@@ -281,13 +281,14 @@ async fn ixfr_from_the_journal_condensed_else_the_whole_zone() {
             set("new.example.org", RType::Txt, &[txt]),
         ];
         let refs: Vec<&crate::model::RrsetChange> = changes.iter().collect();
-        let blob = view.journal_entry("example.org", serial, &refs).unwrap();
+        let (from, blob) = view.journal_entry("example.org", &refs).unwrap();
+        assert_eq!(from, serial);
         journal.0.lock().unwrap().push((serial, serial + 1, blob));
         view.apply("example.org", serial + 1, changes.to_vec());
         serial += 1;
     }
-    // A journal entry must start where the view stands.
-    assert!(view.journal_entry("example.org", 5, &[]).is_none());
+    // No entry for a zone not served.
+    assert!(view.journal_entry("nowhere.example", &[]).is_none());
     let (m, _) = exchange(
         &view,
         request("example.org", RecordType::IXFR, Some(2024010101)),
@@ -371,4 +372,128 @@ async fn a_signed_zone_goes_with_signatures_and_a_whole_nsec3_chain() {
     assert_eq!(sigs(RecordType::A), 1, "www is signed; the glue is not");
     assert_eq!(sigs(RecordType::SOA), 1);
     assert_eq!(sigs(RecordType::NS), 1, "only the apex NS is signed");
+}
+
+/// The records of a message list as comparable wire records (owner lowercase, uncompressed).
+fn wire_set(msgs: &[Message]) -> std::collections::BTreeSet<Vec<u8>> {
+    use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+    records(msgs)
+        .iter()
+        .map(|r| {
+            let mut b = Vec::new();
+            let mut e = BinEncoder::new(&mut b);
+            e.set_canonical_form(true);
+            r.emit(&mut e).unwrap();
+            b
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_zone_ixfr_turns_the_old_copy_into_the_new_one() {
+    let view = DnsView::new(apex_config()).with_xfr(xfr_config(None));
+    let journal = Arc::new(MemJournal::default());
+    view.set_journal(journal.clone());
+    let keys = ZoneKeys {
+        keys: vec![(
+            SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap(),
+            KeyState::Active,
+        )],
+        delete_cds: false,
+    };
+    let mut rrsets = vec![set("s.test", RType::Ns, &["ns1.example.net."])];
+    for i in 0..50 {
+        rrsets.push(set(&format!("h{i}.s.test"), RType::A, &["192.0.2.1"]));
+    }
+    view.load_zone_signed("s.test", 100, Some(keys), &mut std::iter::empty(), rrsets);
+    let k = Some(key("xfr", SECRET));
+    // The secondary's first copy (this keeps the chain).
+    let (m, _) = exchange(&view, request("s.test", RecordType::AXFR, None), k.clone()).await;
+    let mut copy = wire_set(&m);
+    // Groups that change an address, add names (one two labels deep: an empty non-terminal
+    // appears), and remove one.
+    let groups: Vec<Vec<crate::model::RrsetChange>> = vec![
+        vec![set("h1.s.test", RType::A, &["192.0.2.99"])],
+        vec![
+            set("new.s.test", RType::Txt, &["hello"]),
+            set("a.deep.s.test", RType::A, &["192.0.2.5"]),
+        ],
+        vec![
+            set("h2.s.test", RType::A, &[]),
+            set("h3.s.test", RType::Aaaa, &["2001:db8::3"]),
+        ],
+    ];
+    for (serial, g) in (100u32..).zip(groups) {
+        let refs: Vec<&crate::model::RrsetChange> = g.iter().collect();
+        let (_, blob) = view.journal_entry("s.test", &refs).unwrap();
+        journal.0.lock().unwrap().push((serial, serial + 1, blob));
+        view.apply("s.test", serial + 1, g);
+    }
+    let (m, _) = exchange(
+        &view,
+        request("s.test", RecordType::IXFR, Some(100)),
+        k.clone(),
+    )
+    .await;
+    let recs = records(&m);
+    assert_eq!(
+        soa_serial(&recs[1]),
+        Some(100),
+        "a difference, not the whole zone"
+    );
+    // Apply it as a secondary does: delete up to the second new SOA, then add.
+    let as_wire = |r: &hickory_proto::rr::Record| {
+        use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+        let mut b = Vec::new();
+        let mut e = BinEncoder::new(&mut b);
+        e.set_canonical_form(true);
+        r.emit(&mut e).unwrap();
+        b
+    };
+    let soas: Vec<usize> = recs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.record_type() == RecordType::SOA)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(soas.len(), 4, "one condensed difference");
+    // The old SOA (first of the deletions) goes, the new one comes in.
+    for r in &recs[soas[1]..soas[2]] {
+        assert!(
+            copy.remove(&as_wire(r)),
+            "deleting what the copy does not hold: {r}"
+        );
+    }
+    for r in &recs[soas[2] + 1..soas[3]] {
+        assert!(copy.insert(as_wire(r)), "adding what the copy holds: {r}");
+    }
+    copy.insert(as_wire(&recs[0]));
+    // The patched copy equals a fresh full transfer at the new serial.
+    let (m, _) = exchange(&view, request("s.test", RecordType::AXFR, None), k).await;
+    let fresh = wire_set(&m);
+    assert_eq!(copy, fresh);
+    // And the kept chain is the chain a fresh build makes (signatures aside).
+    let z = view.zone("s.test").unwrap();
+    let data = z.data.load_full();
+    let apex = hickory_proto::serialize::binary::BinEncodable::to_bytes(&z.apex).unwrap();
+    let built = chain::LiveChain::build(&apex, &data, data.sec.as_ref().unwrap()).unwrap();
+    let nsec3_only = |v: Vec<Vec<u8>>| -> std::collections::BTreeSet<Vec<u8>> {
+        v.into_iter()
+            .filter(|r| {
+                let at = r.iter().position(|&b| b == 0).unwrap() + 1;
+                r[at..at + 2] == [0, 50]
+            })
+            .collect()
+    };
+    let live: std::collections::BTreeSet<Vec<u8>> = fresh
+        .iter()
+        .filter(|r| {
+            let at = r.iter().position(|&b| b == 0).unwrap() + 1;
+            r[at..at + 2] == [0, 50]
+        })
+        .cloned()
+        .collect();
+    assert_eq!(live, nsec3_only(built.wire_records()));
+    // h0..h49, new, a.deep and deep (an empty non-terminal), less h2; plus the apex.
+    assert_eq!(live.len(), 50 + 3 - 1 + 1);
 }

@@ -9,13 +9,16 @@
 //! the zone names. Unsigned requests are REFUSED; a bad key, MAC or time gets NOTAUTH with the
 //! TSIG error (RFC 8945 §5.2); a good key not listed for the zone is REFUSED, signed.
 //!
-//! IXFR: a secondary at the current serial (or ahead of it) gets the SOA alone (RFC 1995 §2);
-//! an unsigned zone whose journal reaches back to the secondary's serial gets one condensed
-//! difference; otherwise (journal too short, or a signed zone, whose signatures and denial
-//! records the journal does not carry) the whole zone in AXFR form, which RFC 1995 §4 allows.
+//! IXFR: a secondary at the current serial (or ahead of it) gets the SOA alone (RFC 1995 §2).
+//! When the journal reaches back to its serial it gets one condensed difference: each RRset
+//! touched since, as the journal says it was then (with its RRSIGs), against the snapshot; for
+//! a signed zone also the SOA's RRSIGs and the NSEC3 records of the kept chain (chain.rs) that
+//! changed. Otherwise (journal too short, a chain not kept since then, NSEC zones) the whole
+//! zone in AXFR form, which RFC 1995 §4 allows.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::Message;
@@ -26,10 +29,12 @@ use tokio::io::AsyncWrite;
 use super::super::signing::owner_wire;
 use super::super::tcp::write_message;
 use super::super::tsig::{self, TsigStream};
-use super::super::zone::{RdataIter, Zone, ZoneData};
+use super::super::zone::{Found, RdataIter, Zone, ZoneData};
 use super::super::DnsView;
+use super::chain::{nsec_chain, LiveChain};
 use super::journal;
-use super::signed::{error_answer, question_end};
+use super::lock;
+use super::signed::{error_answer, question_end, rejection};
 
 const TYPE_SOA: u16 = 6;
 const TYPE_RRSIG: u16 = 46;
@@ -71,13 +76,8 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
             return write_message(stream, &error_answer(query, 5), timeout).await;
         }
         Err(reject) => {
-            log::warn!(
-                "xfr: transfer request from {peer} rejected: {} (key {:?})",
-                reject.error(),
-                reject.key_name().unwrap_or_default()
-            );
-            let mut out = error_answer(query, reject.rcode());
-            let _ = reject.sign_error_response(&mut out, now);
+            let what = format!("transfer request from {peer}");
+            let out = rejection(query, &reject, now, &what);
             return write_message(stream, &out, timeout).await;
         }
     };
@@ -112,7 +112,6 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
         let _ = server.sign_response(&mut out, now);
         return write_message(stream, &out, timeout).await;
     }
-    let data = zone.data.load_full();
     let kind = transfer_type(query).unwrap_or(TYPE_AXFR);
     let client_serial = msg.authorities.iter().find_map(|r| match &r.data {
         RData::SOA(soa) => Some(soa.serial),
@@ -132,39 +131,60 @@ pub(crate) async fn answer<W: AsyncWrite + Unpin>(
     };
     out.begin();
     let started = Instant::now();
+    // Everything is decided (and the records a difference needs gathered) before the first
+    // write: no lock is held across an await.
+    let plan = match (kind, client_serial) {
+        (TYPE_IXFR, Some(c)) => {
+            let data = zone.data.load_full();
+            if !older(c, data.serial) {
+                Plan::UpToDate(data)
+            } else {
+                difference(view, &zone, c).unwrap_or_else(|| whole(view, &zone))
+            }
+        }
+        _ => whole(view, &zone),
+    };
+    let data = match &plan {
+        Plan::UpToDate(d) | Plan::Whole(d, _) | Plan::Difference { data: d, .. } => d.clone(),
+    };
     let soa = soa_record(view, &zone, data.serial);
-    let what = match (kind, client_serial) {
-        (TYPE_IXFR, Some(c)) if !older(c, data.serial) => {
+    let what = match plan {
+        Plan::UpToDate(_) => {
             // Up to date (RFC 1995 §2): the current SOA alone.
             out.push(&soa).await?;
             "IXFR (up to date)"
         }
-        (TYPE_IXFR, Some(c)) => match difference(view, &zone, &data, c) {
-            Some(d) => {
-                let old = soa_record(view, &zone, c);
-                out.push(&soa).await?;
-                out.push(&old).await?;
-                let apex = zone.apex.to_bytes().unwrap_or_default();
-                for (key, t, ttl, rd) in &d.deleted {
-                    out.push(&record(&owner_wire(key, &apex), *t, *ttl, rd))
-                        .await?;
-                }
-                out.push(&soa).await?;
-                for (key, t, ttl, rd) in &d.added {
-                    out.push(&record(&owner_wire(key, &apex), *t, *ttl, rd))
-                        .await?;
-                }
-                out.push(&soa).await?;
+        Plan::Difference {
+            from,
+            deleted,
+            added,
+            ..
+        } => {
+            // One condensed difference (RFC 1995 §4): new SOA, old SOA, deletions, new SOA,
+            // additions, new SOA.
+            out.push(&soa).await?;
+            out.push(&soa_record(view, &zone, from)).await?;
+            for r in &deleted {
+                out.push(r).await?;
+            }
+            out.push(&soa).await?;
+            for r in &added {
+                out.push(r).await?;
+            }
+            out.push(&soa).await?;
+            if kind == TYPE_IXFR {
                 "IXFR"
+            } else {
+                "AXFR"
             }
-            None => {
-                whole_zone(&mut out, &zone, &data, &soa).await?;
+        }
+        Plan::Whole(_, chain) => {
+            whole_zone(&mut out, &zone, &data, &soa, &chain).await?;
+            if kind == TYPE_IXFR {
                 "IXFR (answered with the whole zone)"
+            } else {
+                "AXFR"
             }
-        },
-        _ => {
-            whole_zone(&mut out, &zone, &data, &soa).await?;
-            "AXFR"
         }
     };
     out.finish().await?;
@@ -186,20 +206,134 @@ fn older(a: u32, b: u32) -> bool {
     a != b && (b.wrapping_sub(a) as i32) > 0
 }
 
-/// The condensed difference from serial `from` to the snapshot, when the zone is unsigned and
-/// the journal covers it.
-fn difference(
-    view: &DnsView,
-    zone: &Zone,
-    data: &ZoneData,
-    from: u32,
-) -> Option<journal::Difference> {
-    if data.sec.is_some() {
-        return None;
+/// What a transfer sends, decided from one snapshot.
+enum Plan {
+    UpToDate(Arc<ZoneData>),
+    /// The whole zone, with a signed zone's denial chain (already signed).
+    Whole(Arc<ZoneData>, Vec<Vec<u8>>),
+    /// Condensed from serial `from` to the snapshot.
+    Difference {
+        data: Arc<ZoneData>,
+        from: u32,
+        deleted: Vec<Vec<u8>>,
+        added: Vec<Vec<u8>>,
+    },
+}
+
+/// The whole zone at the current snapshot, with the chain that goes with it. For a signed
+/// zone the snapshot is taken with the kept chain (same serial), or the chain is built for it
+/// and kept; builds are serialised so that transfers running together share one chain.
+fn whole(view: &DnsView, zone: &Zone) -> Plan {
+    let data = zone.data.load_full();
+    let (Some(_), Some(x)) = (&data.sec, view.xfr.as_ref()) else {
+        return Plan::Whole(data, Vec::new());
+    };
+    let apex = zone.apex.to_bytes().unwrap_or_default();
+    let _one_build = x.building.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = x.slot(&zone.name);
+    {
+        let kept = lock(&slot);
+        let data = zone.data.load_full();
+        if let Some(c) = kept.as_ref().filter(|c| c.serial == data.serial) {
+            return Plan::Whole(data, c.wire_records());
+        }
     }
-    let j = view.xfr.as_ref()?.journal()?;
-    let entries = j.changes(&zone.name, from, data.serial)?;
-    journal::condense(&entries)
+    let data = zone.data.load_full();
+    let Some(sec) = &data.sec else {
+        return Plan::Whole(data, Vec::new());
+    };
+    let Some(built) = LiveChain::build(&apex, &data, sec) else {
+        let chain = nsec_chain(&apex, &data, sec);
+        return Plan::Whole(data, chain);
+    };
+    let records = built.wire_records();
+    let mut kept = lock(&slot);
+    // Keep it unless a group was published meanwhile (the chain would lag the zone).
+    if zone.data.load().serial == data.serial {
+        *kept = Some(built);
+    }
+    drop(kept);
+    Plan::Whole(data, records)
+}
+
+/// Add to `del` the records of `before` not in `after`, and to `add` the reverse. Records are
+/// compared whole (TTL included), so a changed TTL replaces the RRset.
+fn diff(before: Vec<Vec<u8>>, after: Vec<Vec<u8>>, del: &mut Vec<Vec<u8>>, add: &mut Vec<Vec<u8>>) {
+    for r in &before {
+        if !after.contains(r) {
+            del.push(r.clone());
+        }
+    }
+    for r in after {
+        if !before.contains(&r) {
+            add.push(r);
+        }
+    }
+}
+
+/// An RRset's records: the RDATAs as `rtype`, then its RRSIGs.
+fn set_records(owner: &[u8], rtype: u16, ttl: u32, data: &[u8], sigs: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = RdataIter::over(data)
+        .map(|rd| record(owner, rtype, ttl, rd))
+        .collect();
+    out.extend(RdataIter::over(sigs).map(|s| record(owner, TYPE_RRSIG, ttl, s)));
+    out
+}
+
+/// The condensed difference from serial `from` to the current snapshot, when the journal
+/// (and, for a signed zone, the kept chain) reach back to it.
+fn difference(view: &DnsView, zone: &Zone, from: u32) -> Option<Plan> {
+    let x = view.xfr.as_ref()?;
+    let apex = zone.apex.to_bytes().ok()?;
+    let (mut deleted, mut added) = (Vec::new(), Vec::new());
+    let mut data = zone.data.load_full();
+    if data.sec.is_some() {
+        // The chain and the snapshot are read under the chain's lock: the same serial.
+        let slot = x.existing_slot(&zone.name)?;
+        let kept = lock(&slot);
+        let chain = kept.as_ref()?;
+        data = zone.data.load_full();
+        let sec = data.sec.as_ref()?;
+        if chain.serial != data.serial {
+            return None;
+        }
+        let before = chain.since(from)?;
+        let ttl = view.apex.cfg.soa_ttl;
+        diff(
+            set_records(&apex, TYPE_RRSIG, ttl, &[], &before.soa_sigs),
+            set_records(&apex, TYPE_RRSIG, ttl, &[], &sec.soa_sig),
+            &mut deleted,
+            &mut added,
+        );
+        for (h, rec) in &before.records {
+            diff(
+                chain.wire_of(h, rec.as_ref()),
+                chain.wire_of(h, chain.current(h)),
+                &mut deleted,
+                &mut added,
+            );
+        }
+    }
+    let entries = x.journal()?.changes(&zone.name, from, data.serial)?;
+    for ((key, rtype), st) in journal::first_states(&entries)? {
+        let owner = owner_wire(&key, &apex);
+        let before = set_records(&owner, rtype, st.ttl, &st.data, &st.sigs);
+        let after = match data.find(&view.hasher, &key) {
+            Found::Node(node) => node
+                .rrsets()
+                .find(|s| s.rtype.code() == rtype)
+                .map(|s| set_records(&owner, rtype, s.ttl, s.data, s.sigs))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        diff(before, after, &mut deleted, &mut added);
+    }
+    Some(Plan::Difference {
+        data,
+        from,
+        deleted,
+        added,
+    })
 }
 
 /// A whole record in wire form (owner uncompressed).
@@ -238,6 +372,7 @@ async fn whole_zone<W: AsyncWrite + Unpin>(
     zone: &Zone,
     data: &ZoneData,
     soa: &[u8],
+    chain: &[Vec<u8>],
 ) -> io::Result<()> {
     let apex = zone.apex.to_bytes().unwrap_or_default();
     out.push(soa).await?;
@@ -272,12 +407,30 @@ async fn whole_zone<W: AsyncWrite + Unpin>(
             }
         }
     }
-    if let Some(sec) = &data.sec {
-        for rec in super::chain::denial_chain(&apex, data, sec) {
-            out.push(&rec).await?;
-        }
+    for rec in chain {
+        out.push(rec).await?;
     }
     out.push(soa).await
+}
+
+/// `rec` with its owner's trailing `zone` (wire, with the root label) replaced by a pointer to
+/// offset 12; `None` when the owner does not end in it.
+fn compress_owner(rec: &[u8], zone: &[u8]) -> Option<Vec<u8>> {
+    let mut i = 0;
+    loop {
+        let l = usize::from(*rec.get(i)?);
+        if rec.get(i..i + zone.len()) == Some(zone) {
+            let mut out = Vec::with_capacity(rec.len());
+            out.extend_from_slice(&rec[..i]);
+            out.extend_from_slice(&[0xC0, 0x0C]);
+            out.extend_from_slice(rec.get(i + zone.len()..)?);
+            return Some(out);
+        }
+        if l == 0 || l > 63 {
+            return None;
+        }
+        i += 1 + l;
+    }
 }
 
 /// Builds and sends the messages of one response.
@@ -306,6 +459,11 @@ impl<W: AsyncWrite + Unpin> Sender<'_, W> {
     }
 
     async fn push(&mut self, rec: &[u8]) -> io::Result<()> {
+        // Owner names end in the zone's name, which is the question at offset 12 of every
+        // message: point there (RFC 1035 §4.1.4) instead of repeating it.
+        let zone = &self.header[12..self.header.len() - 4];
+        let squeezed = compress_owner(rec, zone);
+        let rec = squeezed.as_deref().unwrap_or(rec);
         let room = 65_535 - self.tsig.tsig_len() - 64;
         if self.count > 0
             && (self.buf.len() + rec.len() > TARGET || self.buf.len() + rec.len() > room)
@@ -334,5 +492,29 @@ impl<W: AsyncWrite + Unpin> Sender<'_, W> {
 
     async fn finish(&mut self) -> io::Result<()> {
         self.send(true).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compress_owner;
+
+    #[test]
+    fn owners_in_the_zone_point_at_the_question() {
+        let zone = b"\x04zone\x04test\x00";
+        let rec = [
+            &b"\x03www\x04zone\x04test\x00"[..],
+            &[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4],
+        ]
+        .concat();
+        let c = compress_owner(&rec, zone).unwrap();
+        assert_eq!(&c[..6], b"\x03www\xC0\x0C");
+        assert_eq!(&c[6..], &rec[15..]);
+        // The apex itself is the pointer alone; a name elsewhere is left as it is.
+        let apex = [&zone[..], &[0, 6, 0, 1]].concat();
+        assert_eq!(&compress_owner(&apex, zone).unwrap()[..2], b"\xC0\x0C");
+        assert!(compress_owner(b"\x03www\x04else\x00\x00\x01", zone).is_none());
+        // A label that merely contains the zone's bytes is not a match at a label boundary.
+        assert!(compress_owner(b"\x0bxx\x04zone\x04test\x00\x00\x01", zone).is_none());
     }
 }

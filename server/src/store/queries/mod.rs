@@ -9,6 +9,7 @@ pub mod hostnames;
 pub mod journal;
 pub mod records;
 pub mod scoped_tokens;
+pub mod update_keys;
 pub mod users;
 pub mod zone_keys;
 pub mod zones;
