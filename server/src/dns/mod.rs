@@ -258,25 +258,34 @@ impl DnsView {
         log.drain(..n).collect()
     }
 
-    /// Up to `limit` signed RRsets of `zone` as served, after skipping the first `skip` (in
-    /// key order): for the store to keep after a load signed the zone. None when the zone is
-    /// not served or not signed.
-    pub fn zone_signatures(&self, zone: &str, skip: usize, limit: usize) -> Option<Vec<StoredSig>> {
+    /// Visit the signatures zone `zone` serves, from its `skip`-th signed RRset, at most
+    /// `limit` of them, as `f(owner key, type, RRset digest, RRSIG RDATAs)` borrowed from the
+    /// snapshot (no copy per signature: a first start keeps every one). None when the zone is
+    /// not served signed; else how many `f` took, or its error.
+    pub fn each_zone_signature<E>(
+        &self,
+        zone: &str,
+        skip: usize,
+        limit: usize,
+        mut f: impl FnMut(&[u8], u16, i64, &[u8]) -> Result<(), E>,
+    ) -> Option<Result<usize, E>> {
         let z = self.zone(zone)?;
         let data = z.data.load_full();
         data.sec.as_ref()?;
-        Some(
-            data.signed_rrsets()
-                .skip(skip)
-                .take(limit)
-                .map(|(key, set)| StoredSig {
-                    key: key.to_vec(),
-                    rtype: set.rtype.code(),
-                    digest: signing::rrset_digest(set.rtype.code(), set.ttl, set.data),
-                    sigs: set.sigs.to_vec(),
-                })
-                .collect(),
-        )
+        let mut n = 0;
+        for (key, set) in data.signed_rrsets().skip(skip).take(limit) {
+            let code = set.rtype.code();
+            if let Err(e) = f(
+                key,
+                code,
+                signing::rrset_digest(code, set.ttl, set.data),
+                set.sigs,
+            ) {
+                return Some(Err(e));
+            }
+            n += 1;
+        }
+        Some(Ok(n))
     }
 
     fn log_signatures(&self, mut log: Vec<SigChange>) {

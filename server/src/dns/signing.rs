@@ -43,7 +43,7 @@ pub enum SigChange {
         rtype: u16,
     },
     /// Many signatures of the zone were made at once (a load): keep all its signatures, read
-    /// from what is served (`DnsView::zone_signatures`).
+    /// from what is served (`DnsView::each_zone_signature`).
     Dump {
         zone: Box<str>,
     },

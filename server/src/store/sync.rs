@@ -148,17 +148,11 @@ impl Store {
 }
 
 impl Store {
-    /// Keep every signature zone `zone` serves, 20,000 rows per transaction.
+    /// Keep every signature zone `zone` serves, 20,000 rows per transaction, each row written
+    /// straight from the served snapshot.
     fn dump_signatures(&self, zone: &str) -> Result<(), StoreError> {
         let mut done = 0;
         loop {
-            let Some(batch) = self.dns.zone_signatures(zone, done, 20_000) else {
-                return Ok(());
-            };
-            if batch.is_empty() {
-                log::debug!("dnssec: kept {done} signatures of zone {zone}");
-                return Ok(());
-            }
             let mut g = self.lock();
             let tx = g
                 .conn
@@ -166,11 +160,19 @@ impl Store {
             let Some(id) = zones::zone_by_name(&tx, zone)?.map(|z| z.id) else {
                 return Ok(());
             };
-            for sig in &batch {
-                zone_keys::put_sig(&tx, id, sig)?;
+            let put = |key: &[u8], rtype: u16, digest: i64, sigs: &[u8]| {
+                zone_keys::put_sig_parts(&tx, id, key, rtype, digest, sigs)
+            };
+            let n = match self.dns.each_zone_signature(zone, done, 20_000, put) {
+                None => return Ok(()),
+                Some(n) => n?,
+            };
+            if n == 0 {
+                log::debug!("dnssec: kept {done} signatures of zone {zone}");
+                return Ok(());
             }
             tx.commit()?;
-            done += batch.len();
+            done += n;
         }
     }
 }

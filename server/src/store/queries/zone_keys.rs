@@ -192,11 +192,23 @@ pub fn stored_sig_row(r: &rusqlite::Row) -> rusqlite::Result<crate::dns::StoredS
 }
 
 pub fn put_sig(c: &Connection, zone_id: i64, s: &crate::dns::StoredSig) -> rusqlite::Result<()> {
+    put_sig_parts(c, zone_id, &s.key, s.rtype, s.digest, &s.sigs)
+}
+
+/// `put_sig` from borrowed parts: owner key, type, RRset digest, RRSIG RDATAs.
+pub fn put_sig_parts(
+    c: &Connection,
+    zone_id: i64,
+    key: &[u8],
+    rtype: u16,
+    digest: i64,
+    sigs: &[u8],
+) -> rusqlite::Result<()> {
     exec(
         c,
         "INSERT OR REPLACE INTO rrsigs (zone_id, owner_key, rtype, digest, sigs) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![zone_id, s.key, s.rtype, s.digest, s.sigs],
+        params![zone_id, key, rtype, digest, sigs],
     )?;
     Ok(())
 }
