@@ -37,7 +37,8 @@ use hickory_proto::rr::Name;
 
 pub use crate::model::{RecordData, RrsetChange};
 use signing::Signer;
-pub use signing::{SigChange, StoredSig, ZoneKeys};
+pub use signing::{SigChange, SigSource, StoredSig, ZoneKeys};
+pub use zone::HostRow;
 use zone::{SoaForm, Zone, ZoneData};
 
 pub use rrl::RrlConfig;
@@ -371,17 +372,20 @@ impl DnsView {
         serial: u32,
         rrsets: impl IntoIterator<Item = RrsetChange>,
     ) {
-        self.load_zone_signed(name, serial, None, &mut std::iter::empty(), rrsets)
+        let none = &mut std::iter::empty().peekable();
+        self.load_zone_signed(name, serial, None, none, rrsets, &mut std::iter::empty())
     }
 
-    /// As `load_zone_from`, signing the zone with `keys` when given (DNSSEC).
+    /// As `load_zone_from`, signing the zone with `keys` when given (DNSSEC), with the
+    /// zone's hostnames given as stored (`hosts`) after its other RRsets.
     pub fn load_zone_signed(
         &self,
         name: &str,
         serial: u32,
         keys: Option<ZoneKeys>,
-        stored: &mut dyn Iterator<Item = StoredSig>,
+        stored: &mut dyn SigSource,
         rrsets: impl IntoIterator<Item = RrsetChange>,
+        hosts: &mut dyn Iterator<Item = HostRow>,
     ) {
         let Some(apex) = fqdn(name) else {
             log::warn!("dns: cannot serve zone with invalid name {name:?}");
@@ -402,7 +406,16 @@ impl DnsView {
         if let Some(existing) = self.zones.load().get(&wire_key(&apex)) {
             let soa = self.soa_form(existing, serial, signer.is_some());
             let mut log = Vec::new();
-            existing.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
+            existing.load_with_hosts(
+                &self.hasher,
+                serial,
+                rrsets,
+                hosts,
+                signer,
+                &soa,
+                stored,
+                &mut log,
+            );
             self.log_signatures(log);
             self.changed(&name);
             return;
@@ -410,7 +423,16 @@ impl DnsView {
         let z = Zone::new(apex.clone(), &name, ZoneData::empty(serial), Arc::default());
         let soa = self.soa_form(&z, serial, signer.is_some());
         let mut log = Vec::new();
-        z.load(&self.hasher, serial, rrsets, signer, &soa, stored, &mut log);
+        z.load_with_hosts(
+            &self.hasher,
+            serial,
+            rrsets,
+            hosts,
+            signer,
+            &soa,
+            stored,
+            &mut log,
+        );
         self.log_signatures(log);
         let mut map: ZoneMap = (**self.zones.load()).clone();
         map.insert(wire_key(&apex), Arc::new(z));

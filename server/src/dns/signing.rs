@@ -30,6 +30,27 @@ pub struct StoredSig {
     pub sigs: Vec<u8>,
 }
 
+/// Stored signatures lent one at a time in key order (the store's `ORDER BY owner_key`): a
+/// load reads millions of rows and copies each one's RRSIGs into its node, so it borrows them
+/// from the row instead of making a `StoredSig` of each.
+pub trait SigSource {
+    /// The current signature as (node key, type, digest, RRSIG RDATAs); None at the end.
+    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])>;
+    /// Go to the next one.
+    fn advance(&mut self);
+}
+
+/// Owned signatures (tests; `std::iter::empty().peekable()` for none).
+impl<I: Iterator<Item = StoredSig>> SigSource for std::iter::Peekable<I> {
+    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])> {
+        self.peek()
+            .map(|s| (&s.key[..], s.rtype, s.digest, &s.sigs[..]))
+    }
+    fn advance(&mut self) {
+        self.next();
+    }
+}
+
 /// A change to the stored signatures of zone `zone`, for the store to write.
 #[derive(Debug, Clone)]
 pub enum SigChange {

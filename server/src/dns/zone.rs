@@ -741,13 +741,20 @@ fn push_key_for_owner(owner: &str, zone: &str, out: &mut Vec<u8>) -> bool {
     if owner.eq_ignore_ascii_case(zone) {
         return true;
     }
-    let Some(rel) = owner
-        .strip_suffix(zone)
-        .and_then(|r| r.strip_suffix('.'))
-        .filter(|r| !r.is_empty() && !r.split('.').any(|l| l.is_empty() || l.len() > 63))
-    else {
+    match owner.strip_suffix(zone).and_then(|r| r.strip_suffix('.')) {
+        Some(rel) if !rel.is_empty() => push_key_for_relative(rel, out),
+        _ => false,
+    }
+}
+
+/// As `push_key_for_owner` for a name given relative to the zone ('' is the apex).
+fn push_key_for_relative(rel: &str, out: &mut Vec<u8>) -> bool {
+    if rel.is_empty() {
+        return true;
+    }
+    if rel.split('.').any(|l| l.is_empty() || l.len() > 63) {
         return false;
-    };
+    }
     // Exact: a length octet per label where the text has a dot, plus one.
     out.reserve(rel.len() + 1);
     for label in rel.rsplit('.') {
@@ -811,7 +818,93 @@ struct Loading {
     sets: Vec<LoadSet>,
 }
 
+/// A hostname as the store keeps it (`hostnames` row): label relative to the zone ('' for
+/// the apex), TTL and values. Loaded as `model::hostname::host_rrsets` describes it: A, AAAA
+/// and TXT at the name, and the TXT again at `*.name` unless the label is '' or starts with
+/// '_'.
+#[derive(Debug, Clone)]
+pub struct HostRow {
+    pub label: String,
+    pub ttl: u32,
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    pub ipv6: Option<std::net::Ipv6Addr>,
+    pub txt: Option<String>,
+}
+
 impl Loading {
+    /// Add a hostname's RRsets without making text records of its values first (at 1M names
+    /// that was a dozen allocations and a parse of each address written out as text).
+    fn push_host(&mut self, h: HostRow) {
+        let key = self.buf.len();
+        if !push_key_for_relative(&h.label, &mut self.buf) {
+            log::warn!("dns: ignoring hostname {:?}: not a valid name", h.label);
+            self.buf.truncate(key);
+            return;
+        }
+        let key_len = self.buf.len() - key;
+        let prefix = key_prefix(&self.buf[key..]);
+        // RFC 2181 §8: a TTL with the top bit set is treated as zero (as `encode_simple`).
+        let ttl = if h.ttl > i32::MAX as u32 { 0 } else { h.ttl };
+        let push = |l: &mut Loading, rtype: RType, rdata: &[u8]| {
+            let data = l.buf.len();
+            l.buf.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            l.buf.extend_from_slice(rdata);
+            l.sets.push(LoadSet {
+                prefix,
+                key,
+                key_len,
+                rtype,
+                ttl,
+                data,
+                data_len: l.buf.len() - data,
+            });
+        };
+        if let Some(a) = h.ipv4 {
+            push(self, RType::A, &a.octets());
+        }
+        if let Some(a) = h.ipv6 {
+            push(self, RType::Aaaa, &a.octets());
+        }
+        let Some(txt) = h.txt else { return };
+        let data = self.buf.len();
+        let rec = [RecordData {
+            ttl: h.ttl,
+            content: content::txt_content(txt),
+        }];
+        let Some(ttl) = Rrset::encode_into(&h.label, RType::Txt, &rec, &mut self.buf) else {
+            self.buf.truncate(data);
+            return;
+        };
+        let data_len = self.buf.len() - data;
+        self.sets.push(LoadSet {
+            prefix,
+            key,
+            key_len,
+            rtype: RType::Txt,
+            ttl,
+            data,
+            data_len,
+        });
+        if h.label.is_empty() || h.label.starts_with('_') {
+            return;
+        }
+        // `*.label`: the same key with one more label, the same RDATA.
+        let wild = self.buf.len();
+        self.buf.extend_from_within(key..key + key_len);
+        self.buf.extend_from_slice(b"\x01*");
+        let wild_data = self.buf.len();
+        self.buf.extend_from_within(data..data + data_len);
+        self.sets.push(LoadSet {
+            prefix: key_prefix(&self.buf[wild..wild_data]),
+            key: wild,
+            key_len: wild_data - wild,
+            rtype: RType::Txt,
+            ttl,
+            data: wild_data,
+            data_len,
+        });
+    }
+
     fn key(&self, s: &LoadSet) -> &[u8] {
         &self.buf[s.key..s.key + s.key_len]
     }
@@ -824,10 +917,14 @@ impl Loading {
 /// or, where none fits, new ones made.
 struct LoadSigning<'a, 's> {
     signer: &'a Arc<signing::Signer>,
-    stored: std::iter::Peekable<&'a mut (dyn Iterator<Item = StoredSig> + 's)>,
-    /// The stored signatures of the current key.
-    here: Vec<StoredSig>,
-    here_key: Option<Vec<u8>>,
+    stored: &'a mut (dyn signing::SigSource + 's),
+    /// The stored signatures of the current key: (type, digest, where its RRSIGs lie in
+    /// `here_sigs`).
+    here: Vec<(u16, i64, std::ops::Range<usize>)>,
+    here_sigs: Vec<u8>,
+    /// The key `here` is for (valid when `here_valid`).
+    here_key: Vec<u8>,
+    here_valid: bool,
     /// Delegation points (NS below the apex): their NS and what lies below are not signed.
     cuts: std::collections::HashSet<Vec<u8>>,
     /// Signatures made (not taken from the store).
@@ -845,24 +942,34 @@ impl LoadSigning<'_, '_> {
         if !signing::signs(key, rtype, below_cut) {
             return;
         }
-        if self.here_key.as_deref() != Some(key) {
+        if !self.here_valid || self.here_key != key {
             self.here.clear();
-            while self.stored.next_if(|s| *s.key < *key).is_some() {}
-            while let Some(s) = self.stored.next_if(|s| *s.key == *key) {
-                self.here.push(s);
+            self.here_sigs.clear();
+            while matches!(self.stored.current(), Some((k, ..)) if k < key) {
+                self.stored.advance();
             }
-            self.here_key = Some(key.to_vec());
+            while let Some((k, t, digest, sigs)) = self.stored.current() {
+                if k != key {
+                    break;
+                }
+                let at = self.here_sigs.len();
+                self.here_sigs.extend_from_slice(sigs);
+                self.here.push((t, digest, at..self.here_sigs.len()));
+                self.stored.advance();
+            }
+            self.here_key.clear();
+            self.here_key.extend_from_slice(key);
+            self.here_valid = true;
         }
         let code = rtype.code();
         let digest = signing::rrset_digest(code, ttl, data);
         let start = out.len();
         let (signer, now) = (self.signer, self.now);
-        match self
-            .here
-            .iter()
-            .find(|s| s.rtype == code && s.digest == digest && signer.reusable_at(&s.sigs, now))
-        {
-            Some(s) => out.extend_from_slice(&s.sigs),
+        let here_sigs = &self.here_sigs;
+        match self.here.iter().find(|(t, d, at)| {
+            *t == code && *d == digest && signer.reusable_at(&here_sigs[at.clone()], now)
+        }) {
+            Some((.., at)) => out.extend_from_slice(&here_sigs[at.clone()]),
             None => {
                 let owner = signing::owner_wire(key, &signer.apex);
                 out.extend_from_slice(&signer.sign(&owner, code, ttl, data));
@@ -935,6 +1042,7 @@ impl Zone {
 
     /// Replace the whole contents; with a signer, every RRset signed (or its stored
     /// signatures reused), the signatures made appended to `log`.
+    #[cfg(test)]
     #[allow(clippy::too_many_arguments)]
     pub fn load(
         &self,
@@ -946,10 +1054,30 @@ impl Zone {
         stored: &mut dyn Iterator<Item = StoredSig>,
         log: &mut Vec<SigChange>,
     ) {
+        let mut no_hosts = std::iter::empty();
+        let (rrsets, hosts) = (rrsets.into_iter(), &mut no_hosts);
+        let stored = &mut stored.peekable();
+        self.load_with_hosts(hasher, serial, rrsets, hosts, signer, soa, stored, log);
+    }
+
+    /// `load` with hostnames given as their stored values besides the RRsets: each is
+    /// encoded straight into the load's buffer (`push_host`), as `host_rrsets` would make it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load_with_hosts(
+        &self,
+        hasher: &impl BuildHasher,
+        serial: u32,
+        rrsets: impl IntoIterator<Item = RrsetChange>,
+        hosts: &mut dyn Iterator<Item = HostRow>,
+        signer: Option<Arc<signing::Signer>>,
+        soa: &SoaForm,
+        stored: &mut dyn signing::SigSource,
+        log: &mut Vec<SigChange>,
+    ) {
         let rrsets = rrsets.into_iter();
         let mut l = Loading {
             buf: Vec::new(),
-            sets: Vec::with_capacity(rrsets.size_hint().0),
+            sets: Vec::with_capacity(rrsets.size_hint().0 + 4 * hosts.size_hint().0),
         };
         for change in rrsets {
             if change.rtype == RType::Soa {
@@ -978,6 +1106,9 @@ impl Zone {
                 }),
                 None => l.buf.truncate(key),
             }
+        }
+        for host in hosts {
+            l.push_host(host);
         }
         // Sort by key then type; a repeated (key, type) keeps the last one given (ties go by
         // position in the buffer, which is the order given), the others are dropped here.
@@ -1010,9 +1141,11 @@ impl Zone {
         }
         let mut signing = signer.as_ref().map(|signer| LoadSigning {
             signer,
-            stored: stored.peekable(),
+            stored,
             here: Vec::new(),
-            here_key: None,
+            here_sigs: Vec::new(),
+            here_key: Vec::new(),
+            here_valid: false,
             cuts: l
                 .sets
                 .iter()
@@ -1259,6 +1392,118 @@ mod tests {
             }],
         );
         assert_eq!(top.unwrap().ttl, 0);
+    }
+
+    /// Hostnames loaded from their stored values (`HostRow`) give exactly the RRsets that
+    /// `host_rrsets` describes, loaded as text records.
+    #[test]
+    fn hosts_load_as_their_text_rrsets_would() {
+        use crate::model::hostname::{fqdn, host_rrsets};
+        let rows = [
+            (
+                "h1",
+                Some("192.0.2.1"),
+                Some("2001:db8::1"),
+                Some("plain text"),
+                60,
+            ),
+            ("H2", Some("192.0.2.2"), None, None, 300),
+            ("_svc", None, None, Some("svc"), 60),
+            ("", None, Some("2001:db8::2"), Some("apex"), 60),
+            (
+                "a.b",
+                None,
+                Some("::ffff:192.0.2.9"),
+                Some("\"quoted\" and \\"),
+                60,
+            ),
+            (
+                "long",
+                Some("192.0.2.3"),
+                None,
+                Some(&*"x".repeat(600)),
+                u32::MAX,
+            ),
+            ("ctl", None, None, Some("bell\u{7}"), 60),
+            ("bad..x", Some("192.0.2.4"), None, Some("t"), 60),
+        ];
+        let rows: Vec<HostRow> = rows
+            .iter()
+            .map(|(label, v4, v6, txt, ttl)| HostRow {
+                label: label.to_string(),
+                ttl: *ttl,
+                ipv4: v4.map(|a| a.parse().unwrap()),
+                ipv6: v6.map(|a| a.parse().unwrap()),
+                txt: txt.map(str::to_string),
+            })
+            .collect();
+        // A record at a hostname's name: the hostname, given after it, wins (as before).
+        let records = || {
+            vec![
+                change("example.org", RType::Ns, &["ns1.example.net."]),
+                change("h1.example.org", RType::A, &["198.51.100.1"]),
+                change("mx.example.org", RType::Mx, &["10 mail.example.net."]),
+            ]
+        };
+        let served = |z: &Zone| {
+            let d = z.data.load();
+            let mut out: Vec<(Vec<u8>, u16, u32, Vec<u8>)> = d
+                .nodes()
+                .flat_map(|n| {
+                    n.rrsets()
+                        .map(|r| (n.key().to_vec(), r.rtype.code(), r.ttl, r.data.to_vec()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let h = RandomState::new();
+        let zone = || {
+            Zone::new(
+                Name::from_ascii("example.org.").unwrap(),
+                "example.org",
+                ZoneData::empty(1),
+                Arc::default(),
+            )
+        };
+        let as_text = zone();
+        let text: Vec<RrsetChange> = rows
+            .iter()
+            .flat_map(|r| {
+                let name = fqdn(&r.label, "example.org");
+                let (txt, l) = (r.txt.as_deref(), &r.label);
+                host_rrsets(&name, l, r.ttl, r.ipv4, r.ipv6, txt)
+            })
+            .filter(|rr| !rr.records.is_empty())
+            .collect();
+        let mut none = std::iter::empty();
+        let all = records().into_iter().chain(text);
+        as_text.load(&h, 1, all, None, &unsigned(), &mut none, &mut Vec::new());
+        let as_rows = zone();
+        let mut hosts = rows.into_iter();
+        let (soa, log) = (&unsigned(), &mut Vec::new());
+        let none = &mut std::iter::empty().peekable();
+        as_rows.load_with_hosts(&h, 1, records(), &mut hosts, None, soa, none, log);
+        let want = served(&as_text);
+        assert_eq!(served(&as_rows), want);
+        // The cases above are all there: h1's A from the hostname, wildcards for h1 and a.b
+        // only, the long TXT split, the TTL with its top bit set served as 0, no bad..x.
+        let has = |key: &[u8], t: RType| want.iter().any(|w| w.0 == key && w.1 == t.code());
+        assert!(want.contains(&(
+            b"\x02h1".to_vec(),
+            1,
+            60,
+            b"\x00\x04\xc0\x00\x02\x01".to_vec()
+        )));
+        assert!(has(b"\x02h1\x01*", RType::Txt) && has(b"\x01b\x01a\x01*", RType::Txt));
+        assert!(has(b"\x02h2", RType::A) && !has(b"\x02h2\x01*", RType::Txt));
+        assert!(has(b"\x04_svc", RType::Txt) && !has(b"\x04_svc\x01*", RType::Txt));
+        assert!(has(b"", RType::Aaaa) && !has(b"\x01*", RType::Txt));
+        assert!(want
+            .iter()
+            .any(|w| w.0 == b"\x04long" && w.1 == 16 && w.2 == 0));
+        assert!(!want.iter().any(|w| w.0.ends_with(b"\x03bad")));
     }
 
     #[test]

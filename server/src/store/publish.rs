@@ -10,8 +10,7 @@ use rusqlite::{params, Connection};
 
 use super::queries::{hostnames, records, users, zone_keys, zones};
 use super::{Inner, Store};
-use crate::dns::{ApexConfig, DnsView, Staged, ZoneKeys};
-use crate::model::hostname::{fqdn, host_rrsets};
+use crate::dns::{ApexConfig, DnsView, HostRow, Staged, ZoneKeys};
 use crate::model::{RType, RecordData, RrsetChange, Status, ZoneKind};
 
 /// One zone's queued DNS change, published after commit.
@@ -275,8 +274,9 @@ pub(super) fn load_zone_into(
     let mut st = c.prepare_cached(hostnames::ZONE_HOSTS_SQL)?;
     let mut failed: Option<rusqlite::Error> = None;
     let rows = st.query_map(params![zone_id], hostnames::host_values)?;
-    let zone_name = zone.name.clone();
-    let hosts = rows
+    // Hostnames go to the load as their stored values (`HostRow`), encoded there as
+    // `host_rrsets` describes them, without text records in between.
+    let mut hosts = rows
         .map_while(|row| match row {
             Ok(x) => Some(x),
             Err(e) => {
@@ -284,33 +284,26 @@ pub(super) fn load_zone_into(
                 None
             }
         })
-        .flat_map(|(label, v4, v6, txt, ttl)| {
-            let name = fqdn(&label, &zone_name);
-            host_rrsets(&name, &label, ttl, v4, v6, txt.as_deref())
-                .into_iter()
-                .filter(|rr| !rr.records.is_empty())
+        .map(|(label, ipv4, ipv6, txt, ttl)| HostRow {
+            label,
+            ttl,
+            ipv4,
+            ipv6,
+            txt,
         });
     let keys = zone_keys_of(c, zone_id)?;
     let mut sig_st = c.prepare_cached(zone_keys::STORED_SIGS_SQL)?;
-    let mut sig_failed: Option<rusqlite::Error> = None;
-    let mut stored = sig_st
-        .query_map(params![zone_id], zone_keys::stored_sig_row)?
-        .map_while(|row| match row {
-            Ok(x) => Some(x),
-            Err(e) => {
-                sig_failed = Some(e);
-                None
-            }
-        });
+    let mut stored = zone_keys::StoredSigRows::new(sig_st.query(params![zone_id])?);
     view.load_zone_signed(
         &zone.name,
         zone.serial,
         keys,
         &mut stored,
-        shared_ns.into_iter().chain(records).chain(hosts),
+        shared_ns.into_iter().chain(records),
+        &mut hosts,
     );
-    drop(stored);
-    if let Some(e) = sig_failed {
+    drop(hosts);
+    if let Some(e) = stored.failed() {
         log::warn!(
             "zone {}: stored signatures not read ({e}); signed again",
             zone.name

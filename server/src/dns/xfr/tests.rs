@@ -343,7 +343,14 @@ async fn a_signed_zone_goes_with_signatures_and_a_whole_nsec3_chain() {
         set("child.s.test", RType::Ns, &["ns.child.s.test."]),
         set("ns.child.s.test", RType::A, &["192.0.2.53"]),
     ];
-    view.load_zone_signed("s.test", 9, Some(keys), &mut std::iter::empty(), rrsets);
+    view.load_zone_signed(
+        "s.test",
+        9,
+        Some(keys),
+        &mut std::iter::empty().peekable(),
+        rrsets,
+        &mut std::iter::empty(),
+    );
     let (m, _) = exchange(
         &view,
         request("s.test", RecordType::IXFR, Some(1)),
@@ -405,7 +412,14 @@ async fn a_signed_zone_ixfr_turns_the_old_copy_into_the_new_one() {
     for i in 0..50 {
         rrsets.push(set(&format!("h{i}.s.test"), RType::A, &["192.0.2.1"]));
     }
-    view.load_zone_signed("s.test", 100, Some(keys), &mut std::iter::empty(), rrsets);
+    view.load_zone_signed(
+        "s.test",
+        100,
+        Some(keys),
+        &mut std::iter::empty().peekable(),
+        rrsets,
+        &mut std::iter::empty(),
+    );
     let k = Some(key("xfr", SECRET));
     // The secondary's first copy (this keeps the chain).
     let (m, _) = exchange(&view, request("s.test", RecordType::AXFR, None), k.clone()).await;

@@ -284,7 +284,12 @@ pub const ZONE_HOSTS_SQL: &str = "SELECT label, ipv4, ipv6, txt, ttl FROM hostna
 /// an old tool) is left out with a warning: one bad row must not keep the zone from loading.
 pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
     let label: String = r.get(0)?;
-    let lenient = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
+    // Read in place (no String per address): a load reads every row of the zone.
+    let lenient = |i: usize| -> rusqlite::Result<Option<&str>> {
+        let v = r.get_ref(i)?;
+        v.as_str_or_null()
+            .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
+    };
     let v4 = lenient(1)?.and_then(|s| {
         s.parse()
             .map_err(|_| {

@@ -182,6 +182,66 @@ pub fn set_key_state(
 pub const STORED_SIGS_SQL: &str = "SELECT owner_key, rtype, digest, sigs FROM rrsigs \
      WHERE zone_id = ?1 ORDER BY owner_key";
 
+/// The rows of `STORED_SIGS_SQL` lent to a zone load one at a time (`SigSource`), read in
+/// place. A row that cannot be read ends the stream (`failed` tells why): what is left is
+/// signed again.
+pub struct StoredSigRows<'s> {
+    rows: rusqlite::Rows<'s>,
+    failed: Option<rusqlite::Error>,
+}
+
+impl<'s> StoredSigRows<'s> {
+    pub fn new(mut rows: rusqlite::Rows<'s>) -> Self {
+        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
+        let failed = rows.advance().err();
+        StoredSigRows { rows, failed }
+    }
+
+    pub fn failed(self) -> Option<rusqlite::Error> {
+        self.failed
+    }
+
+    fn read<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<(&'a [u8], u16, i64, &'a [u8])> {
+        let blob = |i: usize| -> rusqlite::Result<&'a [u8]> {
+            let v = row.get_ref(i)?;
+            v.as_blob()
+                .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
+        };
+        Ok((
+            blob(0)?,
+            row.get::<_, i64>(1)? as u16,
+            row.get(2)?,
+            blob(3)?,
+        ))
+    }
+}
+
+impl crate::dns::SigSource for StoredSigRows<'_> {
+    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])> {
+        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
+        if self.failed.is_some() {
+            return None;
+        }
+        let row = self.rows.get()?;
+        match Self::read(row) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
+        if self.failed.is_none() {
+            if let Err(e) = self.rows.advance() {
+                self.failed = Some(e);
+            }
+        }
+    }
+}
+
 pub fn stored_sig_row(r: &rusqlite::Row) -> rusqlite::Result<crate::dns::StoredSig> {
     Ok(crate::dns::StoredSig {
         key: r.get(0)?,
