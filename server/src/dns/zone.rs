@@ -11,7 +11,9 @@
 //!
 //! A write is built in two steps (`Zone::stage`, then `Zone::install`), so the store can build
 //! and sign a group's snapshot while the group's COMMIT runs; a load packs its nodes from one
-//! buffer (`Loading`), signing into them as it goes. Signing itself is `signing.rs`'s.
+//! buffer (`Loading`), signing into them as it goes. Hostnames come to a load as the store's
+//! values (`HostRow`) and stored signatures are borrowed row by row (`signing::SigSource`), so
+//! a million-name start makes no per-record text or copies. Signing itself is `signing.rs`'s.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
