@@ -259,32 +259,38 @@ impl DnsView {
         log.drain(..n).collect()
     }
 
-    /// Visit the signatures zone `zone` serves, from its `skip`-th signed RRset, at most
-    /// `limit` of them, as `f(owner key, type, RRset digest, RRSIG RDATAs)` borrowed from the
-    /// snapshot (no copy per signature: a first start keeps every one). None when the zone is
-    /// not served signed; else how many `f` took, or its error.
+    /// Hand the signatures zone `zone` serves to `f` in batches of at most `batch`, each item
+    /// (owner key, type, RRset digest, RRSIG RDATAs) borrowed from one snapshot that is walked
+    /// once (no copy per signature, no re-walk per batch: a first start keeps every one). None
+    /// when the zone is not served signed; else how many were handed over, or `f`'s error.
+    /// A batch `f` leaves untouched ends the walk.
     pub fn each_zone_signature<E>(
         &self,
         zone: &str,
-        skip: usize,
-        limit: usize,
-        mut f: impl FnMut(&[u8], u16, i64, &[u8]) -> Result<(), E>,
+        batch: usize,
+        mut f: impl FnMut(&mut dyn Iterator<Item = (&[u8], u16, i64, &[u8])>) -> Result<(), E>,
     ) -> Option<Result<usize, E>> {
         let z = self.zone(zone)?;
         let data = z.data.load_full();
         data.sec.as_ref()?;
+        let mut all = data
+            .signed_rrsets()
+            .map(|(key, set)| {
+                let code = set.rtype.code();
+                let digest = signing::rrset_digest(code, set.ttl, set.data);
+                (key, code, digest, set.sigs)
+            })
+            .peekable();
         let mut n = 0;
-        for (key, set) in data.signed_rrsets().skip(skip).take(limit) {
-            let code = set.rtype.code();
-            if let Err(e) = f(
-                key,
-                code,
-                signing::rrset_digest(code, set.ttl, set.data),
-                set.sigs,
-            ) {
+        while all.peek().is_some() {
+            let before = n;
+            let mut some = all.by_ref().take(batch).inspect(|_| n += 1);
+            if let Err(e) = f(&mut some) {
                 return Some(Err(e));
             }
-            n += 1;
+            if n == before {
+                break;
+            }
         }
         Some(Ok(n))
     }

@@ -824,3 +824,71 @@ fn rss_at_10k_hostnames() {
         &[RecordType::TXT],
     );
 }
+
+/// A first start keeps every signature the load made (`Store::dump_signatures`): the batches
+/// handed over walk the snapshot once, cover every signed RRset exactly once, hold at most
+/// `batch` each, and a batch left untouched (the zone is gone from the store) ends the walk.
+#[test]
+fn each_zone_signature_hands_every_signature_over_once_in_batches() {
+    use crate::dnssec::{Algorithm, KeyState, SigningKey};
+    let view = DnsView::new(apex_config());
+    let keys = ZoneKeys {
+        keys: vec![(
+            SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap(),
+            KeyState::Active,
+        )],
+        delete_cds: false,
+    };
+    let rrsets: Vec<RrsetChange> = (0..10)
+        .flat_map(|i| {
+            [
+                set(&format!("h{i}.s.test"), RType::A, &["192.0.2.1"]),
+                set(&format!("h{i}.s.test"), RType::Txt, &["t"]),
+            ]
+        })
+        .chain([set("s.test", RType::Ns, &["ns1.example.net."])])
+        .collect();
+    let none = &mut std::iter::empty().peekable();
+    view.load_zone_signed(
+        "s.test",
+        1,
+        Some(keys),
+        none,
+        rrsets,
+        &mut std::iter::empty(),
+    );
+    let mut seen: Vec<(Vec<u8>, u16)> = Vec::new();
+    let mut sizes = Vec::new();
+    let n = view
+        .each_zone_signature("s.test", 3, |batch| {
+            let before = seen.len();
+            for (key, rtype, _, sigs) in batch {
+                assert!(!sigs.is_empty());
+                seen.push((key.to_vec(), rtype));
+            }
+            sizes.push(seen.len() - before);
+            Ok::<(), ()>(())
+        })
+        .unwrap()
+        .unwrap();
+    // 20 hostname RRsets and the apex NS (DNSKEY and the rest are apex sets made apart).
+    assert_eq!(n, seen.len());
+    assert!(n >= 21, "{n}");
+    assert!(
+        sizes.iter().all(|&s| s <= 3) && sizes.len() == n.div_ceil(3),
+        "{sizes:?}"
+    );
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "each once");
+    let mut calls = 0;
+    let taken = view.each_zone_signature("s.test", 3, |_| {
+        calls += 1;
+        Ok::<(), ()>(())
+    });
+    assert_eq!((taken, calls), (Some(Ok(0)), 1));
+    assert!(view
+        .each_zone_signature("unsigned.test", 3, |_| Ok::<(), ()>(()))
+        .is_none());
+}

@@ -151,29 +151,25 @@ impl Store {
     /// Keep every signature zone `zone` serves, 20,000 rows per transaction, each row written
     /// straight from the served snapshot.
     fn dump_signatures(&self, zone: &str) -> Result<(), StoreError> {
-        let mut done = 0;
-        loop {
+        let put = |batch: &mut dyn Iterator<Item = (&[u8], u16, i64, &[u8])>| {
             let mut g = self.lock();
             let tx = g
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The zone is gone: nothing taken, which ends the walk.
             let Some(id) = zones::zone_by_name(&tx, zone)?.map(|z| z.id) else {
                 return Ok(());
             };
-            let put = |key: &[u8], rtype: u16, digest: i64, sigs: &[u8]| {
-                zone_keys::put_sig_parts(&tx, id, key, rtype, digest, sigs)
-            };
-            let n = match self.dns.each_zone_signature(zone, done, 20_000, put) {
-                None => return Ok(()),
-                Some(n) => n?,
-            };
-            if n == 0 {
-                log::debug!("dnssec: kept {done} signatures of zone {zone}");
-                return Ok(());
+            for (key, rtype, digest, sigs) in batch {
+                zone_keys::put_sig_parts(&tx, id, key, rtype, digest, sigs)?;
             }
             tx.commit()?;
-            done += n;
+            Ok::<(), StoreError>(())
+        };
+        if let Some(kept) = self.dns.each_zone_signature(zone, 20_000, put) {
+            log::debug!("dnssec: kept {} signatures of zone {zone}", kept?);
         }
+        Ok(())
     }
 }
 
