@@ -242,15 +242,6 @@ impl crate::dns::SigSource for StoredSigRows<'_> {
     }
 }
 
-pub fn stored_sig_row(r: &rusqlite::Row) -> rusqlite::Result<crate::dns::StoredSig> {
-    Ok(crate::dns::StoredSig {
-        key: r.get(0)?,
-        rtype: r.get::<_, i64>(1)? as u16,
-        digest: r.get(2)?,
-        sigs: r.get(3)?,
-    })
-}
-
 pub fn put_sig(c: &Connection, zone_id: i64, s: &crate::dns::StoredSig) -> rusqlite::Result<()> {
     put_sig_parts(c, zone_id, &s.key, s.rtype, s.digest, &s.sigs)
 }
