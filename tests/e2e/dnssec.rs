@@ -12,40 +12,9 @@ use hickory_proto::rr::RecordType;
 
 use crate::harness::*;
 
-/// `trust-anchors` for delv from `zone ds` lines (`NAME. TTL IN DS TAG ALG DT HEX`).
-fn delv_anchor(dir: &TestDir, ds_lines: &str, file: &str) -> String {
-    let mut body = String::from("trust-anchors {\n");
-    for l in ds_lines.lines() {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        assert_eq!(f.get(3), Some(&"DS"), "{l}");
-        body.push_str(&format!(
-            "  {} static-ds {} {} {} \"{}\";\n",
-            f[0], f[4], f[5], f[6], f[7]
-        ));
-    }
-    body.push_str("};\n");
-    let p = dir.path(file);
-    std::fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 /// `delv` against the server with `anchor` as the only trust anchor for `zone`: its output.
 fn delv(srv: &Server, anchor: &str, zone: &str, name: &str, t: &str) -> String {
-    let out = Command::new("delv")
-        .args(["-a", anchor, &format!("+root={zone}")])
-        .arg(format!("@{}", srv.dns.ip()))
-        .args(["-p", &srv.dns.port().to_string(), name, t])
-        .output()
-        .expect("run delv (Debian package bind9-dnsutils)");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_validated(out: &str, what: &str) {
-    assert!(out.contains("; fully validated"), "{what}: {out}");
+    crate::harness::delv(srv.dns, anchor, zone, name, t)
 }
 
 fn dig_short(srv: &Server, name: &str, t: &str) -> String {

@@ -27,6 +27,7 @@ mod http;
 mod lua;
 pub mod secondary;
 mod server;
+mod validate;
 
 pub use browser::*;
 pub use checks::*;
@@ -35,6 +36,7 @@ pub use fixtures::*;
 pub use http::*;
 pub use lua::*;
 pub use server::*;
+pub use validate::*;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
