@@ -34,17 +34,22 @@ pub struct StoredSig {
 /// load reads millions of rows and copies each one's RRSIGs into its node, so it borrows them
 /// from the row instead of making a `StoredSig` of each.
 pub trait SigSource {
-    /// The current signature as (node key, type, digest, RRSIG RDATAs); None at the end.
-    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])>;
+    /// The current signature as (node key, type, digest); None at the end.
+    fn current(&mut self) -> Option<(&[u8], u16, i64)>;
+    /// The current signature's RRSIG RDATAs (read only for those a load keeps; empty at the
+    /// end).
+    fn sigs(&mut self) -> &[u8];
     /// Go to the next one.
     fn advance(&mut self);
 }
 
 /// Owned signatures (tests; `std::iter::empty().peekable()` for none).
 impl<I: Iterator<Item = StoredSig>> SigSource for std::iter::Peekable<I> {
-    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])> {
-        self.peek()
-            .map(|s| (&s.key[..], s.rtype, s.digest, &s.sigs[..]))
+    fn current(&mut self) -> Option<(&[u8], u16, i64)> {
+        self.peek().map(|s| (&s.key[..], s.rtype, s.digest))
+    }
+    fn sigs(&mut self) -> &[u8] {
+        self.peek().map_or(&[], |s| &s.sigs[..])
     }
     fn advance(&mut self) {
         self.next();

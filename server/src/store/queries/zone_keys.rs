@@ -182,61 +182,88 @@ pub fn set_key_state(
 pub const STORED_SIGS_SQL: &str = "SELECT owner_key, rtype, digest, sigs FROM rrsigs \
      WHERE zone_id = ?1 ORDER BY owner_key";
 
-/// The rows of `STORED_SIGS_SQL` lent to a zone load one at a time (`SigSource`), read in
-/// place. A row that cannot be read ends the stream (`failed` tells why): what is left is
-/// signed again.
+/// The rows of `STORED_SIGS_SQL` lent to a zone load one at a time (`SigSource`): each row's
+/// key, type and digest are read once, when it becomes current (a load looks at the current
+/// row several times), its RRSIGs in place when asked for. A row that cannot be read ends the
+/// stream (`failed` tells why): what is left is signed again.
 pub struct StoredSigRows<'s> {
     rows: rusqlite::Rows<'s>,
     failed: Option<rusqlite::Error>,
+    /// The current row's (type, digest) and key, None at the end.
+    head: Option<(u16, i64)>,
+    key: Vec<u8>,
 }
 
 impl<'s> StoredSigRows<'s> {
-    pub fn new(mut rows: rusqlite::Rows<'s>) -> Self {
-        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-        let failed = rows.advance().err();
-        StoredSigRows { rows, failed }
+    pub fn new(rows: rusqlite::Rows<'s>) -> Self {
+        let mut s = StoredSigRows {
+            rows,
+            failed: None,
+            head: None,
+            key: Vec::new(),
+        };
+        crate::dns::SigSource::advance(&mut s);
+        s
     }
 
     pub fn failed(self) -> Option<rusqlite::Error> {
         self.failed
     }
 
-    fn read<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<(&'a [u8], u16, i64, &'a [u8])> {
-        let blob = |i: usize| -> rusqlite::Result<&'a [u8]> {
-            let v = row.get_ref(i)?;
-            v.as_blob()
-                .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
+    fn blob<'a>(row: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a [u8]> {
+        let v = row.get_ref(i)?;
+        v.as_blob()
+            .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
+    }
+
+    /// Step to the next row and read its key, type and digest.
+    fn step(&mut self) -> rusqlite::Result<Option<(u16, i64)>> {
+        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
+        self.rows.advance()?;
+        let Some(row) = self.rows.get() else {
+            return Ok(None);
         };
-        Ok((
-            blob(0)?,
-            row.get::<_, i64>(1)? as u16,
-            row.get(2)?,
-            blob(3)?,
-        ))
+        self.key.clear();
+        self.key.extend_from_slice(Self::blob(row, 0)?);
+        Ok(Some((row.get::<_, i64>(1)? as u16, row.get(2)?)))
     }
 }
 
 impl crate::dns::SigSource for StoredSigRows<'_> {
-    fn current(&mut self) -> Option<(&[u8], u16, i64, &[u8])> {
+    fn current(&mut self) -> Option<(&[u8], u16, i64)> {
+        self.head.map(|(t, d)| (&self.key[..], t, d))
+    }
+
+    fn sigs(&mut self) -> &[u8] {
         use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-        if self.failed.is_some() {
-            return None;
+        if self.head.is_none() {
+            return &[];
         }
-        let row = self.rows.get()?;
-        match Self::read(row) {
-            Ok(x) => Some(x),
+        let read = match self.rows.get() {
+            Some(row) => Self::blob(row, 3),
+            None => return &[],
+        };
+        match read {
+            Ok(b) => b,
             Err(e) => {
+                // Ends the stream at the next step; this row's RRSIGs are not trusted.
                 self.failed = Some(e);
-                None
+                self.head = None;
+                &[]
             }
         }
     }
 
     fn advance(&mut self) {
-        use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-        if self.failed.is_none() {
-            if let Err(e) = self.rows.advance() {
+        if self.failed.is_some() {
+            self.head = None;
+            return;
+        }
+        match self.step() {
+            Ok(h) => self.head = h,
+            Err(e) => {
                 self.failed = Some(e);
+                self.head = None;
             }
         }
     }
