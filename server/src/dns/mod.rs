@@ -38,7 +38,7 @@ use hickory_proto::rr::Name;
 pub use crate::model::{RecordData, RrsetChange};
 use signing::Signer;
 pub use signing::{SigChange, SigSource, StoredSig, ZoneKeys};
-pub use zone::HostRow;
+pub use zone::{HostRow, HostSource};
 use zone::{SoaForm, Zone, ZoneData};
 
 pub use rrl::RrlConfig;
@@ -379,7 +379,8 @@ impl DnsView {
         rrsets: impl IntoIterator<Item = RrsetChange>,
     ) {
         let none = &mut std::iter::empty().peekable();
-        self.load_zone_signed(name, serial, None, none, rrsets, &mut std::iter::empty())
+        let no_hosts = &mut std::iter::empty::<HostRow>();
+        self.load_zone_signed(name, serial, None, none, rrsets, no_hosts)
     }
 
     /// As `load_zone_from`, signing the zone with `keys` when given (DNSSEC), with the
@@ -391,7 +392,7 @@ impl DnsView {
         keys: Option<ZoneKeys>,
         stored: &mut dyn SigSource,
         rrsets: impl IntoIterator<Item = RrsetChange>,
-        hosts: &mut dyn Iterator<Item = HostRow>,
+        hosts: &mut dyn HostSource,
     ) {
         let Some(apex) = fqdn(name) else {
             log::warn!("dns: cannot serve zone with invalid name {name:?}");

@@ -853,21 +853,41 @@ struct Loading {
 /// the apex), TTL and values. Loaded as `model::hostname::host_rrsets` describes it: A, AAAA
 /// and TXT at the name, and the TXT again at `*.name` unless the label is '' or starts with
 /// '_'.
-#[derive(Debug, Clone)]
-pub struct HostRow {
-    pub label: String,
+#[derive(Debug, Clone, Copy)]
+pub struct HostRow<'a> {
+    pub label: &'a str,
     pub ttl: u32,
     pub ipv4: Option<std::net::Ipv4Addr>,
     pub ipv6: Option<std::net::Ipv6Addr>,
-    pub txt: Option<String>,
+    pub txt: Option<&'a str>,
+}
+
+/// Hostnames lent to a load one at a time (the store's rows are read in place: no `String`
+/// per label and TXT at 1,000,000 names).
+pub trait HostSource {
+    fn next_host(&mut self) -> Option<HostRow<'_>>;
+}
+
+/// None (zones loaded from RRsets alone).
+impl HostSource for std::iter::Empty<HostRow<'_>> {
+    fn next_host(&mut self) -> Option<HostRow<'_>> {
+        None
+    }
+}
+
+/// Owned rows (tests).
+impl<'a> HostSource for std::vec::IntoIter<HostRow<'a>> {
+    fn next_host(&mut self) -> Option<HostRow<'_>> {
+        self.next()
+    }
 }
 
 impl Loading {
     /// Add a hostname's RRsets without making text records of its values first (at 1M names
     /// that was a dozen allocations and a parse of each address written out as text).
-    fn push_host(&mut self, h: HostRow) {
+    fn push_host(&mut self, h: HostRow<'_>) {
         let key = self.buf.len();
-        if !push_key_for_relative(&h.label, &mut self.buf) {
+        if !push_key_for_relative(h.label, &mut self.buf) {
             log::warn!("dns: ignoring hostname {:?}: not a valid name", h.label);
             self.buf.truncate(key);
             return;
@@ -889,21 +909,24 @@ impl Loading {
         if let Some(a) = h.ipv6 {
             push(self, RType::Aaaa, &a.octets());
         }
-        let mut txt = None;
-        if let Some(t) = h.txt {
+        // The stored value is the TXT's text (`txt_content` quotes it for the API and
+        // `encode_into` unquotes it again): its character-strings are written as they are,
+        // with `encode_into`'s checks.
+        let txt = h.txt.filter(|t| {
+            t.len() <= content::MAX_TXT_LEN && !t.chars().any(|c| c.is_control() && c != '\t')
+        });
+        let txt = txt.map(|t| {
             let data = self.buf.len();
-            let rec = [RecordData {
-                ttl: h.ttl,
-                content: content::txt_content(t),
-            }];
-            match Rrset::encode_into(&h.label, RType::Txt, &rec, &mut self.buf) {
-                Some(ttl) => {
-                    self.push_set(key, key_len, RType::Txt, ttl, data);
-                    txt = Some((data, self.buf.len() - data, ttl));
-                }
-                None => self.buf.truncate(data),
+            let chunks = content::txt_chunks(t);
+            let len: usize = chunks.iter().map(|c| c.len() + 1).sum();
+            self.buf.extend_from_slice(&(len as u16).to_be_bytes());
+            for c in chunks {
+                self.buf.push(c.len() as u8);
+                self.buf.extend_from_slice(c);
             }
-        }
+            self.push_set(key, key_len, RType::Txt, ttl, data);
+            (data, self.buf.len() - data, ttl)
+        });
         self.end_run(run);
         let Some((data, data_len, ttl)) = txt else {
             return;
@@ -1102,7 +1125,7 @@ impl Zone {
         stored: &mut dyn Iterator<Item = StoredSig>,
         log: &mut Vec<SigChange>,
     ) {
-        let mut no_hosts = std::iter::empty();
+        let mut no_hosts = std::iter::empty::<HostRow>();
         let (rrsets, hosts) = (rrsets.into_iter(), &mut no_hosts);
         let stored = &mut stored.peekable();
         self.load_with_hosts(hasher, serial, rrsets, hosts, signer, soa, stored, log);
@@ -1116,7 +1139,7 @@ impl Zone {
         hasher: &impl BuildHasher,
         serial: u32,
         rrsets: impl IntoIterator<Item = RrsetChange>,
-        hosts: &mut dyn Iterator<Item = HostRow>,
+        hosts: &mut dyn HostSource,
         signer: Option<Arc<signing::Signer>>,
         soa: &SoaForm,
         stored: &mut dyn signing::SigSource,
@@ -1125,8 +1148,8 @@ impl Zone {
         let rrsets = rrsets.into_iter();
         let mut l = Loading {
             buf: Vec::new(),
-            sets: Vec::with_capacity(rrsets.size_hint().0 + 4 * hosts.size_hint().0),
-            runs: Vec::with_capacity(rrsets.size_hint().0 + 2 * hosts.size_hint().0),
+            sets: Vec::with_capacity(rrsets.size_hint().0),
+            runs: Vec::with_capacity(rrsets.size_hint().0),
         };
         for change in rrsets {
             if change.rtype == RType::Soa {
@@ -1152,7 +1175,7 @@ impl Zone {
                 None => l.buf.truncate(key),
             }
         }
-        for host in hosts {
+        while let Some(host) = hosts.next_host() {
             l.push_host(host);
         }
         // Runs by key; runs with one key stay in the order given (ties go by position), so
@@ -1470,16 +1493,20 @@ mod tests {
                 u32::MAX,
             ),
             ("ctl", None, None, Some("bell\u{7}"), 60),
+            ("tab", None, None, Some("a\tb"), 60),
+            ("qq", None, None, Some("\"x\" \"y\""), 60),
+            ("sp", None, None, Some(" \"q\" "), 60),
+            ("big", Some("192.0.2.5"), None, Some(&*"y".repeat(4001)), 60),
             ("bad..x", Some("192.0.2.4"), None, Some("t"), 60),
         ];
         let rows: Vec<HostRow> = rows
             .iter()
-            .map(|(label, v4, v6, txt, ttl)| HostRow {
-                label: label.to_string(),
-                ttl: *ttl,
+            .map(|&(label, v4, v6, txt, ttl)| HostRow {
+                label,
+                ttl,
                 ipv4: v4.map(|a| a.parse().unwrap()),
                 ipv6: v6.map(|a| a.parse().unwrap()),
-                txt: txt.map(str::to_string),
+                txt,
             })
             .collect();
         // A record at a hostname's name: the hostname, given after it, wins (as before).
@@ -1516,8 +1543,8 @@ mod tests {
         let text: Vec<RrsetChange> = rows
             .iter()
             .flat_map(|r| {
-                let name = fqdn(&r.label, "example.org");
-                let (txt, l) = (r.txt.as_deref(), &r.label);
+                let name = fqdn(r.label, "example.org");
+                let (txt, l) = (r.txt, r.label);
                 host_rrsets(&name, l, r.ttl, r.ipv4, r.ipv6, txt)
             })
             .filter(|rr| !rr.records.is_empty())
@@ -1559,6 +1586,19 @@ mod tests {
             .iter()
             .any(|w| w.0 == b"\x04long" && w.1 == 16 && w.2 == 0));
         assert!(!want.iter().any(|w| w.0.ends_with(b"\x03bad")));
+        // A tab is kept, other control characters and an over-long TXT are not served (the
+        // hostname's A still is); text that looks quoted is served as stored.
+        assert!(has(b"\x03tab", RType::Txt) && !has(b"\x03ctl", RType::Txt));
+        assert!(has(b"\x03big", RType::A) && !has(b"\x03big", RType::Txt));
+        let txt_of = |key: &[u8]| {
+            want.iter()
+                .find(|w| w.0 == key && w.1 == 16)
+                .unwrap()
+                .3
+                .clone()
+        };
+        assert_eq!(txt_of(b"\x02qq"), b"\x00\x08\x07\"x\" \"y\"");
+        assert_eq!(txt_of(b"\x02sp"), b"\x00\x06\x05 \"q\" ");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 
 use super::queries::{hostnames, records, users, zone_keys, zones};
 use super::{Inner, Store};
-use crate::dns::{ApexConfig, DnsView, HostRow, Staged, ZoneKeys};
+use crate::dns::{ApexConfig, DnsView, Staged, ZoneKeys};
 use crate::model::{RType, RecordData, RrsetChange, Status, ZoneKind};
 
 /// One zone's queued DNS change, published after commit.
@@ -272,25 +272,9 @@ pub(super) fn load_zone_into(
     // Hosted-zone records: few compared with hostnames, so collected first.
     let records = records::rrsets_of_zone(c, &zone)?;
     let mut st = c.prepare_cached(hostnames::ZONE_HOSTS_SQL)?;
-    let mut failed: Option<rusqlite::Error> = None;
-    let rows = st.query_map(params![zone_id], hostnames::host_values)?;
-    // Hostnames go to the load as their stored values (`HostRow`), encoded there as
-    // `host_rrsets` describes them, without text records in between.
-    let mut hosts = rows
-        .map_while(|row| match row {
-            Ok(x) => Some(x),
-            Err(e) => {
-                failed = Some(e);
-                None
-            }
-        })
-        .map(|(label, ipv4, ipv6, txt, ttl)| HostRow {
-            label,
-            ttl,
-            ipv4,
-            ipv6,
-            txt,
-        });
+    // Hostnames go to the load as their stored values (`HostRow`, borrowed from each row),
+    // encoded there as `host_rrsets` describes them, without text records in between.
+    let mut hosts = hostnames::ZoneHostRows::new(st.query(params![zone_id])?);
     let keys = zone_keys_of(c, zone_id)?;
     let mut sig_st = c.prepare_cached(zone_keys::STORED_SIGS_SQL)?;
     let mut stored = zone_keys::StoredSigRows::new(sig_st.query(params![zone_id])?);
@@ -302,7 +286,7 @@ pub(super) fn load_zone_into(
         shared_ns.into_iter().chain(records),
         &mut hosts,
     );
-    drop(hosts);
+    let failed = hosts.failed();
     if let Some(e) = stored.failed() {
         log::warn!(
             "zone {}: stored signatures not read ({e}); signed again",

@@ -307,6 +307,77 @@ pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
     Ok((label, v4, v6, r.get(3)?, r.get(4)?))
 }
 
+/// The rows of `ZONE_HOSTS_SQL` lent to a zone load one at a time (`dns::HostSource`), read
+/// in place: label and TXT borrowed from the row, addresses parsed as `host_values` does. A
+/// row that cannot be read ends the stream (`failed` tells why).
+pub struct ZoneHostRows<'s> {
+    rows: rusqlite::Rows<'s>,
+    failed: Option<rusqlite::Error>,
+}
+
+impl<'s> ZoneHostRows<'s> {
+    pub fn new(rows: rusqlite::Rows<'s>) -> Self {
+        ZoneHostRows { rows, failed: None }
+    }
+
+    pub fn failed(self) -> Option<rusqlite::Error> {
+        self.failed
+    }
+
+    fn read<'a>(r: &'a Row<'_>) -> rusqlite::Result<crate::dns::HostRow<'a>> {
+        let text = |i: usize| -> rusqlite::Result<Option<&'a str>> {
+            let v = r.get_ref(i)?;
+            v.as_str_or_null()
+                .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
+        };
+        let label = text(0)?.unwrap_or_default();
+        let v4 = text(1)?.and_then(|s| {
+            s.parse()
+                .map_err(|_| {
+                    log::warn!("hostname {label}: stored IPv4 {s:?} does not parse; not served")
+                })
+                .ok()
+        });
+        let v6 = text(2)?.and_then(|s| {
+            s.parse()
+                .map_err(|_| {
+                    log::warn!("hostname {label}: stored IPv6 {s:?} does not parse; not served")
+                })
+                .ok()
+        });
+        Ok(crate::dns::HostRow {
+            label,
+            ttl: r.get(4)?,
+            ipv4: v4,
+            ipv6: v6,
+            txt: text(3)?,
+        })
+    }
+}
+
+impl crate::dns::HostSource for ZoneHostRows<'_> {
+    fn next_host(&mut self) -> Option<crate::dns::HostRow<'_>> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let row = match self.rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(e) => {
+                self.failed = Some(e);
+                return None;
+            }
+        };
+        match Self::read(row) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testdb::db;
