@@ -283,33 +283,19 @@ pub const ZONE_HOSTS_SQL: &str = "SELECT label, ipv4, ipv6, txt, ttl FROM hostna
 /// One row of `ZONE_HOSTS_SQL`. An address that does not parse (a row written by hand or by
 /// an old tool) is left out with a warning: one bad row must not keep the zone from loading.
 pub fn host_values(r: &Row) -> rusqlite::Result<HostValues> {
-    let label: String = r.get(0)?;
-    // Read in place (no String per address): a load reads every row of the zone.
-    let lenient = |i: usize| -> rusqlite::Result<Option<&str>> {
-        let v = r.get_ref(i)?;
-        v.as_str_or_null()
-            .map_err(|_| rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()))
-    };
-    let v4 = lenient(1)?.and_then(|s| {
-        s.parse()
-            .map_err(|_| {
-                log::warn!("hostname {label}: stored IPv4 {s:?} does not parse; not served")
-            })
-            .ok()
-    });
-    let v6 = lenient(2)?.and_then(|s| {
-        s.parse()
-            .map_err(|_| {
-                log::warn!("hostname {label}: stored IPv6 {s:?} does not parse; not served")
-            })
-            .ok()
-    });
-    Ok((label, v4, v6, r.get(3)?, r.get(4)?))
+    let h = ZoneHostRows::read(r)?;
+    Ok((
+        h.label.to_string(),
+        h.ipv4,
+        h.ipv6,
+        h.txt.map(str::to_string),
+        h.ttl,
+    ))
 }
 
 /// The rows of `ZONE_HOSTS_SQL` lent to a zone load one at a time (`dns::HostSource`), read
-/// in place: label and TXT borrowed from the row, addresses parsed as `host_values` does. A
-/// row that cannot be read ends the stream (`failed` tells why).
+/// in place: label and TXT borrowed from the row. A row that cannot be read ends the stream
+/// (`failed` tells why).
 pub struct ZoneHostRows<'s> {
     rows: rusqlite::Rows<'s>,
     failed: Option<rusqlite::Error>,
@@ -324,6 +310,7 @@ impl<'s> ZoneHostRows<'s> {
         self.failed
     }
 
+    /// One row, read in place (`host_values` owns what this borrows).
     fn read<'a>(r: &'a Row<'_>) -> rusqlite::Result<crate::dns::HostRow<'a>> {
         let text = |i: usize| -> rusqlite::Result<Option<&'a str>> {
             let v = r.get_ref(i)?;
